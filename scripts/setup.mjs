@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// One command from a fresh clone to a runnable checkout, safe to run again at any time:
+//   1. `npm ci` when node_modules is missing or older than package-lock.json,
+//   2. build (tsc, then the workflow bundle when scripts/bundle-workflows.js exists),
+//   3. make sure a working Temporal CLI exists (UNROLL_TEMPORAL_CLI, PATH, or an install
+//      under .tools/) using the code just built.
+// Plain Node with no dependencies: it runs before node_modules exists. Works from any cwd.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function say(message) {
+  console.log(`[setup] ${message}`);
+}
+
+function fail(message) {
+  console.error(`[setup] FAILED: ${message}`);
+  process.exit(1);
+}
+
+/** Runs a command in the repo with inherited stdio; exits the script if it fails. */
+function run(command, args) {
+  say(`$ ${[command, ...args].join(' ')}`);
+  const result = spawnSync(command, args, { cwd: repo, stdio: 'inherit', shell: process.platform === 'win32' });
+  if (result.error) fail(`could not run ${command}: ${result.error.message}`);
+  if (result.status !== 0) fail(`\`${[command, ...args].join(' ')}\` exited with ${result.status ?? result.signal}`);
+}
+
+/** Why dependencies must be (re)installed, or null when node_modules is current. */
+function installReason() {
+  const lock = path.join(repo, 'package-lock.json');
+  const installed = path.join(repo, 'node_modules', '.package-lock.json');
+  if (!existsSync(path.join(repo, 'node_modules'))) return 'node_modules is missing';
+  if (!existsSync(installed)) return 'node_modules/.package-lock.json is missing';
+  if (statSync(lock).mtimeMs > statSync(installed).mtimeMs) return 'package-lock.json is newer than node_modules';
+  return null;
+}
+
+function installDependencies() {
+  const reason = installReason();
+  if (reason === null) return say('dependencies are up to date (node_modules matches package-lock.json)');
+  say(`installing dependencies: ${reason}`);
+  run(npm, ['ci', '--no-audit', '--no-fund']);
+}
+
+function build() {
+  run(npm, ['run', 'build']);
+  const bundler = path.join(repo, 'scripts', 'bundle-workflows.js');
+  if (existsSync(bundler)) run(process.execPath, [bundler]);
+}
+
+async function ensureTemporalCli() {
+  const modulePath = path.join(repo, 'dist', 'src', 'temporal', 'temporal-cli.js');
+  if (!existsSync(modulePath)) fail(`${modulePath} is missing after the build`);
+  const { findTemporalCli } = createRequire(import.meta.url)(modulePath);
+  const explicitPath = process.env.UNROLL_TEMPORAL_CLI || undefined;
+  say(explicitPath ? `checking UNROLL_TEMPORAL_CLI=${explicitPath}` : 'looking for the Temporal CLI');
+  try {
+    const cli = await findTemporalCli({ explicitPath, toolsDir: path.join(repo, '.tools'), install: true, log: say });
+    say(`Temporal CLI ready: ${cli}`);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+}
+
+installDependencies();
+build();
+await ensureTemporalCli();
+say('done');

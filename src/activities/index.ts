@@ -1,0 +1,30 @@
+/**
+ * All of Unroll's activities, created from their dependencies. The worker registers
+ * the object this returns; workflows proxy it by type only.
+ */
+import type { TranscriptStore } from '../store/transcript-store';
+import { createInferenceActivities } from './inference';
+import { createToolActivities } from './tools';
+import { createTurnSetupActivities, type HostFacts } from './turn-setup';
+
+/** What the activities need from the process that hosts them. */
+export interface ActivityDeps {
+  readonly store: TranscriptStore;
+  readonly apiKey: (envKey: string) => string | undefined;
+  readonly host: HostFacts;
+}
+
+/** Creates every activity with its dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createTurnSetupActivities({ store: deps.store, host: deps.host }),
+    ...createInferenceActivities({ store: deps.store, apiKey: deps.apiKey }),
+    ...createToolActivities({ store: deps.store }),
+  };
+}
+
+/** The activity interface, for `proxyActivities<Activities>()` in workflows. */
+export type Activities = ReturnType<typeof createActivities>;
+export * from './types';
+export { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from './inference-errors';
+export { currentHostFacts, type HostFacts } from './turn-setup';

@@ -1,0 +1,117 @@
+/**
+ * Activities that write the transcript around the model calls: the start of a turn
+ * (initial context, context updates, aborted outputs, the user's message) and the
+ * small commits a workflow needs when it must record something itself.
+ */
+import * as path from 'node:path';
+import { abortedOutputFor, callsWithoutOutput } from '../items/normalize';
+import { textMessage, type ConversationItem } from '../items/schemas';
+import { agentsMessageText, discoverAgentsDocs } from '../prompt/agents-md';
+import { environmentContextText } from '../prompt/environment-context';
+import { permissionsMessageText } from '../prompt/permissions';
+import { sha256Hex } from '../store/canonical-json';
+import type { TranscriptStore } from '../store/transcript-store';
+import type {
+  BeginTurnInput,
+  BeginTurnResult,
+  CommitAppendInput,
+  ContextState,
+  StoreToolOutputInput,
+} from './types';
+
+/** Facts about the host the worker runs on, injected so tests can fix them. */
+export interface HostFacts {
+  readonly shell: string;
+  readonly timezone: string;
+  readonly now: () => Date;
+}
+
+/** Reads the host facts from the running process. */
+export function currentHostFacts(env: Record<string, string | undefined>): HostFacts {
+  return {
+    shell: path.basename(env.SHELL ?? 'bash'),
+    timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    now: () => new Date(),
+  };
+}
+
+/** Dependencies of the turn-setup activities. */
+export interface TurnSetupDeps {
+  readonly store: TranscriptStore;
+  readonly host: HostFacts;
+}
+
+/** The output given, at the start of the next turn, to calls an earlier turn left open. */
+export const ABORTED_BY_EARLIER_TURN = 'aborted: the turn that made this call ended before the call produced an output';
+
+/** Creates `beginTurn`, `storeToolOutput` and `commitAppend`. */
+export function createTurnSetupActivities({ store, host }: TurnSetupDeps) {
+  return {
+    /**
+     * Starts a turn: closes calls left without output (a crashed or failed turn), appends
+     * the context messages that are new or changed since the last turn (all of them on
+     * the first turn; an edit becomes a new message, never a rewrite) and the user's
+     * message, and returns the new head.
+     */
+    async beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
+      const history = await store.loadTranscript(input.head);
+      const open = callsWithoutOutput(history.map((s) => s.item));
+      const items: ConversationItem[] = open.map((call) => abortedOutputFor(call, ABORTED_BY_EARLIER_TURN));
+      const context = await contextUpdates(input, host, items);
+      items.push(textMessage('user', input.userText));
+      const head = await store.append(input.head, items, { kind: 'turn-start', turn: input.turn });
+      return {
+        head,
+        context,
+        abortedCalls: open.map((c) => (c as { call_id: string }).call_id),
+        userMessage: input.userText.slice(0, 200),
+      };
+    },
+
+    /** Stores a tool output the workflow made up (the tool activity gave up). */
+    async storeToolOutput(input: StoreToolOutputInput): Promise<string> {
+      const item: ConversationItem = input.custom
+        ? { type: 'custom_tool_call_output', call_id: input.callId, output: input.text }
+        : { type: 'function_call_output', call_id: input.callId, output: input.text };
+      return store.putItem(item);
+    },
+
+    /** Appends already-stored items to a head (e.g. outputs of a turn that ends early). */
+    async commitAppend(input: CommitAppendInput): Promise<string> {
+      if (input.append.length === 0) return input.head;
+      return store.putNode(input.head, input.append, input.meta);
+    },
+  };
+}
+
+/** Pushes the context messages that changed onto `items`; returns the new state. */
+async function contextUpdates(input: BeginTurnInput, host: HostFacts, items: ConversationItem[]): Promise<ContextState> {
+  const { settings } = input;
+  const permissions = permissionsMessageText(settings);
+  const docs = await discoverAgentsDocs(settings.cwd);
+  const agents = docs.length > 0 ? agentsMessageText(settings.cwd, docs) : '';
+  const environment = environmentContextText({
+    cwd: settings.cwd,
+    shell: host.shell,
+    currentDate: isoDate(host.now()),
+    timezone: host.timezone,
+    approvalPolicy: settings.approvalPolicy,
+    sandboxMode: settings.sandboxMode,
+    networkAccess: settings.sandboxMode === 'danger-full-access' ? 'enabled' : 'restricted',
+  });
+  const next: ContextState = {
+    permissions: sha256Hex(permissions),
+    agents: sha256Hex(agents),
+    environment: sha256Hex(environment),
+  };
+  const previous = input.context;
+  if (next.permissions !== previous.permissions) items.push(textMessage('developer', permissions));
+  if (next.agents !== previous.agents && agents !== '') items.push(textMessage('user', agents));
+  if (next.environment !== previous.environment) items.push(textMessage('user', environment));
+  return next;
+}
+
+function isoDate(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}

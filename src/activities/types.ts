@@ -1,0 +1,101 @@
+/**
+ * The inputs and results of every activity. They are references (content hashes) plus
+ * small metadata: their size must not grow with the conversation, which is what keeps
+ * Temporal history flat however long a thread gets. Workflows import these as types.
+ */
+import type { SessionSettings } from '../config/settings';
+import type { Usage } from '../items/schemas';
+
+export { NO_CONTEXT, type ContextState } from '../shared/context-state';
+import type { ContextState } from '../shared/context-state';
+
+export interface BeginTurnInput {
+  readonly threadId: string;
+  readonly turn: number;
+  readonly head: string | null;
+  readonly settings: SessionSettings;
+  readonly userText: string;
+  readonly context: ContextState;
+}
+
+export interface BeginTurnResult {
+  /** The new head: the old one plus context updates, aborted outputs and the user message. */
+  readonly head: string;
+  readonly context: ContextState;
+  /** Calls of earlier turns that had no output and were given an "aborted" one. */
+  readonly abortedCalls: string[];
+  readonly userMessage: string;
+}
+
+/** A tool call the model asked for, as the workflow sees it. */
+export interface ToolCallRef {
+  readonly callId: string;
+  readonly name: string;
+  /** Hash of the function_call / custom_tool_call item in the store. */
+  readonly itemHash: string;
+  readonly parallelSafe: boolean;
+  readonly summary: string;
+  readonly timeoutMs: number;
+}
+
+/** A displayable output item (assistant message or reasoning) of a response. */
+export interface OutputRef {
+  readonly hash: string;
+  readonly type: 'agent_message' | 'reasoning';
+  /** At most a few hundred characters, for status lines and queries. */
+  readonly excerpt: string;
+}
+
+export interface InferenceInput {
+  readonly threadId: string;
+  readonly turn: number;
+  readonly step: number;
+  readonly head: string;
+  /** Item hashes appended to `head` before the request (tool outputs of the last step). */
+  readonly append: readonly string[];
+  readonly settings: SessionSettings;
+}
+
+export interface InferenceResult {
+  /** `head` + appended items + the response's output items. */
+  readonly head: string;
+  readonly calls: ToolCallRef[];
+  readonly outputs: OutputRef[];
+  readonly usage: Usage;
+  readonly responseId: string | null;
+  /** Approximate size of the request input, for accounting and display. */
+  readonly inputItems: number;
+  readonly inputBytes: number;
+}
+
+export interface RunToolInput {
+  readonly threadId: string;
+  readonly turn: number;
+  readonly step: number;
+  readonly call: ToolCallRef;
+  readonly cwd: string;
+  readonly shellTimeoutMs: number;
+}
+
+export interface RunToolResult {
+  readonly callId: string;
+  readonly outputHash: string;
+  readonly success: boolean;
+  /** True when the call was cut short by a crash and not re-run. */
+  readonly interrupted: boolean;
+  /** Small facts for display (exit code, duration, changed paths, plan). */
+  readonly metadata: Record<string, unknown>;
+}
+
+/** A tool output the workflow had to make up (the tool activity itself gave up). */
+export interface StoreToolOutputInput {
+  readonly callId: string;
+  readonly custom: boolean;
+  readonly text: string;
+}
+
+export interface CommitAppendInput {
+  readonly head: string;
+  readonly append: readonly string[];
+  readonly meta?: Record<string, unknown>;
+}

@@ -1,0 +1,162 @@
+/**
+ * Loading Unroll's configuration: built-in defaults, then `<home>/config.json`, then
+ * environment variables, then command-line flags (the caller passes them as overrides).
+ * Everything is validated with zod; a bad file or value is a {@link ConfigError} that
+ * names where the bad value came from. Nothing else in Unroll reads `process.env`: the
+ * result of this module flows in as values.
+ */
+import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from '../shared/ids';
+import {
+  ApprovalPolicy,
+  DEFAULT_TIMINGS,
+  ReasoningEffort,
+  ReasoningSummary,
+  SandboxMode,
+  type ProviderSettings,
+  type SessionSettings,
+} from './settings';
+
+/** A configuration problem, with where it came from. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Providers known out of the box; config.json may add more or override these. */
+export const BUILTIN_PROVIDERS: Record<string, Omit<ProviderSettings, 'name'>> = {
+  openai: { baseUrl: 'https://api.openai.com/v1', envKey: 'OPENAI_API_KEY' },
+  ollama: { baseUrl: 'http://localhost:11434/v1', envKey: null },
+  lmstudio: { baseUrl: 'http://localhost:1234/v1', envKey: null },
+};
+
+const ProviderEntry = z.object({ baseUrl: z.string().url(), envKey: z.string().nullable().optional() });
+
+/** The shape of `<home>/config.json`; every field optional. */
+export const ConfigFile = z
+  .object({
+    model: z.string().min(1),
+    provider: z.string().min(1),
+    baseUrl: z.string().url(),
+    envKey: z.string().min(1),
+    reasoningEffort: ReasoningEffort.nullable(),
+    reasoningSummary: ReasoningSummary,
+    approvalPolicy: ApprovalPolicy,
+    sandboxMode: SandboxMode,
+    shellTimeoutMs: z.number().int().positive(),
+    providers: z.record(z.string(), ProviderEntry),
+    temporal: z
+      .object({
+        address: z.string().min(1),
+        namespace: z.string().min(1),
+        taskQueue: z.string().min(1),
+        cliPath: z.string().min(1),
+        autoStartServer: z.boolean(),
+      })
+      .partial(),
+  })
+  .partial()
+  .strict();
+export type ConfigFile = z.infer<typeof ConfigFile>;
+
+/** Values given on the command line; they win over everything else. */
+export type ConfigOverrides = Partial<Pick<ConfigFile, 'model' | 'provider' | 'baseUrl' | 'envKey' | 'reasoningEffort' | 'approvalPolicy' | 'sandboxMode'>> & {
+  readonly temporalAddress?: string;
+  readonly taskQueue?: string;
+};
+
+/** The resolved configuration of one process. */
+export interface UnrollConfig {
+  /** Unroll's own directory (`~/.unroll` unless UNROLL_HOME says otherwise). */
+  readonly home: string;
+  readonly temporal: {
+    readonly address: string;
+    readonly namespace: string;
+    readonly taskQueue: string;
+    readonly cliPath: string | undefined;
+    readonly autoStartServer: boolean;
+    readonly dbFile: string;
+    readonly logFile: string;
+  };
+  /** Settings for new threads, except the working directory. */
+  readonly session: Omit<SessionSettings, 'cwd'>;
+}
+
+/** Defaults for a new thread's model settings. */
+export const DEFAULT_MODEL = 'gpt-5.1-codex';
+
+/**
+ * Resolves the configuration. `env` is the process environment (passed in, not read
+ * here); `overrides` are command-line flags. Throws {@link ConfigError}.
+ */
+export function loadConfig(env: Record<string, string | undefined>, overrides: ConfigOverrides = {}): UnrollConfig {
+  const home = path.resolve(env.UNROLL_HOME ?? path.join(os.homedir(), '.unroll'));
+  const file = readConfigFile(path.join(home, 'config.json'));
+  const providers = { ...BUILTIN_PROVIDERS, ...file.providers };
+  const providerName = overrides.provider ?? env.UNROLL_PROVIDER ?? file.provider ?? 'openai';
+  const known = providers[providerName];
+  const baseUrl = overrides.baseUrl ?? env.UNROLL_BASE_URL ?? file.baseUrl ?? known?.baseUrl;
+  if (!baseUrl) {
+    throw new ConfigError(`unknown provider "${providerName}": known providers are ${Object.keys(providers).join(', ')}; or give --base-url`);
+  }
+  const envKey = overrides.envKey ?? file.envKey ?? (known ? (known.envKey ?? null) : 'OPENAI_API_KEY');
+  const reasoningEffort = overrides.reasoningEffort !== undefined ? overrides.reasoningEffort : file.reasoningEffort !== undefined ? file.reasoningEffort : 'medium';
+  const taskQueue = overrides.taskQueue ?? env.UNROLL_TASK_QUEUE ?? file.temporal?.taskQueue ?? DEFAULT_TASK_QUEUE;
+  return {
+    home,
+    temporal: {
+      address: overrides.temporalAddress ?? env.UNROLL_TEMPORAL_ADDRESS ?? file.temporal?.address ?? '127.0.0.1:7233',
+      namespace: env.UNROLL_NAMESPACE ?? file.temporal?.namespace ?? 'default',
+      taskQueue,
+      cliPath: env.UNROLL_TEMPORAL_CLI ?? file.temporal?.cliPath,
+      autoStartServer: env.UNROLL_AUTO_START_SERVER !== undefined ? env.UNROLL_AUTO_START_SERVER !== '0' : (file.temporal?.autoStartServer ?? true),
+      dbFile: path.join(home, 'temporal.db'),
+      logFile: path.join(home, 'temporal-server.log'),
+    },
+    session: {
+      model: overrides.model ?? env.UNROLL_MODEL ?? file.model ?? DEFAULT_MODEL,
+      provider: { name: providerName, baseUrl, envKey },
+      reasoningEffort,
+      reasoningSummary: file.reasoningSummary ?? 'auto',
+      approvalPolicy: overrides.approvalPolicy ?? file.approvalPolicy ?? 'never',
+      sandboxMode: overrides.sandboxMode ?? file.sandboxMode ?? 'danger-full-access',
+      shellTimeoutMs: file.shellTimeoutMs ?? 10_000,
+      toolTaskQueue: taskQueue,
+      timings: DEFAULT_TIMINGS,
+    },
+  };
+}
+
+function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = ConfigFile.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`${file} is invalid: ${issues}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Checks that the API key a thread needs is present, before any workflow starts, so
+ * the user gets the error at once and with the variable's name.
+ */
+export function missingApiKey(provider: ProviderSettings, env: Record<string, string | undefined>): string | null {
+  if (!provider.envKey || env[provider.envKey]) return null;
+  return `${provider.envKey} is not set: the ${provider.name} provider (${provider.baseUrl}) needs an API key. Export ${provider.envKey}=... or choose another provider with --provider / --base-url.`;
+}

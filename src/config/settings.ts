@@ -1,0 +1,64 @@
+/**
+ * The settings a thread runs with. They travel in workflow inputs, so they hold only
+ * names and small values: never an API key (only the name of the environment variable
+ * the worker reads it from).
+ */
+import { z } from 'zod';
+
+export const ReasoningEffort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
+export const ReasoningSummary = z.enum(['auto', 'concise', 'detailed', 'none']);
+export const ApprovalPolicy = z.enum(['untrusted', 'on-request', 'never']);
+export const SandboxMode = z.enum(['read-only', 'workspace-write', 'danger-full-access']);
+
+/** Where inference requests go and how they authenticate. */
+export const ProviderSettings = z.object({
+  /** A short name for messages and config, e.g. `openai`, `ollama`. */
+  name: z.string().min(1),
+  /** Base URL of a Responses-compatible API, ending before `/responses`. */
+  baseUrl: z.string().url(),
+  /** Environment variable holding the API key on the worker, if the provider needs one. */
+  envKey: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).nullable(),
+});
+export type ProviderSettings = z.infer<typeof ProviderSettings>;
+
+/** Timeouts and retry knobs of the activities, in milliseconds. */
+export const ActivityTimings = z.object({
+  inferenceStartToCloseMs: z.number().int().positive(),
+  inferenceHeartbeatMs: z.number().int().positive(),
+  /** The model stream is abandoned (and retried) after this long without an event. */
+  streamIdleMs: z.number().int().positive(),
+  toolHeartbeatMs: z.number().int().positive(),
+  /** Extra time a tool activity gets beyond the command's own timeout. */
+  toolGraceMs: z.number().int().nonnegative(),
+  retryInitialMs: z.number().int().positive(),
+  retryMaxMs: z.number().int().positive(),
+});
+export type ActivityTimings = z.infer<typeof ActivityTimings>;
+
+/** The production defaults: generous, so a slow model or a long build is not cut short. */
+export const DEFAULT_TIMINGS: ActivityTimings = {
+  inferenceStartToCloseMs: 15 * 60_000,
+  inferenceHeartbeatMs: 60_000,
+  streamIdleMs: 300_000,
+  toolHeartbeatMs: 30_000,
+  toolGraceMs: 60_000,
+  retryInitialMs: 1_000,
+  retryMaxMs: 60_000,
+};
+
+/** Everything a thread needs to run a turn. Stored in SessionWorkflow state. */
+export const SessionSettings = z.object({
+  cwd: z.string().min(1),
+  model: z.string().min(1),
+  provider: ProviderSettings,
+  reasoningEffort: ReasoningEffort.nullable(),
+  reasoningSummary: ReasoningSummary,
+  approvalPolicy: ApprovalPolicy,
+  sandboxMode: SandboxMode,
+  /** Default shell command timeout when the model gives none. */
+  shellTimeoutMs: z.number().int().positive(),
+  /** Task queue of the host that has the workspace; tool activities run there. */
+  toolTaskQueue: z.string().min(1),
+  timings: ActivityTimings,
+});
+export type SessionSettings = z.infer<typeof SessionSettings>;

@@ -1,0 +1,29 @@
+/**
+ * Failure types shared by activities (which throw them) and workflows (which decide on
+ * them). Pure constants: safe to import from workflow code.
+ */
+/** The `type` of every ApplicationFailure the inference activity throws. */
+export const InferenceFailureType = {
+  /** Transient: rate limit, overload, server error, network, stream cut. Retried. */
+  Transient: 'ModelTransientError',
+  /** The conversation no longer fits the model's window; the workflow must compact. */
+  ContextWindowExceeded: 'ContextWindowExceeded',
+  /** The provider rejected the request (400/404/422): retrying would not help. */
+  RequestRejected: 'ModelRequestRejected',
+  /** The key is wrong or lacks permission (401/403). */
+  AuthenticationFailed: 'ModelAuthenticationFailed',
+  /** The account is out of quota (429 insufficient_quota). */
+  QuotaExceeded: 'ModelQuotaExceeded',
+  /** The worker has no API key for the provider. */
+  MissingApiKey: 'MissingApiKey',
+} as const;
+
+/** The failure types the turn treats as final for the turn (the thread goes on). */
+export const NON_RETRYABLE_INFERENCE_FAILURES: readonly string[] = [
+  InferenceFailureType.ContextWindowExceeded,
+  InferenceFailureType.RequestRejected,
+  InferenceFailureType.AuthenticationFailed,
+  InferenceFailureType.QuotaExceeded,
+  InferenceFailureType.MissingApiKey,
+];
+

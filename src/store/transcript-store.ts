@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import { ConversationItem } from '../items/schemas';
+import type { StoreBackend } from './backend';
+import { canonicalJson, OBJECT_HASH, sha256Hex } from './canonical-json';
+import { CorruptObjectError, ObjectNotFoundError } from './errors';
+
+/**
+ * A transcript node: like a git commit, it names its parent and the items it appends.
+ * A node with `parent: null` is a root (the start of a thread, or a compaction's
+ * replacement history). `meta` carries small facts about how the node was made.
+ */
+export const TranscriptNode = z.object({
+  kind: z.literal('node'),
+  parent: z.string().regex(OBJECT_HASH).nullable(),
+  items: z.array(z.string().regex(OBJECT_HASH)),
+  meta: z.record(z.string(), z.unknown()).optional(),
+});
+export type TranscriptNode = z.infer<typeof TranscriptNode>;
+
+/** One item of a loaded transcript together with its content hash. */
+export interface StoredItem {
+  readonly hash: string;
+  readonly item: ConversationItem;
+}
+
+/**
+ * The content-addressed transcript store. Items and nodes are immutable and named by
+ * the sha256 of their canonical JSON, so writing the same thing twice is harmless (a
+ * retried activity cannot corrupt anything) and a head hash names a whole transcript.
+ * Decoded chains are cached by head: they never change.
+ */
+export class TranscriptStore {
+  private readonly chainCache = new Map<string, readonly StoredItem[]>();
+  private readonly itemCache = new Map<string, ConversationItem>();
+
+  constructor(
+    readonly backend: StoreBackend,
+    private readonly cacheLimit = 64,
+  ) {}
+
+  /** Stores one item and returns its hash. */
+  async putItem(item: ConversationItem): Promise<string> {
+    const parsed = ConversationItem.parse(item);
+    return this.putJson(parsed);
+  }
+
+  /** Stores several items in order and returns their hashes in the same order. */
+  async putItems(items: readonly ConversationItem[]): Promise<string[]> {
+    return Promise.all(items.map((item) => this.putItem(item)));
+  }
+
+  /** Reads one item; throws {@link ObjectNotFoundError} or {@link CorruptObjectError}. */
+  async getItem(hash: string): Promise<ConversationItem> {
+    const cached = this.itemCache.get(hash);
+    if (cached) return cached;
+    const value = await this.getJson(hash, 'item');
+    const parsed = ConversationItem.safeParse(value);
+    if (!parsed.success) throw new CorruptObjectError(hash, `not a conversation item: ${parsed.error.message}`);
+    this.remember(this.itemCache, hash, parsed.data);
+    return parsed.data;
+  }
+
+  /** Writes a node appending `items` to `parent` (null for a root) and returns its hash. */
+  async putNode(parent: string | null, items: readonly string[], meta?: Record<string, unknown>): Promise<string> {
+    const node: TranscriptNode = { kind: 'node', parent, items: [...items], ...(meta ? { meta } : {}) };
+    return this.putJson(TranscriptNode.parse(node));
+  }
+
+  /** Reads one node. */
+  async getNode(hash: string): Promise<TranscriptNode> {
+    const value = await this.getJson(hash, 'transcript node');
+    const parsed = TranscriptNode.safeParse(value);
+    if (!parsed.success) throw new CorruptObjectError(hash, `not a transcript node: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  /**
+   * Stores `items` and appends them to the transcript named by `head` in one new node.
+   * Returns the new head. Appending nothing returns `head` unchanged (when not null).
+   */
+  async append(head: string | null, items: readonly ConversationItem[], meta?: Record<string, unknown>): Promise<string> {
+    const hashes = await this.putItems(items);
+    if (hashes.length === 0 && head !== null && !meta) return head;
+    return this.putNode(head, hashes, meta);
+  }
+
+  /**
+   * Loads the whole transcript named by `head`, oldest item first, following parent
+   * links back to the root. Null is the empty transcript.
+   */
+  async loadTranscript(head: string | null): Promise<readonly StoredItem[]> {
+    if (head === null) return [];
+    const cached = this.chainCache.get(head);
+    if (cached) return cached;
+    // Walk back to the nearest cached ancestor (or the root), then replay forward.
+    const pending: TranscriptNode[] = [];
+    let base: readonly StoredItem[] = [];
+    let cursor: string | null = head;
+    while (cursor !== null) {
+      const hit = this.chainCache.get(cursor);
+      if (hit) {
+        base = hit;
+        break;
+      }
+      const node = await this.getNode(cursor);
+      pending.push(node);
+      cursor = node.parent;
+    }
+    let items = base;
+    for (const node of pending.reverse()) {
+      const added = await Promise.all(node.items.map(async (hash) => ({ hash, item: await this.getItem(hash) })));
+      items = [...items, ...added];
+    }
+    this.remember(this.chainCache, head, items);
+    return items;
+  }
+
+  /** The chain of node hashes from `head` back to its root, newest first. */
+  async nodeChain(head: string | null): Promise<string[]> {
+    const chain: string[] = [];
+    for (let cursor = head; cursor !== null; cursor = (await this.getNode(cursor)).parent) chain.push(cursor);
+    return chain;
+  }
+
+  /** Stores a marker (a small mutable record, see {@link StoreBackend}). */
+  putMarker(key: string, value: string): Promise<void> {
+    return this.backend.putMarker(key, value);
+  }
+
+  /** Reads a marker. */
+  getMarker(key: string): Promise<string | undefined> {
+    return this.backend.getMarker(key);
+  }
+
+  private async putJson(value: unknown): Promise<string> {
+    const text = canonicalJson(value);
+    const hash = sha256Hex(text);
+    await this.backend.put(hash, Buffer.from(text));
+    return hash;
+  }
+
+  private async getJson(hash: string, what: string): Promise<unknown> {
+    const data = await this.backend.get(hash);
+    if (!data) throw new ObjectNotFoundError(hash, what);
+    if (sha256Hex(data) !== hash) throw new CorruptObjectError(hash, 'content does not match its hash');
+    try {
+      return JSON.parse(data.toString('utf8'));
+    } catch (err) {
+      throw new CorruptObjectError(hash, `invalid JSON (${(err as Error).message})`);
+    }
+  }
+
+  private remember<T>(cache: Map<string, T>, key: string, value: T): void {
+    cache.set(key, value);
+    if (cache.size > this.cacheLimit * (cache === this.itemCache ? 64 : 1)) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+  }
+}

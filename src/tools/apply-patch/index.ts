@@ -1,0 +1,85 @@
+/**
+ * The `apply_patch` tool: the model edits files by sending a patch in the Codex patch
+ * grammar (see ./parser.ts); ./apply.ts verifies and applies it all or nothing. A patch
+ * that does not parse or apply is a failed result for the model, never an exception.
+ */
+import { z } from 'zod';
+import type { ToolContext, ToolResult } from '../types';
+import { applyPatch, type FileChange } from './apply';
+
+const DESCRIPTION = `Use the \`apply_patch\` tool to edit files. Pass the whole patch as \`input\`.
+The patch format is a stripped-down, file-oriented diff, designed to be easy to parse and safe to apply:
+
+*** Begin Patch
+[ one or more file sections ]
+*** End Patch
+
+Each file section starts with one of three headers:
+*** Add File: <path> - create a new file. Every following line is a + line (the initial contents).
+*** Delete File: <path> - remove an existing file. Nothing follows.
+*** Update File: <path> - patch an existing file in place (optionally with a rename).
+
+To rename the file too, follow the Update File line immediately with:
+*** Move to: <new path>
+
+Then one or more hunks, each introduced by @@ (optionally followed by a line that occurs in the file, such as a class or function signature, to say where the hunk is). Within a hunk each line starts with:
+' ' (a space) for a context line, '-' for a removed line, '+' for an added line.
+Show 3 lines of context above and below each change, copied exactly. If that is not enough to identify the place uniquely, add an @@ line naming the class or function. Hunks of one file must appear in file order. End a hunk that must match at the very end of the file with:
+*** End of File
+
+Example:
+*** Begin Patch
+*** Add File: hello.txt
++Hello world
+*** Update File: src/app.py
+*** Move to: src/main.py
+@@ def greet():
+     name = get_name()
+-    print("Hi")
++    print(f"Hello, {name}!")
+     return name
+*** Delete File: obsolete.txt
+*** End Patch
+
+Rules:
+- Paths are relative to the workspace root; absolute paths and paths outside the workspace are refused.
+- Prefix every new line with +, even when creating a file.
+- The patch applies all or nothing: if one hunk does not match, no file is changed.`;
+
+/** Arguments of `apply_patch`: the patch text. */
+export const ApplyPatchArgs = z.object({
+  input: z.string().describe('The entire patch, from "*** Begin Patch" to "*** End Patch".'),
+});
+/** Parsed arguments of `apply_patch`. */
+export type ApplyPatchArgs = z.infer<typeof ApplyPatchArgs>;
+
+/**
+ * The `apply_patch` tool handler. Not parallel-safe: it changes the workspace. `run`
+ * applies `args.input` under `ctx.cwd` and returns Codex's summary (`Success. Updated the
+ * following files:` then `A|M|D path` lines) with `metadata: { changes, alreadyApplied }`;
+ * a patch that does not parse, leaves the workspace or does not match returns
+ * `success: false` with the error text (starting `apply_patch verification failed:`) and
+ * `metadata: { error }`. Only infrastructure failures throw.
+ */
+export const applyPatchTool = {
+  name: 'apply_patch' as const,
+  description: DESCRIPTION,
+  parameters: ApplyPatchArgs,
+  parallelSafe: false as const,
+  async run(args: ApplyPatchArgs, ctx: ToolContext): Promise<ToolResult> {
+    const outcome = await applyPatch(args.input, ctx.cwd);
+    if (!outcome.ok) return { output: outcome.error, success: false, metadata: { error: outcome.error } };
+    return {
+      output: successMessage(outcome.changes, outcome.alreadyApplied),
+      success: true,
+      metadata: { changes: outcome.changes, alreadyApplied: outcome.alreadyApplied },
+    };
+  },
+};
+
+function successMessage(changes: readonly FileChange[], alreadyApplied: boolean): string {
+  const lines = changes.map((change) => `${change.kind} ${change.path}`);
+  // A retried call finds its own earlier work; say so rather than pretend it wrote again.
+  const note = alreadyApplied ? ['(patch already applied: the files already contained these changes, nothing was written)'] : [];
+  return ['Success. Updated the following files:', ...lines, ...note].join('\n');
+}

@@ -1,0 +1,125 @@
+/**
+ * The tools the model can call, behind one interface: each handler has a name, a
+ * model-facing description, a zod schema for its arguments (converted to JSON Schema for
+ * the request and used again to parse the call), whether it may run in parallel with
+ * other calls, and `run`. Dispatch turns every model mistake (unknown tool, arguments
+ * that are not JSON or do not match the schema) into a failed {@link ToolResult} for
+ * the model, never an exception.
+ */
+import { z } from 'zod';
+import type { ToolCallItem } from '../items/schemas';
+import { applyPatchTool } from './apply-patch';
+import { displayCommand, shellTool } from './shell';
+import type { ToolContext, ToolResult } from './types';
+import { updatePlanTool } from './update-plan';
+
+/** A tool handler; `A` is the type of its parsed arguments. */
+export interface ToolHandler<A = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: z.ZodType<A>;
+  /** True when the tool neither changes the workspace nor depends on other calls. */
+  readonly parallelSafe: boolean;
+  run(args: A, ctx: ToolContext): Promise<ToolResult>;
+}
+
+/** Per-thread options that shape how calls run. */
+export interface ToolRunOptions {
+  /** Timeout for shell commands that give no `timeout_ms`. */
+  readonly shellTimeoutMs: number;
+}
+
+const TOOLS: readonly ToolHandler<never>[] = [shellTool, applyPatchTool, updatePlanTool] as unknown as ToolHandler<never>[];
+const BY_NAME = new Map(TOOLS.map((t) => [t.name, t as ToolHandler<unknown>]));
+
+/** The `tools` array of a Responses request. Deterministic, so the prompt cache holds. */
+export function toolSpecs(): Array<{ type: 'function'; name: string; description: string; parameters: Record<string, unknown>; strict: false }> {
+  return TOOLS.map((tool) => ({
+    type: 'function' as const,
+    name: tool.name,
+    description: tool.description,
+    parameters: jsonSchemaOf(tool.parameters),
+    strict: false as const,
+  }));
+}
+
+function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+/** What the workflow needs to know about a call before running it. */
+export interface CallDescription {
+  readonly name: string;
+  readonly parallelSafe: boolean;
+  /** One line for display and activity summaries, at most 200 characters. */
+  readonly summary: string;
+  /** How long the call may legitimately run, for the activity's timeout. */
+  readonly timeoutMs: number;
+}
+
+/** Describes a call from its item without running it; tolerant of bad arguments. */
+export function describeCall(call: ToolCallItem, options: ToolRunOptions): CallDescription {
+  const tool = BY_NAME.get(call.name);
+  const parsed = tool ? parseArguments(tool, call) : undefined;
+  const args = parsed?.ok ? (parsed.args as Record<string, unknown>) : undefined;
+  let summary = call.name;
+  let timeoutMs = 60_000;
+  if (call.name === 'shell' && args) {
+    summary = `shell: ${displayCommand(args.command as string[] | string)}`;
+    timeoutMs = (args.timeout_ms as number | undefined) ?? options.shellTimeoutMs;
+  } else if (call.name === 'apply_patch' && args) {
+    const files = String(args.input).match(/^\*\*\* (Add|Update|Delete) File: .*$/gm) ?? [];
+    summary = `apply_patch: ${files.map((l) => l.replace(/^\*\*\* (\w)\w+ File: /, '$1 ')).join(', ')}`;
+  }
+  return { name: call.name, parallelSafe: tool?.parallelSafe ?? false, summary: clip(summary, 200), timeoutMs };
+}
+
+/**
+ * Runs one call. Unknown tools and invalid arguments produce a failed result that tells
+ * the model what went wrong; only infrastructure errors thrown by a handler propagate.
+ */
+export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, options: ToolRunOptions): Promise<ToolResult> {
+  const tool = BY_NAME.get(call.name);
+  if (!tool) {
+    return failure(`unknown tool "${call.name}". Available tools: ${[...BY_NAME.keys()].join(', ')}`);
+  }
+  const parsed = parseArguments(tool, call);
+  if (!parsed.ok) return failure(parsed.error);
+  let args = parsed.args;
+  if (tool.name === 'shell' && (args as { timeout_ms?: number }).timeout_ms === undefined) {
+    args = { ...(args as object), timeout_ms: options.shellTimeoutMs };
+  }
+  return tool.run(args, ctx);
+}
+
+type Parsed = { ok: true; args: unknown } | { ok: false; error: string };
+
+function parseArguments(tool: ToolHandler<unknown>, call: ToolCallItem): Parsed {
+  let raw: unknown;
+  if (call.type === 'custom_tool_call') {
+    raw = { input: call.input };
+  } else {
+    try {
+      raw = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
+    } catch (err) {
+      return { ok: false, error: `failed to parse arguments of ${tool.name} as JSON: ${(err as Error).message}` };
+    }
+  }
+  const result = tool.parameters.safeParse(raw);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    return { ok: false, error: `invalid arguments for ${tool.name}: ${issues}` };
+  }
+  return { ok: true, args: result.data };
+}
+
+function failure(message: string): ToolResult {
+  return { output: message, success: false, metadata: { error: message } };
+}
+
+function clip(text: string, max: number): string {
+  const oneLine = text.replace(/\s+/g, ' ');
+  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
+}

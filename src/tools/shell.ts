@@ -1,0 +1,366 @@
+/**
+ * The `shell` tool: runs one command for the model and reports its exit code, wall time
+ * and interleaved stdout/stderr, truncated to a byte budget (modelled on the Codex CLI).
+ *
+ * Every command runs in its own process group with no stdin. A timeout or a cancelled
+ * activity SIGKILLs the whole group, so nothing the command started outlives it by
+ * accident. Output is streamed into a bounded head+tail collector rather than buffered.
+ */
+import { stat } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { z } from 'zod';
+import { DEFAULT_OUTPUT_BUDGET_BYTES, HeadTailCollector } from './output-truncation';
+import type { ToolContext, ToolResult } from './types';
+
+/** How long a command may run when the model does not say. */
+export const DEFAULT_SHELL_TIMEOUT_MS = 10_000;
+/** After the direct child exits, how long descendants may keep the pipes open. */
+const PIPE_GRACE_MS = 250;
+/** Below Temporal's usual heartbeat timeouts, and "at least every second". */
+const HEARTBEAT_INTERVAL_MS = 500;
+const MAX_DISPLAY_COMMAND_CHARS = 500;
+
+/** Exit codes for outcomes that are not the command's own, following shell conventions. */
+const EXIT_CODE = { timedOut: 124, notExecutable: 126, notFound: 127, aborted: 130 } as const;
+
+/** Environment every command sees on top of the worker's, so output stays plain text. */
+const NON_INTERACTIVE_ENV: Readonly<Record<string, string>> = {
+  NO_COLOR: '1',
+  TERM: 'dumb',
+  PAGER: 'cat',
+  GIT_PAGER: 'cat',
+};
+
+/**
+ * Arguments of the `shell` tool, the single source of truth for both the JSON Schema
+ * sent to the model and the parse of its call. `command` is an argv array (run directly,
+ * no shell) or a non-empty string (run with `bash -c`); `workdir` is relative to the
+ * workspace or absolute; `timeout_ms` is a positive integer. Invalid input fails the parse.
+ */
+export const ShellArgs = z.object({
+  command: z
+    .union([z.array(z.string()).min(1), z.string().min(1)])
+    .describe(
+      'The command to run. An array of strings is executed directly, without a shell ' +
+        '(e.g. ["rg", "-n", "TODO", "src"]). A string is run with `bash -c`; use it for ' +
+        'pipes, redirects, globs and `&&`.',
+    ),
+  workdir: z
+    .string()
+    .optional()
+    .describe('The working directory, relative to the workspace root. Prefer this over `cd`.'),
+  timeout_ms: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(`Kill the command after this many milliseconds. Defaults to ${DEFAULT_SHELL_TIMEOUT_MS}.`),
+});
+/** Parsed arguments of the `shell` tool. */
+export type ShellArgs = z.infer<typeof ShellArgs>;
+
+/** Knobs the worker sets for {@link runShellCommand}; the model cannot change them. */
+export interface ShellRunOptions {
+  /** Bytes of output kept for the model (head + tail). Defaults to 10 KiB. */
+  readonly outputBudgetBytes?: number;
+  /** Extra environment variables; they override the worker's and the plain-text defaults. */
+  readonly env?: Record<string, string>;
+}
+
+/** The outcome of one command, before it is formatted for the model. */
+export interface ShellRunResult {
+  /** The command's exit code, 128+N for signal N, or 124/126/127/130 as documented. */
+  readonly exitCode: number;
+  /** The command ran past its timeout and its process group was killed. */
+  readonly timedOut: boolean;
+  /** The activity was cancelled and the process group was killed. */
+  readonly aborted: boolean;
+  /** Wall time from the call to the end of output collection. */
+  readonly durationMs: number;
+  /** Truncated output body, with any timeout/abort/start-failure note first; no header. */
+  readonly output: string;
+  /** Lines the command printed in total, including the omitted ones. */
+  readonly totalLines: number;
+  /** True when the middle of the output was replaced by the omission marker. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Runs one command in its own process group and collects its interleaved output within
+ * the byte budget. Never throws for the command's own failures: a missing workdir or
+ * executable (127), a non-executable file (126), a timeout (124, output prefixed with
+ * `command timed out after <ms> milliseconds`) and cancellation through `ctx.signal`
+ * (130, `command aborted`) all come back as results. Returns within about 250 ms of the
+ * direct child exiting even if a background descendant keeps the pipes open; that
+ * descendant's group is then killed. Heartbeats `{ elapsedMs, bytes }` while it runs.
+ */
+export async function runShellCommand(
+  args: ShellArgs,
+  ctx: ToolContext,
+  options: ShellRunOptions = {},
+): Promise<ShellRunResult> {
+  const startedAt = Date.now();
+  const elapsed = (): number => Date.now() - startedAt;
+  const cwd = path.resolve(ctx.cwd, args.workdir ?? '.');
+  const workdirProblem = await describeWorkdirProblem(cwd);
+  if (workdirProblem !== undefined) {
+    return noteOnlyResult(EXIT_CODE.notFound, `failed to start command: ${workdirProblem}`, elapsed());
+  }
+  if (ctx.signal.aborted) return { ...noteOnlyResult(EXIT_CODE.aborted, 'command aborted', elapsed()), aborted: true };
+
+  const timeoutMs = args.timeout_ms ?? DEFAULT_SHELL_TIMEOUT_MS;
+  const [file, ...argv] = toArgv(args.command);
+  const collector = new HeadTailCollector(options.outputBudgetBytes ?? DEFAULT_OUTPUT_BUDGET_BYTES);
+  const child = spawnInOwnGroup(file, argv, cwd, { ...NON_INTERACTIVE_ENV, ...options.env });
+  const outcome = await superviseChild(child, ctx, timeoutMs, collector, elapsed);
+  if (outcome.end.kind === 'spawn-failed') {
+    return noteOnlyResult(spawnFailureExitCode(outcome.end.error), describeSpawnFailure(file, outcome.end.error), elapsed());
+  }
+
+  const collected = collector.finish();
+  return {
+    exitCode: exitCodeOf(outcome.end, outcome),
+    timedOut: outcome.timedOut,
+    aborted: outcome.aborted,
+    durationMs: elapsed(),
+    output: outcomeNote(outcome, timeoutMs) + collected.text,
+    totalLines: collected.totalLines,
+    truncated: collected.truncated,
+  };
+}
+
+/**
+ * Renders a {@link ShellRunResult} as the text the model sees, in the Codex layout:
+ * `Exit code`, `Wall time` in seconds with one decimal, `Total output lines` only when the
+ * output was truncated, then `Output:` and the body. Pure; never throws.
+ */
+export function formatShellOutput(result: ShellRunResult): string {
+  const lines = [`Exit code: ${result.exitCode}`, `Wall time: ${(result.durationMs / 1000).toFixed(1)} seconds`];
+  if (result.truncated) lines.push(`Total output lines: ${result.totalLines}`);
+  lines.push('Output:', result.output);
+  return lines.join('\n');
+}
+
+/**
+ * A one-line, copy-pasteable rendering of a command for logs and UIs: argv elements are
+ * joined with spaces and single-quoted when they contain anything a shell would
+ * interpret; a string command is returned as it is. Pure; never throws.
+ */
+export function displayCommand(command: string[] | string): string {
+  return typeof command === 'string' ? command : command.map(shellQuote).join(' ');
+}
+
+/**
+ * The `shell` tool handler. Its result's `success` is `exitCode === 0`; every command
+ * failure (non-zero exit, timeout, missing executable or workdir) is reported to the
+ * model in `output` rather than thrown. Metadata: `{ exitCode, durationMs, timedOut,
+ * truncated, command }`, where `command` is the display form clipped to 500 characters.
+ */
+export const shellTool = {
+  name: 'shell',
+  description: [
+    'Runs a shell command and returns its output.',
+    '- `command` is either an argv array, executed directly without a shell (e.g. ["cat", "README.md"]), ' +
+      'or a string, run with `bash -c` (use a string for pipes, redirects, globs and `&&`).',
+    '- Always set `workdir` rather than using `cd`; it is relative to the workspace root.',
+    '- The command gets no stdin and no terminal: do not start interactive programs, editors or pagers; ' +
+      'pass non-interactive flags (e.g. `--yes`, `--no-pager`).',
+    '- stdout and stderr are returned interleaved. Output longer than about 10 KiB keeps only its start and end; ' +
+      'prefer targeted commands (`rg`, `sed -n 1,80p`, `head`) over printing whole files.',
+    `- \`timeout_ms\` defaults to ${DEFAULT_SHELL_TIMEOUT_MS}; raise it for builds and test suites. ` +
+      'A command that times out is killed together with every process it started (exit code 124).',
+  ].join('\n'),
+  parameters: ShellArgs,
+  parallelSafe: false,
+  async run(args: ShellArgs, ctx: ToolContext): Promise<ToolResult> {
+    const result = await runShellCommand(args, ctx);
+    return {
+      output: formatShellOutput(result),
+      success: result.exitCode === 0,
+      metadata: {
+        exitCode: result.exitCode,
+        durationMs: result.durationMs,
+        timedOut: result.timedOut,
+        truncated: result.truncated,
+        command: clip(displayCommand(args.command), MAX_DISPLAY_COMMAND_CHARS),
+      },
+    };
+  },
+} as const;
+
+// ---------------------------------------------------------------------------------------
+// Process supervision
+
+type ChildEnd =
+  | { readonly kind: 'exited'; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  | { readonly kind: 'spawn-failed'; readonly error: NodeJS.ErrnoException };
+
+interface Outcome {
+  readonly end: ChildEnd;
+  readonly timedOut: boolean;
+  readonly aborted: boolean;
+}
+
+/** Starts the command with no stdin, stdout+stderr merged, leading a new process group. */
+function spawnInOwnGroup(file: string, argv: string[], cwd: string, env: Record<string, string>) {
+  return execa(file, argv, {
+    cwd,
+    env,
+    stdin: 'ignore',
+    all: true,
+    buffer: false,
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    reject: false,
+    // A new process group, so one kill(-pid) reaches everything the command started.
+    detached: true,
+  });
+}
+
+type ShellChild = ReturnType<typeof spawnInOwnGroup>;
+
+/**
+ * Streams the child's output into the collector and waits for it to end, enforcing the
+ * timeout and cancellation and heartbeating meanwhile. Resolves once the direct child has
+ * exited and its pipes are closed or their grace period is over; the streams are
+ * destroyed on the way out so nothing keeps reading afterwards.
+ */
+async function superviseChild(
+  child: ShellChild,
+  ctx: ToolContext,
+  timeoutMs: number,
+  collector: HeadTailCollector,
+  elapsed: () => number,
+): Promise<Outcome> {
+  let timedOut = false;
+  let aborted = false;
+  const killGroup = (): void => killProcessGroup(child.pid);
+  const output = child.all;
+  output.on('data', (chunk: Uint8Array) => collector.push(chunk));
+  const outputClosed = new Promise<void>((resolve) => output.once('close', resolve));
+  const onAbort = (): void => {
+    aborted = true;
+    killGroup();
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, timeoutMs);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const heartbeat = setInterval(() => safeHeartbeat(ctx, { elapsedMs: elapsed(), bytes: collector.bytesSeen }), HEARTBEAT_INTERVAL_MS);
+  // With reject: false execa resolves even when we cut its streams; this only guards
+  // against an unhandled rejection should that ever change.
+  child.catch(() => undefined);
+  try {
+    const end = await waitForChildEnd(child);
+    // The verdict is taken at exit; what remains is bounded by the pipe grace period.
+    clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onAbort);
+    if (end.kind === 'exited') await drainPipes(outputClosed, killGroup);
+    return { end, timedOut, aborted };
+  } finally {
+    clearTimeout(timer);
+    clearInterval(heartbeat);
+    ctx.signal.removeEventListener('abort', onAbort);
+    output.destroy();
+    child.stdout.destroy();
+    child.stderr.destroy();
+  }
+}
+
+function waitForChildEnd(child: ShellChild): Promise<ChildEnd> {
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve({ kind: 'exited', code, signal }));
+    // Node reports spawn failures (ENOENT, EACCES) as 'error' without any 'exit'.
+    child.once('error', (error: NodeJS.ErrnoException) => resolve({ kind: 'spawn-failed', error }));
+  });
+}
+
+/**
+ * Waits for the output to close, but not for long: a background descendant that
+ * inherited stdout would otherwise keep the call open forever. If the grace period runs
+ * out, the group is killed so that descendant does not linger unseen.
+ */
+async function drainPipes(outputClosed: Promise<void>, killGroup: () => void): Promise<void> {
+  let graceTimer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<'grace-over'>((resolve) => {
+    graceTimer = setTimeout(() => resolve('grace-over'), PIPE_GRACE_MS);
+  });
+  const first = await Promise.race([outputClosed.then(() => 'closed' as const), graceOver]);
+  clearTimeout(graceTimer);
+  if (first === 'grace-over') killGroup();
+}
+
+function killProcessGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is already gone. Nothing else is actionable from a timer callback,
+    // and throwing there would take the whole worker down.
+  }
+}
+
+function safeHeartbeat(ctx: ToolContext, details: { elapsedMs: number; bytes: number }): void {
+  try {
+    ctx.heartbeat(details);
+  } catch {
+    // Liveness reporting must never break supervision of a running command.
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Small pure helpers
+
+function toArgv(command: string[] | string): [string, ...string[]] {
+  if (typeof command === 'string') return ['bash', '-c', command];
+  const [file, ...rest] = command;
+  return [file, ...rest];
+}
+
+async function describeWorkdirProblem(dir: string): Promise<string | undefined> {
+  try {
+    const info = await stat(dir);
+    return info.isDirectory() ? undefined : `workdir ${dir} is not a directory`;
+  } catch {
+    return `workdir ${dir} does not exist`;
+  }
+}
+
+function noteOnlyResult(exitCode: number, note: string, durationMs: number): ShellRunResult {
+  return { exitCode, timedOut: false, aborted: false, durationMs, output: note, totalLines: 1, truncated: false };
+}
+
+function exitCodeOf(end: Extract<ChildEnd, { kind: 'exited' }>, outcome: Outcome): number {
+  if (outcome.timedOut) return EXIT_CODE.timedOut;
+  if (outcome.aborted) return EXIT_CODE.aborted;
+  if (end.code !== null) return end.code;
+  return 128 + (end.signal === null ? 0 : (osConstants.signals[end.signal] ?? 0));
+}
+
+function outcomeNote(outcome: Outcome, timeoutMs: number): string {
+  if (outcome.timedOut) return `command timed out after ${timeoutMs} milliseconds\n`;
+  if (outcome.aborted) return 'command aborted\n';
+  return '';
+}
+
+function spawnFailureExitCode(error: NodeJS.ErrnoException): number {
+  return error.code === 'EACCES' ? EXIT_CODE.notExecutable : EXIT_CODE.notFound;
+}
+
+function describeSpawnFailure(file: string, error: NodeJS.ErrnoException): string {
+  const reasons: Record<string, string> = { ENOENT: 'No such file or directory', EACCES: 'Permission denied' };
+  const reason = (error.code !== undefined ? reasons[error.code] : undefined) ?? error.message;
+  return `failed to start command: ${file}: ${reason}`;
+}
+
+function shellQuote(arg: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function clip(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
+}

@@ -1,0 +1,43 @@
+/**
+ * Building an Unroll worker: one Temporal worker that hosts both workflows and every
+ * activity on a task queue. The workflow code comes from a prebuilt bundle when one is
+ * given (the CLI and the tests bundle once), otherwise it is bundled from source.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+
+/** Options of {@link createUnrollWorker}. */
+export interface UnrollWorkerOptions {
+  readonly connection: NativeConnection;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly deps: ActivityDeps;
+  /** Path of a bundle made by `bundleWorkflowCode`; found next to dist/ when omitted. */
+  readonly workflowBundlePath?: string;
+  /** Extra worker options (concurrency, sticky cache, identity). */
+  readonly tuning?: Partial<WorkerOptions>;
+}
+
+/** The bundle `npm run build` writes, if present. */
+export function defaultWorkflowBundlePath(): string | undefined {
+  const candidate = path.resolve(__dirname, '..', '..', 'workflow-bundle.js');
+  return existsSync(candidate) ? candidate : undefined;
+}
+
+/** Where the workflow sources are, for bundling at start-up. */
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+/** Creates (but does not run) a worker hosting Unroll's workflows and activities. */
+export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<Worker> {
+  const bundlePath = options.workflowBundlePath ?? defaultWorkflowBundlePath();
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createActivities(options.deps),
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    ...options.tuning,
+  });
+}

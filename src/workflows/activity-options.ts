@@ -1,0 +1,45 @@
+/**
+ * Activity option presets, derived from the thread's timings. Named here once so that
+ * timeouts are not literals scattered through the workflows.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityTimings } from '../config/settings';
+import { NON_RETRYABLE_INFERENCE_FAILURES } from '../shared/failure-types';
+
+/** Model inference: retried forever on transient errors (an hour of 429s is survivable). */
+export function inferenceOptions(t: ActivityTimings): ActivityOptions {
+  return {
+    startToCloseTimeout: t.inferenceStartToCloseMs,
+    heartbeatTimeout: t.inferenceHeartbeatMs,
+    retry: {
+      initialInterval: t.retryInitialMs,
+      backoffCoefficient: 2,
+      maximumInterval: t.retryMaxMs,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_INFERENCE_FAILURES],
+    },
+  };
+}
+
+/** Store bookkeeping: quick, idempotent, retried forever. */
+export function storeOptions(t: ActivityTimings): ActivityOptions {
+  return {
+    startToCloseTimeout: 60_000,
+    retry: { initialInterval: t.retryInitialMs, backoffCoefficient: 2, maximumInterval: t.retryMaxMs },
+  };
+}
+
+/** Attempts a tool activity gets before the workflow gives the model an error output. */
+export const TOOL_MAX_ATTEMPTS = 5;
+
+/**
+ * A tool call: the timeout covers the command's own timeout plus a grace period; a
+ * retry after a crash is safe because the activity itself refuses to repeat side effects.
+ */
+export function toolOptions(t: ActivityTimings, timeoutMs: number, taskQueue: string): ActivityOptions {
+  return {
+    taskQueue,
+    startToCloseTimeout: timeoutMs + t.toolGraceMs,
+    heartbeatTimeout: t.toolHeartbeatMs,
+    retry: { initialInterval: t.retryInitialMs, backoffCoefficient: 2, maximumInterval: t.retryMaxMs, maximumAttempts: TOOL_MAX_ATTEMPTS },
+  };
+}
