@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One command from a fresh clone to a runnable checkout, safe to run again at any time:
 //   1. `npm ci` when node_modules is missing or older than package-lock.json,
-//   2. build (tsc, then the workflow bundle when scripts/bundle-workflows.js exists),
+//   2. build (tsc, then the workflow bundle),
 //   3. make sure a working Temporal CLI exists (UNROLL_TEMPORAL_CLI, PATH, or an install
 //      under .tools/) using the code just built.
 // Plain Node with no dependencies: it runs before node_modules exists. Works from any cwd.
@@ -49,9 +49,8 @@ function installDependencies() {
 }
 
 function build() {
+  // tsc, then the workflow bundle (see the build script in package.json).
   run(npm, ['run', 'build']);
-  const bundler = path.join(repo, 'scripts', 'bundle-workflows.js');
-  if (existsSync(bundler)) run(process.execPath, [bundler]);
 }
 
 async function ensureTemporalCli() {

@@ -5,8 +5,9 @@
  * marker is written; when a retry (after a worker crash) finds the marker without a
  * result, the command is reported to the model as interrupted instead of being run a
  * second time. When a retry finds a recorded result (the crash came after the command
- * finished), that result is returned as is. apply_patch recognises an already-applied
- * patch, and update_plan has no side effects, so both simply run again.
+ * finished), that result is returned as is, for every tool. An apply_patch cut short
+ * mid-write simply runs again (it recognises the parts already applied), and
+ * update_plan has no side effects.
  */
 import type { ToolCallItem } from '../items/schemas';
 import { isToolCall } from '../items/schemas';
@@ -39,11 +40,11 @@ export function createToolActivities({ store }: ToolDeps) {
       const item = await store.getItem(input.call.itemHash);
       if (!isToolCall(item)) throw new TypeError(`item ${input.call.itemHash} is a ${item.type}, not a tool call`);
       const markerKey = `calls/${sha256Hex(`${input.threadId}\u0000${input.turn}\u0000${input.step}\u0000${item.call_id}`)}`;
-      const guarded = AT_MOST_ONCE.has(item.name);
-      if (guarded) {
-        const marker = await store.getMarker(markerKey);
-        if (marker?.startsWith('done ')) return JSON.parse(marker.slice(5)) as RunToolResult;
-        if (marker === 'started') return record(store, item, interrupted(), markerKey, false);
+      // A recorded result means an earlier attempt finished: return it, run nothing.
+      const marker = await store.getMarker(markerKey);
+      if (marker?.startsWith('done ')) return JSON.parse(marker.slice(5)) as RunToolResult;
+      if (AT_MOST_ONCE.has(item.name)) {
+        if (marker === 'started') return record(store, item, interrupted(), markerKey);
         await store.putMarker(markerKey, 'started');
       }
       const result = await executeToolCall(
@@ -51,7 +52,7 @@ export function createToolActivities({ store }: ToolDeps) {
         { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id },
         { shellTimeoutMs: input.shellTimeoutMs },
       );
-      return record(store, item, result, markerKey, guarded);
+      return record(store, item, result, markerKey);
     },
   };
 }
@@ -65,7 +66,6 @@ async function record(
   call: ToolCallItem,
   result: ToolResult & { interrupted?: boolean },
   markerKey: string,
-  writeMarker: boolean,
 ): Promise<RunToolResult> {
   const outputHash = await store.putItem(
     call.type === 'custom_tool_call'
@@ -79,6 +79,6 @@ async function record(
     interrupted: result.interrupted ?? false,
     metadata: result.metadata,
   };
-  if (writeMarker) await store.putMarker(markerKey, `done ${JSON.stringify(summary)}`);
+  await store.putMarker(markerKey, `done ${JSON.stringify(summary)}`);
   return summary;
 }

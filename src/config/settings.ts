@@ -6,6 +6,7 @@
 import { z } from 'zod';
 
 export const ReasoningEffort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
+export type ReasoningEffort = z.infer<typeof ReasoningEffort>;
 export const ReasoningSummary = z.enum(['auto', 'concise', 'detailed', 'none']);
 export const ApprovalPolicy = z.enum(['untrusted', 'on-request', 'never']);
 export const SandboxMode = z.enum(['read-only', 'workspace-write', 'danger-full-access']);

@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ const DEFAULT_START_TIMEOUT_MS = 30_000;
 const POLL_INTERVAL_MS = 250;
 const RPC_TIMEOUT_MS = 2_000;
 const LOG_TAIL_LINES = 20;
+const LOG_TAIL_BYTES = 16 * 1024;
 
 /** A Temporal frontend address split into its parts. */
 export interface TemporalAddress {
@@ -122,6 +123,8 @@ export async function ensureDevServer(options: EnsureDevServerOptions): Promise<
   await mkdir(path.dirname(path.resolve(options.dbFile)), { recursive: true });
   await mkdir(path.dirname(path.resolve(options.logFile)), { recursive: true });
 
+  // Only this run's output belongs in an error: the log is appended to across starts.
+  const logStart = await fileSize(options.logFile);
   const child = spawnDetached(options.cliPath, devServerArgs(options), options.logFile);
   const exit = watchExit(child);
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
@@ -136,7 +139,7 @@ export async function ensureDevServer(options: EnsureDevServerOptions): Promise<
     address: options.address,
     detail: problem ?? 'the process has no pid',
     logFile: options.logFile,
-    logTail: await readLogTail(options.logFile),
+    logTail: await readLogTail(options.logFile, logStart),
     cause: exit.state?.error,
   });
 }
@@ -208,17 +211,26 @@ async function frontendProblem(address: string, namespace: string): Promise<stri
   }
 }
 
-async function readLogTail(logFile: string): Promise<string> {
-  const tailBytes = 16 * 1024;
+async function fileSize(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The last lines written to `logFile` after byte offset `from`, indented; '' when there are none. */
+async function readLogTail(logFile: string, from: number): Promise<string> {
   try {
     const handle = await open(logFile, 'r');
     try {
       const { size } = await handle.stat();
-      const start = Math.max(0, size - tailBytes);
-      const buffer = Buffer.alloc(size - start);
+      const start = Math.max(from, size - LOG_TAIL_BYTES);
+      const buffer = Buffer.alloc(Math.max(0, size - start));
       await handle.read(buffer, 0, buffer.length, start);
-      const lines = buffer.toString('utf8').trimEnd().split(/\r?\n/).slice(-LOG_TAIL_LINES);
-      return lines.map((line) => `  ${line}`).join('\n');
+      const text = buffer.toString('utf8').trimEnd();
+      if (text.trim() === '') return '';
+      return text.split(/\r?\n/).slice(-LOG_TAIL_LINES).map((line) => `  ${line}`).join('\n');
     } finally {
       await handle.close();
     }

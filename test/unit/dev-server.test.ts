@@ -109,11 +109,13 @@ describe('ensureDevServer', () => {
     }
   });
 
-  it('fails with the end of the server log when the server exits at once', async () => {
+  it('fails with this run\'s server log when the server exits at once', async () => {
     const cliPath = path.join(root, 'failing-temporal');
     await writeFile(cliPath, '#!/bin/sh\necho "starting"\necho "boom: address already in use" >&2\nexit 3\n');
     await chmod(cliPath, 0o755);
     const logFile = path.join(root, 'failing', 'logs', 'server.log');
+    await mkdir(path.dirname(logFile), { recursive: true });
+    await writeFile(logFile, 'output of an earlier run\n');
 
     const error: unknown = await ensureDevServer({
       address: await closedAddress(),

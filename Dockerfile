@@ -1,0 +1,26 @@
+# Unroll worker image. It connects to an existing Temporal server (see docker-compose.yml),
+# so it carries no Temporal CLI; git and ripgrep are there for the agent's shell tool.
+FROM node:20-bookworm-slim
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates git ripgrep \
+ && rm -rf /var/lib/apt/lists/* \
+ && git config --system --add safe.directory '*'
+
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+COPY . .
+RUN npm run build \
+ && if [ -f scripts/bundle-workflows.js ]; then node scripts/bundle-workflows.js; fi \
+ && npm prune --omit=dev --no-audit --no-fund
+
+ENV NODE_ENV=production \
+    UNROLL_HOME=/data/unroll
+RUN mkdir -p /data/unroll /workspace && chown node:node /data/unroll /workspace
+USER node
+WORKDIR /workspace
+
+ENTRYPOINT ["node", "/app/dist/src/client/cli.js"]
+CMD ["worker"]

@@ -1,0 +1,229 @@
+/**
+ * The `unroll` command line. Commands: exec (start a thread and run its first turn),
+ * resume (the next turn of a thread), worker (a standalone worker), server (the dev
+ * server in the foreground). Usage errors exit 2 with a message; a failed turn exits 1.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../config/config';
+import { ReasoningEffort } from '../config/settings';
+import { runDevServerForeground } from '../temporal/dev-server';
+import { findTemporalCli } from '../temporal/temporal-cli';
+import { HumanOutput } from './human-output';
+import { emit, exitCodeFor, watchTurn, type EventSink } from './run-turn';
+import { installRuntimeLogger, openRuntime, REPO_TOOLS_DIR } from './runtime';
+import { describeThread, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
+
+/** A problem the user can fix; printed without a stack trace. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+interface Io {
+  readonly env: Record<string, string | undefined>;
+  readonly out: NodeJS.WritableStream;
+  readonly err: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly cwd: string;
+  readonly stdin: () => string;
+}
+
+interface ModelFlags {
+  model?: string;
+  provider?: string;
+  baseUrl?: string;
+  apiKeyEnv?: string;
+  reasoningEffort?: ReasoningEffort | 'default';
+  temporalAddress?: string;
+  json?: boolean;
+}
+
+function parseEffort(value: string): ReasoningEffort | 'default' {
+  if (value === 'default') return value;
+  const parsed = ReasoningEffort.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(`expected one of ${ReasoningEffort.options.join(', ')}`);
+  return parsed.data;
+}
+
+function withModelFlags(cmd: Command): Command {
+  return cmd
+    .option('-m, --model <model>', 'model name (default: config or gpt-5.1-codex)')
+    .option('--provider <name>', 'model provider: openai, ollama, lmstudio or one from config.json')
+    .option('--base-url <url>', 'base URL of a Responses-compatible API (e.g. http://localhost:11434/v1)')
+    .option('--api-key-env <VAR>', 'environment variable that holds the API key (default: the provider\'s, OPENAI_API_KEY for openai)')
+    .addOption(new Option('--reasoning-effort <effort>', 'reasoning effort (none|minimal|low|medium|high|xhigh; "none" sends no reasoning settings)').argParser(parseEffort))
+    .option('--temporal-address <host:port>', 'Temporal frontend (default 127.0.0.1:7233, or UNROLL_TEMPORAL_ADDRESS)')
+    .option('--json', 'print a JSONL event stream (like codex exec --json) instead of text');
+}
+
+function overridesFrom(flags: ModelFlags): ConfigOverrides {
+  return {
+    ...(flags.model ? { model: flags.model } : {}),
+    ...(flags.provider ? { provider: flags.provider } : {}),
+    ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}),
+    ...(flags.apiKeyEnv ? { envKey: flags.apiKeyEnv } : {}),
+    ...(flags.reasoningEffort && flags.reasoningEffort !== 'default' ? { reasoningEffort: flags.reasoningEffort === 'none' ? null : flags.reasoningEffort } : {}),
+    ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}),
+  };
+}
+
+function promptText(words: string[], io: Io): string {
+  const text = words.length === 1 && words[0] === '-' ? io.stdin() : words.join(' ');
+  if (text.trim() === '') throw new UsageError('the prompt is empty: give it as an argument, or "-" to read it from stdin');
+  return text;
+}
+
+function sinkFor(flags: ModelFlags, io: Io): EventSink {
+  if (flags.json) return { kind: 'json', out: io.out };
+  const color = Boolean(io.err.isTTY) && !io.env.NO_COLOR;
+  return { kind: 'human', view: new HumanOutput({ err: io.err, out: io.out, color }) };
+}
+
+function requireKey(config: UnrollConfig, io: Io): void {
+  const problem = missingApiKey(config.session.provider, io.env);
+  if (problem) throw new UsageError(problem);
+}
+
+async function execCommand(words: string[], flags: ModelFlags & { cd?: string; worker?: boolean }, io: Io): Promise<number> {
+  const config = loadConfig(io.env, overridesFrom(flags));
+  requireKey(config, io);
+  const text = promptText(words, io);
+  const cwd = path.resolve(io.cwd, flags.cd ?? '.');
+  const sink = sinkFor(flags, io);
+  const log = (msg: string) => io.err.write(`${msg}\n`);
+  installRuntimeLogger('WARN');
+  const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log });
+  try {
+    const threadId = newThreadId();
+    const settings = { ...config.session, cwd };
+    emit(sink, { type: 'thread.started', thread_id: threadId });
+    if (sink.kind === 'human') {
+      sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd });
+      sink.view.user(text);
+    }
+    const started = await startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue });
+    const result = await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink);
+    if (sink.kind === 'human') io.err.write(`resume with: unroll resume ${threadId} "..."\n`);
+    return exitCodeFor(result);
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function resumeCommand(threadId: string, words: string[], flags: ModelFlags & { worker?: boolean }, io: Io): Promise<number> {
+  const config = loadConfig(io.env, overridesFrom(flags));
+  const sink = sinkFor(flags, io);
+  installRuntimeLogger('WARN');
+  const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
+  try {
+    const view = await describeThread(runtime.client, threadId);
+    requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
+    emit(sink, { type: 'thread.started', thread_id: threadId });
+    let code = 0;
+    if (view.runningTurn !== null) {
+      // The previous turn was cut off (its worker died): finish it first.
+      if (sink.kind === 'human') io.err.write(`turn ${view.runningTurn} is still running; following it\n`);
+      code = exitCodeFor(await watchTurn(runtime.client, runtime.store, `${threadId}/turn-${view.runningTurn}`, sink));
+    }
+    if (words.length === 0) {
+      if (view.runningTurn === null) throw new UsageError(`thread ${threadId} has no running turn; give a prompt to start the next one`);
+      return code;
+    }
+    const text = promptText(words, io);
+    if (sink.kind === 'human') sink.view.user(text);
+    const started = await submitTurn(runtime.client, threadId, text);
+    return exitCodeFor(await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink));
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function workerCommand(flags: { temporalAddress?: string }, io: Io): Promise<number> {
+  const config = loadConfig(io.env, overridesFrom(flags));
+  installRuntimeLogger('INFO');
+  const runtime = await openRuntime(config, io.env, { withWorker: true, log: (m) => io.err.write(`${m}\n`) });
+  io.err.write(`worker running on task queue "${config.temporal.taskQueue}" at ${config.temporal.address} (Ctrl-C to stop)\n`);
+  const stop = () => void runtime.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (runtime.worker?.getState() === 'STOPPED' || runtime.worker?.getState() === 'FAILED') {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 200);
+  });
+  return runtime.worker?.getState() === 'FAILED' ? 1 : 0;
+}
+
+async function serverCommand(flags: { temporalAddress?: string }, io: Io): Promise<number> {
+  const config = loadConfig(io.env, overridesFrom(flags));
+  const cliPath = await findTemporalCli({ explicitPath: config.temporal.cliPath, toolsDir: REPO_TOOLS_DIR, install: true, log: (m) => io.err.write(`${m}\n`) });
+  io.err.write(`Temporal dev server at ${config.temporal.address}, data in ${config.temporal.dbFile}\n`);
+  return runDevServerForeground({ address: config.temporal.address, cliPath, dbFile: config.temporal.dbFile, namespace: config.temporal.namespace });
+}
+
+/** Builds the command tree; actions store their exit code in `result.code`. */
+function program(io: Io, result: { code: number }): Command {
+  const root = new Command('unroll')
+    .description('A durable Codex-style coding agent on Temporal')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
+  withModelFlags(root.command('exec').description('start a thread in the current directory and run the task').argument('<prompt...>', 'the task ("-" reads stdin)'))
+    .option('-C, --cd <dir>', 'workspace directory (default: the current directory)')
+    .option('--no-worker', 'do not run a worker in this process (use `unroll worker` elsewhere)')
+    .action(async (words: string[], flags) => {
+      result.code = await execCommand(words, flags, io);
+    });
+  withModelFlags(root.command('resume').description('run the next turn of a thread (or finish its interrupted turn)').argument('<thread>', 'thread id').argument('[prompt...]', 'the follow-up ("-" reads stdin)'))
+    .option('--no-worker', 'do not run a worker in this process')
+    .action(async (thread: string, words: string[], flags) => {
+      result.code = await resumeCommand(thread, words, flags, io);
+    });
+  root.command('worker').description('run a standalone worker (workflows, inference and tools)')
+    .option('--temporal-address <host:port>', 'Temporal frontend')
+    .action(async (flags) => {
+      result.code = await workerCommand(flags, io);
+    });
+  root.command('server').description('run the Temporal dev server in the foreground')
+    .option('--temporal-address <host:port>', 'address to listen on')
+    .action(async (flags) => {
+      result.code = await serverCommand(flags, io);
+    });
+  return root;
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const result = { code: 0 };
+  try {
+    await program(io, result).parseAsync(argv, { from: 'user' });
+    return result.code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ThreadNotFoundError) {
+      io.err.write(`unroll: ${err.message}\n`);
+      return 2;
+    }
+    io.err.write(`unroll: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    env: process.env,
+    out: process.stdout,
+    err: process.stderr,
+    cwd: process.cwd(),
+    stdin: () => readFileSync(0, 'utf8'),
+  }).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`unroll: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * Turns a turn's progress events (small references) into the JSONL event stream of
+ * `codex exec --json`: thread.started, turn.started, item.started / item.completed with
+ * items of type agent_message, reasoning, command_execution, file_change, todo_list and
+ * error, then turn.completed (with usage) or turn.failed. Full texts are read from the
+ * transcript store by hash, so the workflow never has to carry them.
+ */
+import { messageText, type ConversationItem } from '../items/schemas';
+import type { TranscriptStore } from '../store/transcript-store';
+import type { TurnEvent, TurnResult } from '../workflows/definitions';
+
+/** An item of the exec event stream (the `item` of item.started / item.completed). */
+export type ExecItem =
+  | { id: string; type: 'agent_message'; text: string }
+  | { id: string; type: 'reasoning'; text: string }
+  | { id: string; type: 'command_execution'; command: string; aggregated_output: string; exit_code: number | null; status: 'in_progress' | 'completed' | 'failed' }
+  | { id: string; type: 'file_change'; changes: Array<{ path: string; kind: 'add' | 'update' | 'delete' }>; status: 'in_progress' | 'completed' | 'failed' }
+  | { id: string; type: 'todo_list'; items: Array<{ text: string; completed: boolean }> }
+  | { id: string; type: 'error'; message: string };
+
+/** One line of `unroll exec --json`. */
+export type ExecEvent =
+  | { type: 'thread.started'; thread_id: string }
+  | { type: 'turn.started' }
+  | { type: 'item.started'; item: ExecItem }
+  | { type: 'item.completed'; item: ExecItem }
+  | { type: 'turn.completed'; usage: ExecUsage }
+  | { type: 'turn.failed'; error: { message: string } }
+  | { type: 'error'; message: string };
+
+export interface ExecUsage {
+  input_tokens: number;
+  cached_input_tokens: number;
+  output_tokens: number;
+  reasoning_output_tokens: number;
+}
+
+/**
+ * Stateful translator for one turn: assigns item ids (`item_0`, `item_1`, …) and pairs a
+ * tool's started and completed events under the same id.
+ */
+export class ExecEventTranslator {
+  private nextId = 0;
+  private readonly idByCall = new Map<string, string>();
+  private readonly commandByCall = new Map<string, string>();
+
+  constructor(private readonly store: TranscriptStore) {}
+
+  /** The events for one turn progress event (often none, sometimes two). */
+  async translate(event: TurnEvent): Promise<ExecEvent[]> {
+    switch (event.kind) {
+      case 'turn.started':
+        return [{ type: 'turn.started' }];
+      case 'output': {
+        const item = await this.store.getItem(event.ref.hash);
+        const text = event.ref.type === 'agent_message' ? (item.type === 'message' ? messageText(item) : '') : reasoningText(item);
+        return [{ type: 'item.completed', item: { id: this.newId(), type: event.ref.type, text } }];
+      }
+      case 'tool.started':
+        return this.toolStarted(event.call.callId, event.call.name, event.call.summary);
+      case 'tool.completed':
+        return this.toolCompleted(event);
+      default:
+        return [];
+    }
+  }
+
+  /** The closing event of the turn. */
+  finish(result: TurnResult): ExecEvent[] {
+    if (result.status === 'completed') return [{ type: 'turn.completed', usage: execUsage(result.usage) }];
+    return [{ type: 'turn.failed', error: { message: result.error?.message ?? `turn ${result.status}` } }];
+  }
+
+  private newId(): string {
+    return `item_${this.nextId++}`;
+  }
+
+  private toolStarted(callId: string, name: string, summary: string): ExecEvent[] {
+    const id = this.newId();
+    this.idByCall.set(callId, id);
+    if (name === 'shell') {
+      const command = summary.replace(/^shell: /, '');
+      this.commandByCall.set(callId, command);
+      return [{ type: 'item.started', item: { id, type: 'command_execution', command, aggregated_output: '', exit_code: null, status: 'in_progress' } }];
+    }
+    if (name === 'apply_patch') {
+      return [{ type: 'item.started', item: { id, type: 'file_change', changes: [], status: 'in_progress' } }];
+    }
+    return [];
+  }
+
+  private async toolCompleted(event: Extract<TurnEvent, { kind: 'tool.completed' }>): Promise<ExecEvent[]> {
+    const id = this.idByCall.get(event.callId) ?? this.newId();
+    const meta = event.metadata;
+    if (event.name === 'shell' && !('error' in meta && meta.exitCode === undefined)) {
+      const output = await this.store.getItem(event.outputHash);
+      const text = 'output' in output ? String(output.output) : '';
+      const exitCode = typeof meta.exitCode === 'number' ? meta.exitCode : null;
+      return [{
+        type: 'item.completed',
+        item: {
+          id,
+          type: 'command_execution',
+          command: typeof meta.command === 'string' ? meta.command : (this.commandByCall.get(event.callId) ?? ''),
+          aggregated_output: shellOutputBody(text),
+          exit_code: exitCode,
+          status: event.success ? 'completed' : 'failed',
+        },
+      }];
+    }
+    if (event.name === 'apply_patch' && Array.isArray(meta.changes)) {
+      const changes = (meta.changes as Array<{ kind: string; path: string }>).map((c) => ({
+        path: c.path,
+        kind: c.kind === 'A' ? ('add' as const) : c.kind === 'D' ? ('delete' as const) : ('update' as const),
+      }));
+      return [{ type: 'item.completed', item: { id, type: 'file_change', changes, status: 'completed' } }];
+    }
+    if (event.name === 'update_plan' && Array.isArray(meta.plan)) {
+      const items = (meta.plan as Array<{ step: string; status: string }>).map((s) => ({ text: s.step, completed: s.status === 'completed' }));
+      return [{ type: 'item.completed', item: { id, type: 'todo_list', items } }];
+    }
+    const output = await this.store.getItem(event.outputHash);
+    const message = 'output' in output ? String(output.output) : `${event.name} failed`;
+    if (event.name === 'apply_patch') {
+      return [
+        { type: 'item.completed', item: { id, type: 'file_change', changes: [], status: 'failed' } },
+        { type: 'item.completed', item: { id: this.newId(), type: 'error', message } },
+      ];
+    }
+    return [{ type: 'item.completed', item: { id, type: 'error', message } }];
+  }
+}
+
+/** Usage in the field names of `codex exec --json`. */
+export function execUsage(usage: TurnResult['usage']): ExecUsage {
+  return {
+    input_tokens: usage.inputTokens,
+    cached_input_tokens: usage.cachedInputTokens,
+    output_tokens: usage.outputTokens,
+    reasoning_output_tokens: usage.reasoningOutputTokens,
+  };
+}
+
+function reasoningText(item: ConversationItem): string {
+  return item.type === 'reasoning' ? item.summary.map((s) => s.text).join('\n') : '';
+}
+
+/** The command's output without the "Exit code / Wall time" header the model sees. */
+export function shellOutputBody(text: string): string {
+  const marker = '\nOutput:\n';
+  const at = text.indexOf(marker);
+  return at >= 0 ? text.slice(at + marker.length) : text;
+}

@@ -1,0 +1,117 @@
+/**
+ * The human-readable form of `unroll exec`: progress lines on stderr as each step
+ * happens (reasoning, commands with exit codes, patches, plan updates, interim
+ * messages), the final assistant message alone on stdout (so it can be piped), and a
+ * token summary. Colour only when stderr is a TTY.
+ */
+import type { ExecEvent, ExecItem } from './exec-events';
+
+export interface HumanOutputOptions {
+  readonly err: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly out: NodeJS.WritableStream;
+  readonly color: boolean;
+}
+
+const OUTPUT_PREVIEW_LINES = 6;
+
+/** Renders exec events for a person; holds back the latest message until the turn ends. */
+export class HumanOutput {
+  private heldMessage: string | null = null;
+
+  constructor(private readonly options: HumanOutputOptions) {}
+
+  private paint(code: string, text: string): string {
+    return this.options.color ? `\u001b[${code}m${text}\u001b[0m` : text;
+  }
+
+  private line(text = ''): void {
+    this.options.err.write(`${text}\n`);
+  }
+
+  /** A header line before the first turn. */
+  header(fields: Record<string, string>): void {
+    this.line(this.paint('2', Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join(' · ')));
+  }
+
+  /** The user's prompt, echoed. */
+  user(text: string): void {
+    this.line(`${this.paint('1', 'user')} ${text}`);
+  }
+
+  /** Renders one event. */
+  event(event: ExecEvent): void {
+    switch (event.type) {
+      case 'item.started':
+        this.flushMessage();
+        if (event.item.type === 'command_execution') this.line(`${this.paint('36', '$')} ${event.item.command}`);
+        break;
+      case 'item.completed':
+        this.item(event.item);
+        break;
+      case 'turn.completed': {
+        this.finalMessage();
+        const u = event.usage;
+        this.line(this.paint('2', `tokens: ${u.input_tokens} in (${u.cached_input_tokens} cached) · ${u.output_tokens} out (${u.reasoning_output_tokens} reasoning)`));
+        break;
+      }
+      case 'turn.failed':
+        this.flushMessage();
+        this.line(this.paint('31', `turn failed: ${event.error.message}`));
+        break;
+      case 'error':
+        this.line(this.paint('31', `error: ${event.message}`));
+        break;
+      default:
+        break;
+    }
+  }
+
+  private item(item: ExecItem): void {
+    if (item.type === 'agent_message') {
+      this.flushMessage();
+      this.heldMessage = item.text;
+      return;
+    }
+    this.flushMessage();
+    switch (item.type) {
+      case 'reasoning':
+        this.line(this.paint('2;3', `thinking ${item.text}`));
+        break;
+      case 'command_execution': {
+        const status = item.exit_code === null ? this.paint('31', item.status) : item.exit_code === 0 ? this.paint('32', 'exit 0') : this.paint('31', `exit ${item.exit_code}`);
+        this.line(`  ${status}`);
+        const lines = item.aggregated_output.replace(/\n$/, '').split('\n').filter((l, i, all) => l !== '' || all.length > 1);
+        for (const l of lines.slice(0, OUTPUT_PREVIEW_LINES)) this.line(this.paint('2', `  │ ${l}`));
+        if (lines.length > OUTPUT_PREVIEW_LINES) this.line(this.paint('2', `  │ … ${lines.length - OUTPUT_PREVIEW_LINES} more lines`));
+        break;
+      }
+      case 'file_change':
+        if (item.status === 'completed') {
+          const kind = { add: 'A', update: 'M', delete: 'D' } as const;
+          this.line(`${this.paint('35', 'patch')} ${item.changes.map((c) => `${kind[c.kind]} ${c.path}`).join(', ') || '(no changes)'}`);
+        }
+        break;
+      case 'todo_list':
+        this.line(this.paint('33', 'plan'));
+        for (const step of item.items) this.line(`  ${step.completed ? '[x]' : '[ ]'} ${step.text}`);
+        break;
+      case 'error':
+        this.line(this.paint('31', `error: ${item.message}`));
+        break;
+    }
+  }
+
+  /** An interim message followed by more work is commentary: it goes to stderr. */
+  private flushMessage(): void {
+    if (this.heldMessage === null) return;
+    this.line(`${this.paint('1', 'assistant')} ${this.heldMessage}`);
+    this.heldMessage = null;
+  }
+
+  /** The last message of a completed turn is the answer: it goes to stdout. */
+  private finalMessage(): void {
+    if (this.heldMessage === null) return;
+    this.options.out.write(`${this.heldMessage}\n`);
+    this.heldMessage = null;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Running and watching turns for `unroll exec` and `unroll resume`: submit the input,
+ * follow the turn's progress, print it (human or JSONL) and map the outcome to an exit
+ * code.
+ */
+import type { Client } from '@temporalio/client';
+import type { TranscriptStore } from '../store/transcript-store';
+import type { TurnResult } from '../workflows/definitions';
+import { ExecEventTranslator, type ExecEvent } from './exec-events';
+import type { HumanOutput } from './human-output';
+import { followTurn } from './threads';
+
+/** Where events go: JSON lines on stdout, or the human renderer. */
+export type EventSink = { kind: 'json'; out: NodeJS.WritableStream } | { kind: 'human'; view: HumanOutput };
+
+/** Writes one event to the sink. */
+export function emit(sink: EventSink, event: ExecEvent): void {
+  if (sink.kind === 'json') sink.out.write(`${JSON.stringify(event)}\n`);
+  else sink.view.event(event);
+}
+
+/** Follows a started turn to its end, printing every step; returns its result. */
+export async function watchTurn(client: Client, store: TranscriptStore, turnWorkflowId: string, sink: EventSink): Promise<TurnResult> {
+  const translator = new ExecEventTranslator(store);
+  const result = await followTurn(client, turnWorkflowId, async (event) => {
+    for (const out of await translator.translate(event)) emit(sink, out);
+  });
+  for (const out of translator.finish(result)) emit(sink, out);
+  return result;
+}
+
+/** Exit status of `unroll exec` for a turn result. */
+export function exitCodeFor(result: TurnResult): number {
+  return result.status === 'completed' ? 0 : 1;
+}

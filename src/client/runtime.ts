@@ -1,0 +1,99 @@
+/**
+ * What every CLI command that talks to Temporal needs: the server (started locally
+ * when none answers and the address is local), a client, the transcript store and,
+ * for commands that run agents, an in-process worker.
+ */
+import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
+import { currentHostFacts } from '../activities';
+import type { UnrollConfig } from '../config/config';
+import { openFsStore, type TranscriptStore } from '../store';
+import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../temporal/dev-server';
+import { findTemporalCli } from '../temporal/temporal-cli';
+import { createUnrollWorker } from '../workers/worker';
+
+/** The Temporal server is not reachable and Unroll may not start one. */
+export class TemporalUnreachableError extends Error {
+  override readonly name = 'TemporalUnreachableError';
+  constructor(readonly address: string, reason: string) {
+    super(`cannot reach Temporal at ${address}: ${reason}`);
+  }
+}
+
+/** The repository's tools folder, where `npm run setup` installs the Temporal CLI. */
+export const REPO_TOOLS_DIR = path.resolve(__dirname, '..', '..', '..', '.tools');
+
+/** True for loopback addresses, where Unroll may start its own dev server. */
+export function isLocalAddress(address: string): boolean {
+  const { host } = parseTemporalAddress(address);
+  return ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host);
+}
+
+/**
+ * Makes sure a server answers at the configured address: starts the embedded dev server
+ * (SQLite file under the Unroll home, so threads survive its restarts) when allowed.
+ */
+export async function ensureServer(config: UnrollConfig, log: (msg: string) => void): Promise<void> {
+  const { address } = config.temporal;
+  if (await isServerReachable(address)) return;
+  if (!config.temporal.autoStartServer) throw new TemporalUnreachableError(address, 'nothing answers and auto-start is off (UNROLL_AUTO_START_SERVER=0)');
+  if (!isLocalAddress(address)) throw new TemporalUnreachableError(address, 'nothing answers there (Unroll only starts a dev server on a loopback address)');
+  const cliPath = await findTemporalCli({ explicitPath: config.temporal.cliPath, toolsDir: REPO_TOOLS_DIR, install: true, log });
+  log(`starting the Temporal dev server at ${address} (data: ${config.temporal.dbFile}, log: ${config.temporal.logFile})`);
+  await ensureDevServer({ address, cliPath, dbFile: config.temporal.dbFile, logFile: config.temporal.logFile, namespace: config.temporal.namespace });
+}
+
+/** A connected runtime; `close()` stops the worker (if any) and the connections. */
+export interface UnrollRuntime {
+  readonly client: Client;
+  readonly store: TranscriptStore;
+  readonly worker: Worker | undefined;
+  close(): Promise<void>;
+}
+
+let runtimeLogLevel: LogLevel | undefined;
+
+/** Installs the SDK runtime's logger once per process. */
+export function installRuntimeLogger(level: LogLevel): void {
+  if (runtimeLogLevel) return;
+  runtimeLogLevel = level;
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
+
+/** Connects to Temporal and, when `withWorker`, starts a worker in this process. */
+export async function openRuntime(
+  config: UnrollConfig,
+  env: Record<string, string | undefined>,
+  options: { withWorker: boolean; log: (msg: string) => void },
+): Promise<UnrollRuntime> {
+  await ensureServer(config, options.log);
+  const { address, namespace, taskQueue } = config.temporal;
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace });
+  const store = openFsStore(config.home);
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let native: NativeConnection | undefined;
+  if (options.withWorker) {
+    native = await NativeConnection.connect({ address });
+    worker = await createUnrollWorker({
+      connection: native,
+      namespace,
+      taskQueue,
+      deps: { store, apiKey: (name) => env[name], host: currentHostFacts(env) },
+    });
+    running = worker.run();
+  }
+  return {
+    client,
+    store,
+    worker,
+    async close() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running?.catch(() => undefined);
+      await native?.close();
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * `unroll exec` / `unroll resume` as a user runs them: the compiled CLI in a child
+ * process, against the shared dev server and a scripted Responses server.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { ScriptedResponsesServer } from '../support/responses-server';
+import { testEnvironment } from '../support/harness';
+import { applyPatchCall, assistantMessage, reasoning, respond, shellCall, updatePlanCall } from '../support/responses-builders';
+
+const CLI = path.resolve(__dirname, '..', '..', 'bin', 'unroll');
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], env: Record<string, string | undefined>, cwd: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: env as NodeJS.ProcessEnv, cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('the unroll CLI', () => {
+  let model: ScriptedResponsesServer;
+  let home: string;
+  let workspace: string;
+  let env: Record<string, string | undefined>;
+
+  beforeAll(async () => {
+    model = await ScriptedResponsesServer.start();
+    home = await mkdtemp(path.join(os.tmpdir(), 'unroll-cli-home-'));
+    workspace = await mkdtemp(path.join(os.tmpdir(), 'unroll-cli-ws-'));
+    env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      UNROLL_HOME: home,
+      UNROLL_TEMPORAL_ADDRESS: testEnvironment().address,
+      UNROLL_TASK_QUEUE: `cli-${randomUUID()}`,
+      UNROLL_BASE_URL: model.url,
+      UNROLL_MODEL: 'test-model',
+      OPENAI_API_KEY: 'test-key',
+    };
+  });
+  afterAll(async () => {
+    await model.close();
+    await rm(home, { recursive: true, force: true });
+    await rm(workspace, { recursive: true, force: true });
+  });
+  afterEach(() => model.assertProtocol());
+
+  test('exec --json prints the codex exec event stream for a turn with tools', async () => {
+    model.enqueue(
+      respond([reasoning('Looking around', 'enc-1'), updatePlanCall([{ step: 'write file', status: 'in_progress' }])]),
+      respond(shellCall('echo hi')),
+      respond(applyPatchCall('*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch')),
+      respond(assistantMessage('All done.')),
+    );
+    const run = await runCli(['exec', '--json', 'make hello.txt'], env, workspace);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const threadId = events[0].thread_id;
+    expect(threadId).toMatch(/^th-/);
+    const shapes = events.map((e: { type: string; item?: { type: string } }) => (e.item ? `${e.type}:${e.item.type}` : e.type));
+    expect(shapes).toEqual([
+      'thread.started',
+      'turn.started',
+      'item.completed:reasoning',
+      'item.completed:todo_list',
+      'item.started:command_execution',
+      'item.completed:command_execution',
+      'item.started:file_change',
+      'item.completed:file_change',
+      'item.completed:agent_message',
+      'turn.completed',
+    ]);
+    expect(events[5].item).toEqual({ id: events[4].item.id, type: 'command_execution', command: 'echo hi', aggregated_output: 'hi\n', exit_code: 0, status: 'completed' });
+    expect(events[7].item.changes).toEqual([{ path: 'hello.txt', kind: 'add' }]);
+    expect(events[8].item.text).toBe('All done.');
+    expect(events[9].usage.input_tokens).toBeGreaterThan(0);
+    expect(await readFile(path.join(workspace, 'hello.txt'), 'utf8')).toBe('hello\n');
+    // The encrypted reasoning went back to the model on the next request.
+    expect(model.requests[1].input).toContainEqual(expect.objectContaining({ type: 'reasoning', encrypted_content: 'enc-1' }));
+  });
+
+  test('exec prints steps on stderr and the final message on stdout, and resume continues the thread', async () => {
+    model.enqueue(respond(shellCall(['bash', '-c', 'exit 3'])), respond(assistantMessage('first answer')));
+    const first = await runCli(['exec', 'do something'], env, workspace);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe('first answer\n');
+    expect(first.stderr).toContain('$ bash -c');
+    expect(first.stderr).toContain('exit 3');
+    const threadId = /thread: (th-[\w-]+)/.exec(first.stderr)?.[1];
+    expect(threadId).toBeDefined();
+
+    model.enqueue(respond(assistantMessage('second answer')));
+    const second = await runCli(['resume', threadId!, 'and now?'], env, workspace);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toBe('second answer\n');
+    const last = model.requests[model.requests.length - 1];
+    const texts = JSON.stringify(last.input);
+    expect(texts).toContain('do something');
+    expect(texts).toContain('first answer');
+    expect(texts).toContain('and now?');
+  });
+
+  test('a missing API key is a clear error naming the variable', async () => {
+    const before = model.requests.length;
+    const run = await runCli(['exec', 'hi'], { ...env, OPENAI_API_KEY: undefined }, workspace);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('OPENAI_API_KEY is not set');
+    expect(model.requests).toHaveLength(before);
+  });
+
+  test('a bad flag gets a message and a non-zero exit', async () => {
+    const run = await runCli(['exec', '--reasoning-effort', 'extreme', 'hi'], env, workspace);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('expected one of');
+  });
+
+  test('resume of an unknown thread says so', async () => {
+    const run = await runCli(['resume', 'th-does-not-exist', 'hi'], env, workspace);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('thread th-does-not-exist not found');
+  });
+
+  test('a turn the provider rejects exits 1 with the provider message', async () => {
+    model.enqueue({ kind: 'http-error', status: 400, body: { error: { message: 'bad model name', type: 'invalid_request_error', code: null } } });
+    const run = await runCli(['exec', '--json', 'hi'], env, workspace);
+    expect(run.code).toBe(1);
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events[events.length - 1]).toEqual({ type: 'turn.failed', error: { message: expect.stringContaining('bad model name') } });
+  });
+});
