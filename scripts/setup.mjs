@@ -6,7 +6,7 @@
 //      under .tools/) using the code just built.
 // Plain Node with no dependencies: it runs before node_modules exists. Works from any cwd.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,12 +23,19 @@ function fail(message) {
   process.exit(1);
 }
 
-/** Runs a command in the repo with inherited stdio; exits the script if it fails. */
-function run(command, args) {
+/** Runs a command in the repo with inherited stdio; returns why it failed, or null. */
+function tryRun(command, args) {
   say(`$ ${[command, ...args].join(' ')}`);
   const result = spawnSync(command, args, { cwd: repo, stdio: 'inherit', shell: process.platform === 'win32' });
-  if (result.error) fail(`could not run ${command}: ${result.error.message}`);
-  if (result.status !== 0) fail(`\`${[command, ...args].join(' ')}\` exited with ${result.status ?? result.signal}`);
+  if (result.error) return `could not run ${command}: ${result.error.message}`;
+  if (result.status !== 0) return `\`${[command, ...args].join(' ')}\` exited with ${result.status ?? result.signal}`;
+  return null;
+}
+
+/** Like tryRun, but exits the script when the command fails. */
+function run(command, args) {
+  const problem = tryRun(command, args);
+  if (problem !== null) fail(problem);
 }
 
 /** Why dependencies must be (re)installed, or null when node_modules is current. */
@@ -45,7 +52,15 @@ function installDependencies() {
   const reason = installReason();
   if (reason === null) return say('dependencies are up to date (node_modules matches package-lock.json)');
   say(`installing dependencies: ${reason}`);
-  run(npm, ['ci', '--no-audit', '--no-fund']);
+  if (tryRun(npm, ['ci', '--no-audit', '--no-fund']) === null) return;
+  // npm ci refuses a lock file that lacks other platforms' optional packages (e.g.
+  // @swc/core-darwin-*), which happens when the lock was written against a registry
+  // mirror that only serves this platform. `npm install` still honours the lock.
+  say('npm ci failed; retrying with npm install, which installs the versions in package-lock.json');
+  const lockPath = path.join(repo, 'package-lock.json');
+  const lockBefore = readFileSync(lockPath, 'utf8');
+  run(npm, ['install', '--no-audit', '--no-fund']);
+  if (readFileSync(lockPath, 'utf8') !== lockBefore) say('warning: npm install updated package-lock.json; review and commit it');
 }
 
 function build() {
