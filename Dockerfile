@@ -9,11 +9,13 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# npm ci rejects a lock written against a single-platform registry mirror (other platforms'
+# optional packages missing); npm install still installs the locked versions.
+RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 
 COPY . .
+# The build compiles TypeScript and bundles the workflows (see package.json).
 RUN npm run build \
- && if [ -f scripts/bundle-workflows.js ]; then node scripts/bundle-workflows.js; fi \
  && npm prune --omit=dev --no-audit --no-fund
 
 ENV NODE_ENV=production \

@@ -59,7 +59,7 @@ export function classifyInferenceError(err: unknown, providerName: string): Appl
       return finalFailure(InferenceFailureType.QuotaExceeded, `${detail} (the account is out of quota)`);
     }
     if (status === 408 || status === 409 || status === 429 || status >= 500) {
-      return transientFailure(detail, retryAfterMs(err.headers), err);
+      return transientFailure(detail, retryAfterMs(err.headers as Headers | undefined), err);
     }
     if (isContextWindowError(err.code, err.message)) {
       return finalFailure(InferenceFailureType.ContextWindowExceeded, detail);

@@ -70,7 +70,7 @@ export function createInferenceActivities(deps: InferenceDeps) {
 
 /** Items go back without their ids: with `store: false` the provider cannot resolve them. */
 function toRequestItem(item: ConversationItem): Record<string, unknown> {
-  const { id: _id, ...rest } = item as ConversationItem & { id?: string };
+  const { id: _id, ...rest } = item;
   return rest;
 }
 
@@ -118,7 +118,7 @@ async function streamResponse(
         store: false,
         stream: true,
         prompt_cache_key: input.threadId,
-        ...(reasoning ? { reasoning: reasoning as OpenAI.Reasoning, include: ['reasoning.encrypted_content' as const] } : {}),
+        ...(reasoning ? { reasoning: reasoning, include: ['reasoning.encrypted_content' as const] } : {}),
       },
       { signal: abort.signal },
     );

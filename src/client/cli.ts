@@ -174,22 +174,22 @@ function program(io: Io, result: { code: number }): Command {
   withModelFlags(root.command('exec').description('start a thread in the current directory and run the task').argument('<prompt...>', 'the task ("-" reads stdin)'))
     .option('-C, --cd <dir>', 'workspace directory (default: the current directory)')
     .option('--no-worker', 'do not run a worker in this process (use `unroll worker` elsewhere)')
-    .action(async (words: string[], flags) => {
+    .action(async (words: string[], flags: ModelFlags & { cd?: string; worker?: boolean }) => {
       result.code = await execCommand(words, flags, io);
     });
   withModelFlags(root.command('resume').description('run the next turn of a thread (or finish its interrupted turn)').argument('<thread>', 'thread id').argument('[prompt...]', 'the follow-up ("-" reads stdin)'))
     .option('--no-worker', 'do not run a worker in this process')
-    .action(async (thread: string, words: string[], flags) => {
+    .action(async (thread: string, words: string[], flags: ModelFlags & { worker?: boolean }) => {
       result.code = await resumeCommand(thread, words, flags, io);
     });
   root.command('worker').description('run a standalone worker (workflows, inference and tools)')
     .option('--temporal-address <host:port>', 'Temporal frontend')
-    .action(async (flags) => {
+    .action(async (flags: { temporalAddress?: string }) => {
       result.code = await workerCommand(flags, io);
     });
   root.command('server').description('run the Temporal dev server in the foreground')
     .option('--temporal-address <host:port>', 'address to listen on')
-    .action(async (flags) => {
+    .action(async (flags: { temporalAddress?: string }) => {
       result.code = await serverCommand(flags, io);
     });
   return root;

@@ -105,7 +105,7 @@ export function isToolOutput(item: ConversationItem): item is ToolOutputItem {
 /** Builds a message item with a single text part of the right kind for its role. */
 export function textMessage(role: MessageItem['role'], text: string): MessageItem {
   const type = role === 'assistant' ? 'output_text' : 'input_text';
-  return { type: 'message', role, content: [{ type, text }] } as MessageItem;
+  return { type: 'message', role, content: [{ type, text }] };
 }
 
 /** The concatenated text of a message's text parts. */

@@ -52,8 +52,8 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       return { turn, turnWorkflowId: turnWorkflowId(threadId, turn) };
     },
     {
-      validator: (args) => {
-        const problem = validateUserText(args?.text, MAX_USER_INPUT_BYTES);
+      validator: (args: unknown) => {
+        const problem = validateUserText((args as { text?: unknown } | undefined)?.text, MAX_USER_INPUT_BYTES);
         if (problem) throw new Error(problem);
       },
     },

@@ -40,7 +40,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   let error: TurnError | null = null;
   let lastMessage: OutputRef | null = null;
   const events: TurnEvent[] = [];
-  const emit = (event: NewEvent) => events.push({ ...event, seq: events.length + 1 } as TurnEvent);
+  const emit = (event: NewEvent) => events.push({ ...event, seq: events.length + 1 });
   setHandler(turnProgressQuery, ({ after }) => ({ status, step, head, usage, error, events: events.slice(Math.max(0, after)) }));
 
   const begun = await store.beginTurn.executeWithOptions({ ...storeOptions(settings.timings), summary: `turn ${input.turn}: user input` }, [

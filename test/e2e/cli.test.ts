@@ -3,7 +3,7 @@
  * process, against the shared dev server and a scripted Responses server.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -21,7 +21,7 @@ interface RunResult {
 
 function runCli(args: string[], env: Record<string, string | undefined>, cwd: string): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: env as NodeJS.ProcessEnv, cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env: env, cwd, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -66,7 +66,7 @@ describe('the unroll CLI', () => {
     const run = await runCli(['exec', '--json', 'make hello.txt'], env, workspace);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as any);
     const threadId = events[0].thread_id;
     expect(threadId).toMatch(/^th-/);
     const shapes = events.map((e: { type: string; item?: { type: string } }) => (e.item ? `${e.type}:${e.item.type}` : e.type));
@@ -136,7 +136,7 @@ describe('the unroll CLI', () => {
     model.enqueue({ kind: 'http-error', status: 400, body: { error: { message: 'bad model name', type: 'invalid_request_error', code: null } } });
     const run = await runCli(['exec', '--json', 'hi'], env, workspace);
     expect(run.code).toBe(1);
-    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as any);
     expect(events[events.length - 1]).toEqual({ type: 'turn.failed', error: { message: expect.stringContaining('bad model name') } });
   });
 });
