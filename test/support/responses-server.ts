@@ -56,6 +56,8 @@ export interface ScriptedResponsesServerOptions {
    * (which stays queued). Prefix breaks are only recorded: the API accepts them.
    */
   readonly strict?: boolean;
+  /** Port to listen on (loopback only); 0, the default, picks a free one. */
+  readonly port?: number;
 }
 
 /** Thrown by {@link ScriptedResponsesServer.assertProtocol}; lists every violation. */
@@ -166,7 +168,7 @@ export class ScriptedResponsesServer {
     const server = http.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
     });
     const { port } = server.address() as AddressInfo;
     const scripted = new ScriptedResponsesServer(server, `http://127.0.0.1:${port}/v1`, options.strict ?? false);
