@@ -146,7 +146,7 @@ describe('classifyInferenceError', () => {
 describe('retryAfterMs', () => {
   const now = Date.UTC(2025, 0, 31, 12, 0, 0);
 
-  it.each([
+  it.each<{ name: string; headers: Record<string, string> | undefined; expected: number | undefined }>([
     { name: 'no headers', headers: undefined, expected: undefined },
     { name: 'no retry headers', headers: {}, expected: undefined },
     { name: 'retry-after-ms', headers: { 'retry-after-ms': '1500' }, expected: 1500 },

@@ -1,0 +1,218 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import type { ToolCallRef } from '../../src/activities/types';
+import { ExecEventTranslator, execUsage, shellOutputBody, type ExecEvent } from '../../src/client/exec-events';
+import { NO_CONTEXT } from '../../src/shared/context-state';
+import type { ConversationItem } from '../../src/items/schemas';
+import { openFsStore, type TranscriptStore } from '../../src/store';
+import type { TurnEvent, TurnResult } from '../../src/workflows/definitions';
+
+let home: string;
+let store: TranscriptStore;
+let translator: ExecEventTranslator;
+
+beforeEach(async () => {
+  home = await mkdtemp(path.join(os.tmpdir(), 'unroll-exec-events-'));
+  store = openFsStore(home);
+  translator = new ExecEventTranslator(store);
+});
+
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+const SHELL_OUTPUT = 'Exit code: 0\nWall time: 0.1 seconds\nOutput:\nhi\n';
+const usage = { inputTokens: 120, cachedInputTokens: 100, outputTokens: 30, reasoningOutputTokens: 12 };
+
+let seq = 0;
+/** Stores `item` and returns its hash. */
+const put = (item: ConversationItem) => store.putItem(item);
+const callOutput = (callId: string, output: string): ConversationItem => ({ type: 'function_call_output', call_id: callId, output });
+
+function started(callId: string, name: string, summary: string): TurnEvent {
+  const call: ToolCallRef = { callId, name, itemHash: 'f'.repeat(64), parallelSafe: false, summary, timeoutMs: 10_000 };
+  return { seq: ++seq, kind: 'tool.started', step: 1, call };
+}
+
+function completed(callId: string, name: string, outputHash: string, metadata: Record<string, unknown>, success = true): TurnEvent {
+  return { seq: ++seq, kind: 'tool.completed', step: 1, callId, name, outputHash, success, interrupted: false, metadata };
+}
+
+/** Translates the events in order and returns every exec event they produced. */
+async function translateAll(events: TurnEvent[]): Promise<ExecEvent[]> {
+  const out: ExecEvent[] = [];
+  for (const event of events) out.push(...(await translator.translate(event)));
+  return out;
+}
+
+function result(overrides: Partial<TurnResult>): TurnResult {
+  return { status: 'completed', head: null, context: NO_CONTEXT, lastMessage: null, usage, steps: 1, error: null, ...overrides };
+}
+
+describe('ExecEventTranslator', () => {
+  it('turns a whole turn into exec events with ids that pair started and completed items', async () => {
+    const reasoning = await put({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Thinking.' }, { type: 'summary_text', text: 'Done.' }] });
+    const message = await put({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Hello ' }, { type: 'output_text', text: 'there' }] });
+    const shellOut = await put(callOutput('c1', SHELL_OUTPUT));
+    const patchOut = await put(callOutput('c2', 'Success. Updated the following files:\nA a\nM b\nD c\n'));
+    const planOut = await put(callOutput('c3', 'Plan updated'));
+    const unknownOut = await put(callOutput('c4', 'unsupported call: frobnicate'));
+    const final = await put({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'All done.' }] });
+
+    const events = await translateAll([
+      { seq: ++seq, kind: 'turn.started', head: 'a'.repeat(64), abortedCalls: [] },
+      { seq: ++seq, kind: 'step.started', step: 1 },
+      { seq: ++seq, kind: 'output', step: 1, ref: { hash: reasoning, type: 'reasoning', excerpt: 'Thinking.' } },
+      { seq: ++seq, kind: 'output', step: 1, ref: { hash: message, type: 'agent_message', excerpt: 'Hello there' } },
+      started('c1', 'shell', 'shell: echo hi'),
+      completed('c1', 'shell', shellOut, { exitCode: 0, durationMs: 100, timedOut: false, truncated: false, command: 'echo hi' }),
+      started('c2', 'apply_patch', 'apply_patch: A a, U b, D c'),
+      completed('c2', 'apply_patch', patchOut, {
+        changes: [{ kind: 'A', path: 'a' }, { kind: 'M', path: 'b' }, { kind: 'D', path: 'c' }],
+        alreadyApplied: false,
+      }),
+      started('c3', 'update_plan', 'update_plan'),
+      completed('c3', 'update_plan', planOut, { plan: [{ step: 'Read code', status: 'completed' }, { step: 'Fix bug', status: 'in_progress' }, { step: 'Test', status: 'pending' }] }),
+      started('c4', 'frobnicate', 'frobnicate'),
+      completed('c4', 'frobnicate', unknownOut, { error: 'unsupported call: frobnicate' }, false),
+      { seq: ++seq, kind: 'step.completed', step: 1, usage, head: 'b'.repeat(64) },
+      { seq: ++seq, kind: 'output', step: 2, ref: { hash: final, type: 'agent_message', excerpt: 'All done.' } },
+    ]);
+
+    expect(events).toEqual([
+      { type: 'turn.started' },
+      { type: 'item.completed', item: { id: 'item_0', type: 'reasoning', text: 'Thinking.\nDone.' } },
+      { type: 'item.completed', item: { id: 'item_1', type: 'agent_message', text: 'Hello there' } },
+      { type: 'item.started', item: { id: 'item_2', type: 'command_execution', command: 'echo hi', aggregated_output: '', exit_code: null, status: 'in_progress' } },
+      { type: 'item.completed', item: { id: 'item_2', type: 'command_execution', command: 'echo hi', aggregated_output: 'hi\n', exit_code: 0, status: 'completed' } },
+      { type: 'item.started', item: { id: 'item_3', type: 'file_change', changes: [], status: 'in_progress' } },
+      {
+        type: 'item.completed',
+        item: {
+          id: 'item_3',
+          type: 'file_change',
+          changes: [{ path: 'a', kind: 'add' }, { path: 'b', kind: 'update' }, { path: 'c', kind: 'delete' }],
+          status: 'completed',
+        },
+      },
+      {
+        type: 'item.completed',
+        item: {
+          id: 'item_4',
+          type: 'todo_list',
+          items: [{ text: 'Read code', completed: true }, { text: 'Fix bug', completed: false }, { text: 'Test', completed: false }],
+        },
+      },
+      { type: 'item.completed', item: { id: 'item_5', type: 'error', message: 'unsupported call: frobnicate' } },
+      { type: 'item.completed', item: { id: 'item_6', type: 'agent_message', text: 'All done.' } },
+    ]);
+  });
+
+  it.each([
+    {
+      name: 'a failing command with its exit code',
+      output: 'Exit code: 2\nWall time: 0.3 seconds\nOutput:\nls: x: No such file\n',
+      metadata: { exitCode: 2, durationMs: 300, timedOut: false, truncated: false, command: 'ls x' },
+      success: false,
+      expected: { command: 'ls x', aggregated_output: 'ls: x: No such file\n', exit_code: 2, status: 'failed' },
+    },
+    {
+      name: 'an interrupted command without exit code, using the started command',
+      output: 'aborted: the command was interrupted',
+      metadata: { interrupted: true },
+      success: false,
+      expected: { command: 'sleep 100', aggregated_output: 'aborted: the command was interrupted', exit_code: null, status: 'failed' },
+    },
+  ])('completes the command_execution item of $name', async ({ output, metadata, success, expected }) => {
+    const hash = await put(callOutput('c1', output));
+    const command = (metadata as { command?: string }).command ?? 'sleep 100';
+    const events = await translateAll([started('c1', 'shell', `shell: ${command}`), completed('c1', 'shell', hash, metadata, success)]);
+    expect(events).toEqual([
+      { type: 'item.started', item: { id: 'item_0', type: 'command_execution', command, aggregated_output: '', exit_code: null, status: 'in_progress' } },
+      { type: 'item.completed', item: { id: 'item_0', type: 'command_execution', ...expected } },
+    ]);
+  });
+
+  it('completes the command_execution item it started when a shell call fails before running', async () => {
+    const text = 'invalid arguments for shell: command: Invalid input';
+    const hash = await put(callOutput('c1', text));
+    const events = await translateAll([started('c1', 'shell', 'shell: ls'), completed('c1', 'shell', hash, { error: text }, false)]);
+    // A consumer that saw item.started for a command_execution must see it completed as one.
+    expect(events[1]).toMatchObject({ type: 'item.completed', item: { id: 'item_0', type: 'command_execution', status: 'failed' } });
+  });
+
+  it('fails the file_change item and reports the error of a patch that did not apply', async () => {
+    const text = 'apply_patch verification failed: Failed to find expected lines in b';
+    const hash = await put(callOutput('c1', text));
+    const events = await translateAll([started('c1', 'apply_patch', 'apply_patch: U b'), completed('c1', 'apply_patch', hash, { error: text }, false)]);
+    expect(events).toEqual([
+      { type: 'item.started', item: { id: 'item_0', type: 'file_change', changes: [], status: 'in_progress' } },
+      { type: 'item.completed', item: { id: 'item_0', type: 'file_change', changes: [], status: 'failed' } },
+      { type: 'item.completed', item: { id: 'item_1', type: 'error', message: text } },
+    ]);
+  });
+
+  it('gives a completed call without a started event a fresh id', async () => {
+    const hash = await put(callOutput('c9', 'boom'));
+    const message = await put({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'x' }] });
+    const events = await translateAll([
+      { seq: ++seq, kind: 'output', step: 1, ref: { hash: message, type: 'agent_message', excerpt: 'x' } },
+      completed('c9', 'mystery', hash, { error: 'boom' }, false),
+    ]);
+    expect(events).toEqual([
+      { type: 'item.completed', item: { id: 'item_0', type: 'agent_message', text: 'x' } },
+      { type: 'item.completed', item: { id: 'item_1', type: 'error', message: 'boom' } },
+    ]);
+  });
+
+  it.each([
+    { name: 'step.started', event: { seq: 1, kind: 'step.started', step: 1 } as TurnEvent },
+    { name: 'step.completed', event: { seq: 1, kind: 'step.completed', step: 1, usage, head: 'b'.repeat(64) } as TurnEvent },
+  ])('emits nothing for $name', async ({ event }) => {
+    expect(await translator.translate(event)).toEqual([]);
+  });
+
+  it.each([
+    {
+      name: 'a completed turn as turn.completed with usage in exec field names',
+      result: result({ status: 'completed' }),
+      expected: [{ type: 'turn.completed', usage: { input_tokens: 120, cached_input_tokens: 100, output_tokens: 30, reasoning_output_tokens: 12 } }],
+    },
+    {
+      name: 'a failed turn as turn.failed with its error message',
+      result: result({ status: 'failed', error: { type: 'ModelAuthenticationFailed', message: 'openai answered 401: bad key' } }),
+      expected: [{ type: 'turn.failed', error: { message: 'openai answered 401: bad key' } }],
+    },
+    {
+      name: 'an interrupted turn without error as turn.failed naming the status',
+      result: result({ status: 'interrupted' }),
+      expected: [{ type: 'turn.failed', error: { message: 'turn interrupted' } }],
+    },
+  ])('finishes $name', ({ result: turnResult, expected }) => {
+    expect(translator.finish(turnResult)).toEqual(expected);
+  });
+});
+
+describe('execUsage', () => {
+  it('renames every usage field', () => {
+    expect(execUsage({ inputTokens: 1, cachedInputTokens: 2, outputTokens: 3, reasoningOutputTokens: 4 })).toEqual({
+      input_tokens: 1,
+      cached_input_tokens: 2,
+      output_tokens: 3,
+      reasoning_output_tokens: 4,
+    });
+  });
+});
+
+describe('shellOutputBody', () => {
+  it.each([
+    { name: 'strips the exit code and wall time header', text: SHELL_OUTPUT, expected: 'hi\n' },
+    { name: 'keeps an empty output empty', text: 'Exit code: 0\nWall time: 0 seconds\nOutput:\n', expected: '' },
+    { name: 'keeps later "Output:" lines of the command', text: 'Exit code: 0\nWall time: 0 seconds\nOutput:\na\nOutput:\nb', expected: 'a\nOutput:\nb' },
+    { name: 'returns text without a header unchanged', text: 'aborted: interrupted', expected: 'aborted: interrupted' },
+  ])('$name', ({ text, expected }) => {
+    expect(shellOutputBody(text)).toBe(expected);
+  });
+});
