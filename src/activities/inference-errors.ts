@@ -28,10 +28,11 @@ function finalFailure(type: string, message: string): ApplicationFailure {
 /** Parses `retry-after-ms` / `retry-after` (seconds or an HTTP date) into milliseconds. */
 export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
   if (!headers) return undefined;
-  const ms = Number(headers.get('retry-after-ms'));
-  if (headers.get('retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0) return ms;
-  const value = headers.get('retry-after');
-  if (value === null) return undefined;
+  const msText = headers.get('retry-after-ms')?.trim();
+  const ms = Number(msText);
+  if (msText && Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
   const date = Date.parse(value);

@@ -92,7 +92,8 @@ export class ExecEventTranslator {
   private async toolCompleted(event: Extract<TurnEvent, { kind: 'tool.completed' }>): Promise<ExecEvent[]> {
     const id = this.idByCall.get(event.callId) ?? this.newId();
     const meta = event.metadata;
-    if (event.name === 'shell' && !('error' in meta && meta.exitCode === undefined)) {
+    if (event.name === 'shell') {
+      // A call that never ran (bad arguments) still closes the item it opened, as failed.
       const output = await this.store.getItem(event.outputHash);
       const text = 'output' in output ? String(output.output) : '';
       const exitCode = typeof meta.exitCode === 'number' ? meta.exitCode : null;

@@ -32,7 +32,7 @@ export const BUILTIN_PROVIDERS: Record<string, Omit<ProviderSettings, 'name'>> =
   lmstudio: { baseUrl: 'http://localhost:1234/v1', envKey: null },
 };
 
-const ProviderEntry = z.object({ baseUrl: z.string().url(), envKey: z.string().nullable().optional() });
+const ProviderEntry = z.object({ baseUrl: z.string().url(), envKey: z.string().nullable().optional() }).strict();
 
 /** The shape of `<home>/config.json`; every field optional. */
 export const ConfigFile = z
@@ -55,7 +55,8 @@ export const ConfigFile = z
         cliPath: z.string().min(1),
         autoStartServer: z.boolean(),
       })
-      .partial(),
+      .partial()
+      .strict(),
   })
   .partial()
   .strict();

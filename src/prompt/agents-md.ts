@@ -31,8 +31,12 @@ export async function discoverAgentsDocs(cwd: string, budgetBytes = AGENTS_MD_BU
     }
     if (text.trim() === '') continue;
     const bytes = Buffer.from(text, 'utf8');
-    if (bytes.length > remaining) text = bytes.subarray(0, remaining).toString('utf8').replace(/\uFFFD+$/, '');
-    remaining -= Buffer.byteLength(text, 'utf8');
+    if (bytes.length > remaining) {
+      // The budget ends inside this file: keep what fits and drop every later file.
+      docs.push({ path: file, text: bytes.subarray(0, remaining).toString('utf8').replace(/\uFFFD+$/, '') });
+      break;
+    }
+    remaining -= bytes.length;
     docs.push({ path: file, text });
   }
   return docs;

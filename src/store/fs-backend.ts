@@ -19,7 +19,7 @@ export class FsStoreBackend implements StoreBackend {
   }
 
   private markerPath(key: string): string {
-    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(key) || key.split('/').includes('..')) {
+    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(key) || key.split('/').some((part) => part === '.' || part === '..')) {
       throw new TypeError(`not a marker key: ${JSON.stringify(key)}`);
     }
     return path.join(this.root, 'markers', key);

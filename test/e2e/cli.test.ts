@@ -66,7 +66,7 @@ describe('the unroll CLI', () => {
     const run = await runCli(['exec', '--json', 'make hello.txt'], env, workspace);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as any);
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const threadId = events[0].thread_id;
     expect(threadId).toMatch(/^th-/);
     const shapes = events.map((e: { type: string; item?: { type: string } }) => (e.item ? `${e.type}:${e.item.type}` : e.type));
@@ -136,7 +136,7 @@ describe('the unroll CLI', () => {
     model.enqueue({ kind: 'http-error', status: 400, body: { error: { message: 'bad model name', type: 'invalid_request_error', code: null } } });
     const run = await runCli(['exec', '--json', 'hi'], env, workspace);
     expect(run.code).toBe(1);
-    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as any);
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(events[events.length - 1]).toEqual({ type: 'turn.failed', error: { message: expect.stringContaining('bad model name') } });
   });
 });

@@ -167,9 +167,9 @@ describe('ExecEventTranslator', () => {
     ]);
   });
 
-  it.each([
-    { name: 'step.started', event: { seq: 1, kind: 'step.started', step: 1 } as TurnEvent },
-    { name: 'step.completed', event: { seq: 1, kind: 'step.completed', step: 1, usage, head: 'b'.repeat(64) } as TurnEvent },
+  it.each<{ name: string; event: TurnEvent }>([
+    { name: 'step.started', event: { seq: 1, kind: 'step.started', step: 1 } },
+    { name: 'step.completed', event: { seq: 1, kind: 'step.completed', step: 1, usage, head: 'b'.repeat(64) } },
   ])('emits nothing for $name', async ({ event }) => {
     expect(await translator.translate(event)).toEqual([]);
   });

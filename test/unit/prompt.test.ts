@@ -30,13 +30,17 @@ async function layout(files: Record<string, string>): Promise<void> {
  * failure prints a few lines.
  */
 function compact(docs: ReadonlyArray<{ path: string; text: string }>): Array<{ path: string; text: string }> {
-  const rle = (text: string) => [...text].reduce<Array<[string, number]>>((runs, ch) => {
+  return docs.map((d) => ({ path: path.relative(root, d.path), text: runLengths(d.text) }));
+}
+
+function runLengths(text: string): string {
+  const runs: Array<[string, number]> = [];
+  for (const ch of text) {
     const last = runs[runs.length - 1];
     if (last && last[0] === ch) last[1] += 1;
     else runs.push([ch, 1]);
-    return runs;
-  }, []).map(([ch, n]) => (n === 1 ? ch : `${ch}×${n}`)).join(' ');
-  return docs.map((d) => ({ path: path.relative(root, d.path), text: rle(d.text) }));
+  }
+  return runs.map(([ch, n]) => (n === 1 ? ch : `${ch}×${n}`)).join(' ');
 }
 
 describe('discoverAgentsDocs', () => {

@@ -56,7 +56,7 @@ describe('canonicalJson', () => {
 describe('TranscriptStore', () => {
   it('stores the same item under the same hash regardless of key order', async () => {
     const a = await store.putItem({ type: 'function_call', call_id: 'c1', name: 'shell', arguments: '{}' });
-    const b = await store.putItem({ arguments: '{}', name: 'shell', call_id: 'c1', type: 'function_call' } as ConversationItem);
+    const b = await store.putItem({ arguments: '{}', name: 'shell', call_id: 'c1', type: 'function_call' });
     expect(a).toBe(b);
     expect(a).toBe(sha256Hex(canonicalJson({ arguments: '{}', call_id: 'c1', name: 'shell', type: 'function_call' })));
   });
