@@ -17,6 +17,7 @@ import type { TranscriptStore } from '../store/transcript-store';
 import { describeCall, toolSpecs } from '../tools/registry';
 import { currentActivityEnv } from './activity-context';
 import { classifyInferenceError, classifyStreamError, missingApiKeyFailure, transientFailure } from './inference-errors';
+import { recordTurnHead } from './turn-setup';
 import type { InferenceInput, InferenceResult, OutputRef, ToolCallRef } from './types';
 
 /** Dependencies of the inference activity. */
@@ -55,6 +56,7 @@ export function createInferenceActivities(deps: InferenceDeps) {
       const response = await streamResponse(client, input, requestInput, env.signal, env.heartbeat);
       const stored = await deps.store.putItems(response.items);
       const head = await deps.store.putNode(input.head, [...input.append, ...stored], { kind: 'step', turn: input.turn, step: input.step });
+      await recordTurnHead(deps.store, input.threadId, input.turn, head);
       return {
         head,
         calls: toolCallRefs(response.items, stored, input.settings),

@@ -16,6 +16,7 @@ import type {
   BeginTurnResult,
   CommitAppendInput,
   ContextState,
+  RecoverTurnHeadInput,
   StoreToolOutputInput,
 } from './types';
 
@@ -60,6 +61,7 @@ export function createTurnSetupActivities({ store, host }: TurnSetupDeps) {
       const context = await contextUpdates(input, host, items);
       items.push(textMessage('user', input.userText));
       const head = await store.append(input.head, items, { kind: 'turn-start', turn: input.turn });
+      await recordTurnHead(store, input.threadId, input.turn, head);
       return {
         head,
         context,
@@ -79,9 +81,29 @@ export function createTurnSetupActivities({ store, host }: TurnSetupDeps) {
     /** Appends already-stored items to a head (e.g. outputs of a turn that ends early). */
     async commitAppend(input: CommitAppendInput): Promise<string> {
       if (input.append.length === 0) return input.head;
-      return store.putNode(input.head, input.append, input.meta);
+      const head = await store.putNode(input.head, input.append, input.meta);
+      await recordTurnHead(store, input.threadId, input.turn, head);
+      return head;
+    },
+
+    /**
+     * The last head a turn recorded, for a session whose turn workflow died (terminated,
+     * or failed on a bug) without returning it. Null when the turn recorded nothing.
+     */
+    async recoverTurnHead(input: RecoverTurnHeadInput): Promise<string | null> {
+      return (await store.getMarker(turnHeadKey(input.threadId, input.turn))) ?? null;
     },
   };
+}
+
+/** Marker key under which a turn's latest head is kept. */
+export function turnHeadKey(threadId: string, turn: number): string {
+  return `heads/${threadId}/turn-${turn}`;
+}
+
+/** Records the latest head of a turn, so it can be recovered if the turn dies. */
+export async function recordTurnHead(store: TranscriptStore, threadId: string, turn: number, head: string): Promise<void> {
+  await store.putMarker(turnHeadKey(threadId, turn), head);
 }
 
 /** Pushes the context messages that changed onto `items`; returns the new state. */

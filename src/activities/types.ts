@@ -95,7 +95,14 @@ export interface StoreToolOutputInput {
 }
 
 export interface CommitAppendInput {
+  readonly threadId: string;
+  readonly turn: number;
   readonly head: string;
   readonly append: readonly string[];
   readonly meta?: Record<string, unknown>;
+}
+
+export interface RecoverTurnHeadInput {
+  readonly threadId: string;
+  readonly turn: number;
 }

@@ -10,11 +10,14 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  proxyActivities,
   setHandler,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import { NO_CONTEXT } from '../shared/context-state';
+import { storeOptions } from './activity-options';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { turnWorkflowId } from '../shared/ids';
 import { validateUserText } from './decisions';
@@ -37,6 +40,7 @@ interface QueuedInput {
 export async function SessionWorkflow(input: SessionInput): Promise<SessionState> {
   const { threadId, settings } = input;
   let state: SessionState = input.state ?? { head: null, turns: 0, usage: ZERO_USAGE, context: NO_CONTEXT, lastTurn: null };
+  const store = proxyActivities<Activities>(storeOptions(settings.timings));
   const queue: QueuedInput[] = [];
   let nextTurn = state.turns + 1;
   let runningTurn: number | null = null;
@@ -74,12 +78,17 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       staticSummary: `turn ${next.turn}: ${next.text.replace(/\s+/g, ' ').slice(0, 80)}`,
     });
     startedThrough = next.turn;
-    const result = await turnOutcome(child.result());
+    let result = await turnOutcome(child.result());
+    if (result.head === null) {
+      // The turn workflow died without a result: pick up what it recorded.
+      const recovered = await store.recoverTurnHead({ threadId, turn: next.turn });
+      if (recovered !== null) result = { ...result, head: recovered };
+    }
     state = {
       head: result.head ?? state.head,
       turns: next.turn,
       usage: addUsage(state.usage, result.usage),
-      context: result.head === null ? state.context : result.context,
+      context: result.status === 'failed' && result.error?.type === 'TurnWorkflowFailed' ? state.context : result.context,
       lastTurn: summarize(next.turn, result),
     };
     runningTurn = null;

@@ -77,7 +77,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     status = 'failed';
     // Tool outputs not yet sent must still be recorded, or the next turn would see
     // those calls as unanswered.
-    if (append.length > 0 && head !== null) head = await store.commitAppend({ head, append, meta: { kind: 'turn-failed', turn: input.turn } });
+    if (append.length > 0 && head !== null) head = await store.commitAppend({ threadId: input.threadId, turn: input.turn, head, append, meta: { kind: 'turn-failed', turn: input.turn } });
   }
   return { status, head, context: begun.context, lastMessage, usage, steps: step, error };
 
