@@ -3,7 +3,9 @@
  * the object this returns; workflows proxy it by type only.
  */
 import type { TranscriptStore } from '../store/transcript-store';
+import { createCompactionActivities } from './compaction';
 import { createInferenceActivities } from './inference';
+import { ModelClients } from './model-client';
 import { createToolActivities } from './tools';
 import { createTurnSetupActivities, type HostFacts } from './turn-setup';
 
@@ -16,15 +18,18 @@ export interface ActivityDeps {
 
 /** Creates every activity with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  const clients = new ModelClients(deps.apiKey);
   return {
     ...createTurnSetupActivities({ store: deps.store, host: deps.host }),
-    ...createInferenceActivities({ store: deps.store, apiKey: deps.apiKey }),
+    ...createInferenceActivities({ store: deps.store, clients }),
     ...createToolActivities({ store: deps.store }),
+    ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
   };
 }
 
 /** The activity interface, for `proxyActivities<Activities>()` in workflows. */
 export type Activities = ReturnType<typeof createActivities>;
 export * from './types';
+export type { CompactInput, CompactResult, CompactionReason } from './compaction';
 export { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from './inference-errors';
 export { currentHostFacts, type HostFacts } from './turn-setup';

@@ -9,7 +9,7 @@
  * mid-write simply runs again (it recognises the parts already applied), and
  * update_plan has no side effects.
  */
-import type { ToolCallItem } from '../items/schemas';
+import type { ConversationItem, ToolCallItem } from '../items/schemas';
 import { isToolCall } from '../items/schemas';
 import { sha256Hex } from '../store/canonical-json';
 import type { TranscriptStore } from '../store/transcript-store';
@@ -67,17 +67,18 @@ async function record(
   result: ToolResult & { interrupted?: boolean },
   markerKey: string,
 ): Promise<RunToolResult> {
-  const outputHash = await store.putItem(
+  const outputItem: ConversationItem =
     call.type === 'custom_tool_call'
       ? { type: 'custom_tool_call_output', call_id: call.call_id, output: result.output }
-      : { type: 'function_call_output', call_id: call.call_id, output: result.output },
-  );
+      : { type: 'function_call_output', call_id: call.call_id, output: result.output };
+  const outputHash = await store.putItem(outputItem);
   const summary: RunToolResult = {
     callId: call.call_id,
     outputHash,
     success: result.success,
     interrupted: result.interrupted ?? false,
     metadata: result.metadata,
+    outputBytes: Buffer.byteLength(JSON.stringify(outputItem)),
   };
   await store.putMarker(markerKey, `done ${JSON.stringify(summary)}`);
   return summary;

@@ -7,9 +7,11 @@ import * as path from 'node:path';
 import { abortedOutputFor, callsWithoutOutput } from '../items/normalize';
 import { textMessage, type ConversationItem } from '../items/schemas';
 import { agentsMessageText, discoverAgentsDocs } from '../prompt/agents-md';
+import { modelSwitchMessageText } from '../prompt/compaction';
 import { environmentContextText } from '../prompt/environment-context';
 import { permissionsMessageText } from '../prompt/permissions';
 import { sha256Hex } from '../store/canonical-json';
+import type { SessionSettings } from '../config/settings';
 import type { TranscriptStore } from '../store/transcript-store';
 import type {
   BeginTurnInput,
@@ -67,6 +69,7 @@ export function createTurnSetupActivities({ store, host }: TurnSetupDeps) {
         context,
         abortedCalls: open.map((c) => (c as { call_id: string }).call_id),
         userMessage: input.userText.slice(0, 200),
+        appendedBytes: Buffer.byteLength(JSON.stringify(items)),
       };
     },
 
@@ -106,9 +109,16 @@ export async function recordTurnHead(store: TranscriptStore, threadId: string, t
   await store.putMarker(turnHeadKey(threadId, turn), head);
 }
 
-/** Pushes the context messages that changed onto `items`; returns the new state. */
-async function contextUpdates(input: BeginTurnInput, host: HostFacts, items: ConversationItem[]): Promise<ContextState> {
-  const { settings } = input;
+/** The initial context as it is now: its messages and the state that names them. */
+export interface FreshContext {
+  readonly permissions: string;
+  readonly agents: string;
+  readonly environment: string;
+  readonly state: ContextState;
+}
+
+/** Builds the initial context (permissions, AGENTS.md, environment) for `settings`. */
+export async function freshContext(settings: SessionSettings, host: HostFacts): Promise<FreshContext> {
   const permissions = permissionsMessageText(settings);
   const docs = await discoverAgentsDocs(settings.cwd);
   const agents = docs.length > 0 ? agentsMessageText(settings.cwd, docs) : '';
@@ -121,15 +131,33 @@ async function contextUpdates(input: BeginTurnInput, host: HostFacts, items: Con
     sandboxMode: settings.sandboxMode,
     networkAccess: settings.sandboxMode === 'danger-full-access' ? 'enabled' : 'restricted',
   });
-  const next: ContextState = {
-    permissions: sha256Hex(permissions),
-    agents: sha256Hex(agents),
-    environment: sha256Hex(environment),
+  return {
+    permissions,
+    agents,
+    environment,
+    state: { permissions: sha256Hex(permissions), agents: sha256Hex(agents), environment: sha256Hex(environment), model: settings.model },
   };
+}
+
+/** All messages of a fresh initial context, in order (used at thread start and after compaction). */
+export function contextMessages(context: FreshContext): ConversationItem[] {
+  const items: ConversationItem[] = [textMessage('developer', context.permissions)];
+  if (context.agents !== '') items.push(textMessage('user', context.agents));
+  items.push(textMessage('user', context.environment));
+  return items;
+}
+
+/** Pushes the context messages that changed onto `items`; returns the new state. */
+async function contextUpdates(input: BeginTurnInput, host: HostFacts, items: ConversationItem[]): Promise<ContextState> {
+  const fresh = await freshContext(input.settings, host);
   const previous = input.context;
-  if (next.permissions !== previous.permissions) items.push(textMessage('developer', permissions));
-  if (next.agents !== previous.agents && agents !== '') items.push(textMessage('user', agents));
-  if (next.environment !== previous.environment) items.push(textMessage('user', environment));
+  const next = fresh.state;
+  if (previous.model !== null && previous.model !== next.model) {
+    items.push(textMessage('developer', modelSwitchMessageText(previous.model, next.model ?? '')));
+  }
+  if (next.permissions !== previous.permissions) items.push(textMessage('developer', fresh.permissions));
+  if (next.agents !== previous.agents && fresh.agents !== '') items.push(textMessage('user', fresh.agents));
+  if (next.environment !== previous.environment) items.push(textMessage('user', fresh.environment));
   return next;
 }
 

@@ -25,6 +25,8 @@ export interface BeginTurnResult {
   /** Calls of earlier turns that had no output and were given an "aborted" one. */
   readonly abortedCalls: string[];
   readonly userMessage: string;
+  /** Size of everything appended, for the context estimate. */
+  readonly appendedBytes: number;
 }
 
 /** A tool call the model asked for, as the workflow sees it. */
@@ -66,6 +68,8 @@ export interface InferenceResult {
   /** Approximate size of the request input, for accounting and display. */
   readonly inputItems: number;
   readonly inputBytes: number;
+  /** Size of the response's output items, for the context estimate. */
+  readonly outputBytes: number;
 }
 
 export interface RunToolInput {
@@ -85,6 +89,8 @@ export interface RunToolResult {
   readonly interrupted: boolean;
   /** Small facts for display (exit code, duration, changed paths, plan). */
   readonly metadata: Record<string, unknown>;
+  /** Size of the stored output item, for the context estimate. */
+  readonly outputBytes: number;
 }
 
 /** A tool output the workflow had to make up (the tool activity itself gave up). */

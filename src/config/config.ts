@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from '../shared/ids';
+import { autoCompactLimit, contextWindowFor } from './model-limits';
 import {
   ApprovalPolicy,
   DEFAULT_TIMINGS,
@@ -26,13 +27,13 @@ export class ConfigError extends Error {
 }
 
 /** Providers known out of the box; config.json may add more or override these. */
-export const BUILTIN_PROVIDERS: Record<string, Omit<ProviderSettings, 'name'>> = {
-  openai: { baseUrl: 'https://api.openai.com/v1', envKey: 'OPENAI_API_KEY' },
+export const BUILTIN_PROVIDERS: Record<string, Omit<ProviderSettings, 'name'> & { remoteCompaction?: boolean }> = {
+  openai: { baseUrl: 'https://api.openai.com/v1', envKey: 'OPENAI_API_KEY', remoteCompaction: true },
   ollama: { baseUrl: 'http://localhost:11434/v1', envKey: null },
   lmstudio: { baseUrl: 'http://localhost:1234/v1', envKey: null },
 };
 
-const ProviderEntry = z.object({ baseUrl: z.string().url(), envKey: z.string().nullable().optional() }).strict();
+const ProviderEntry = z.object({ baseUrl: z.string().url(), envKey: z.string().nullable().optional(), remoteCompaction: z.boolean().optional() }).strict();
 
 /** The shape of `<home>/config.json`; every field optional. */
 export const ConfigFile = z
@@ -46,6 +47,9 @@ export const ConfigFile = z
     approvalPolicy: ApprovalPolicy,
     sandboxMode: SandboxMode,
     shellTimeoutMs: z.number().int().positive(),
+    contextWindow: z.number().int().positive(),
+    autoCompactTokenLimit: z.number().int().positive(),
+    compaction: z.enum(['remote', 'local']),
     providers: z.record(z.string(), ProviderEntry),
     temporal: z
       .object({
@@ -104,6 +108,10 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
   }
   const envKey = overrides.envKey ?? file.envKey ?? (known ? (known.envKey ?? null) : 'OPENAI_API_KEY');
   const reasoningEffort = overrides.reasoningEffort !== undefined ? overrides.reasoningEffort : file.reasoningEffort !== undefined ? file.reasoningEffort : 'medium';
+  const model = overrides.model ?? env.UNROLL_MODEL ?? file.model ?? DEFAULT_MODEL;
+  const windowTokens = file.contextWindow ?? contextWindowFor(model);
+  // Remote compaction needs the provider's /responses/compact: OpenAI's own API has it.
+  const remote = file.compaction ? file.compaction === 'remote' : Boolean(known?.remoteCompaction) && !overrides.baseUrl && !env.UNROLL_BASE_URL && !file.baseUrl;
   const taskQueue = overrides.taskQueue ?? env.UNROLL_TASK_QUEUE ?? file.temporal?.taskQueue ?? DEFAULT_TASK_QUEUE;
   return {
     home,
@@ -117,7 +125,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       logFile: path.join(home, 'temporal-server.log'),
     },
     session: {
-      model: overrides.model ?? env.UNROLL_MODEL ?? file.model ?? DEFAULT_MODEL,
+      model,
       provider: { name: providerName, baseUrl, envKey },
       reasoningEffort,
       reasoningSummary: file.reasoningSummary ?? 'auto',
@@ -126,6 +134,13 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       shellTimeoutMs: file.shellTimeoutMs ?? 10_000,
       toolTaskQueue: taskQueue,
       timings: DEFAULT_TIMINGS,
+      context: {
+        windowTokens,
+        autoCompactTokens: autoCompactLimit(windowTokens, file.autoCompactTokenLimit),
+        compaction: remote ? 'remote' : 'local',
+        recentUserMessageTokens: 20_000,
+        stepsPerRun: null,
+      },
     },
   };
 }

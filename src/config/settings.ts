@@ -47,6 +47,21 @@ export const DEFAULT_TIMINGS: ActivityTimings = {
   retryMaxMs: 60_000,
 };
 
+/** How the thread's context is kept within the model's window. */
+export const ContextSettings = z.object({
+  /** The model's context window, in tokens. */
+  windowTokens: z.number().int().positive(),
+  /** Compact when the context estimate passes this (at most 90% of the window). */
+  autoCompactTokens: z.number().int().positive(),
+  /** `remote`: the provider's /responses/compact; `local`: a summary request. */
+  compaction: z.enum(['remote', 'local']),
+  /** Budget for the most recent user messages kept verbatim by a local compaction. */
+  recentUserMessageTokens: z.number().int().positive(),
+  /** Continue-as-new after this many steps in one run (null: only when Temporal suggests it). */
+  stepsPerRun: z.number().int().positive().nullable(),
+});
+export type ContextSettings = z.infer<typeof ContextSettings>;
+
 /** Everything a thread needs to run a turn. Stored in SessionWorkflow state. */
 export const SessionSettings = z.object({
   cwd: z.string().min(1),
@@ -61,5 +76,8 @@ export const SessionSettings = z.object({
   /** Task queue of the host that has the workspace; tool activities run there. */
   toolTaskQueue: z.string().min(1),
   timings: ActivityTimings,
+  context: ContextSettings,
+  /** Replaces the built-in base instructions for this thread (e.g. a fork with other instructions). */
+  baseInstructions: z.string().min(1).optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;

@@ -20,6 +20,11 @@ export function inferenceOptions(t: ActivityTimings): ActivityOptions {
   };
 }
 
+/** Compaction: one model request (or a few, when the history must be trimmed to fit). */
+export function compactionOptions(t: ActivityTimings): ActivityOptions {
+  return { ...inferenceOptions(t), startToCloseTimeout: t.inferenceStartToCloseMs * 2 };
+}
+
 /** Store bookkeeping: quick, idempotent, retried forever. */
 export function storeOptions(t: ActivityTimings): ActivityOptions {
   return {

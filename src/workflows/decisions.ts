@@ -3,6 +3,7 @@
  * tests can cover them with tables.
  */
 import type { ToolCallRef } from '../activities/types';
+import type { ContextSettings } from '../config/settings';
 
 /**
  * Groups calls into batches that run one after another: consecutive parallel-safe calls
@@ -35,4 +36,23 @@ export function validateUserText(text: unknown, maxBytes: number): string | null
   const bytes = new TextEncoder().encode(text).length;
   if (bytes > maxBytes) return `input text is ${bytes} bytes; the limit is ${maxBytes} (put large content in a file and refer to it)`;
   return null;
+}
+
+/** Tokens estimated from a byte count, as Codex estimates them (bytes / 4). */
+export function tokensOfBytes(bytes: number): number {
+  return Math.ceil(bytes / 4);
+}
+
+/** True when the context estimate is over the thread's auto-compaction limit. */
+export function needsCompaction(contextTokens: number, context: Pick<ContextSettings, 'autoCompactTokens'>): boolean {
+  return contextTokens > context.autoCompactTokens;
+}
+
+/**
+ * True when a turn should continue in a fresh run: Temporal suggests it (history is
+ * getting long), or the configured steps-per-run bound is reached.
+ */
+export function shouldContinueAsNew(suggested: boolean, stepsThisRun: number, stepsPerRun: number | null): boolean {
+  if (stepsThisRun === 0) return false;
+  return suggested || (stepsPerRun !== null && stepsThisRun >= stepsPerRun);
 }

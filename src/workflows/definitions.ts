@@ -3,6 +3,7 @@
  * queries the client uses. Clients import these constants instead of repeating names.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { CompactResult } from '../activities/compaction';
 import type { ContextState, OutputRef, ToolCallRef } from '../activities/types';
 import type { SessionSettings } from '../config/settings';
 import type { Usage } from '../items/schemas';
@@ -18,6 +19,26 @@ export interface TurnInput {
   readonly settings: SessionSettings;
   readonly userText: string;
   readonly context: ContextState;
+  /** Estimated tokens of the transcript at `head`. */
+  readonly contextTokens: number;
+  /** Present in a run that continues an earlier run of the same turn (continue-as-new). */
+  readonly resume?: TurnResumeState;
+}
+
+/** The loop state a turn carries into its next run: the head and small counters only. */
+export interface TurnResumeState {
+  readonly head: string;
+  readonly step: number;
+  readonly usage: Usage;
+  readonly contextTokens: number;
+  readonly context: ContextState;
+  /** Tool outputs not yet sent to the model. */
+  readonly append: string[];
+  readonly lastMessage: OutputRef | null;
+  readonly compactions: number;
+  readonly run: number;
+  /** The last few progress events, so a watcher that lags a little misses nothing. */
+  readonly recentEvents: TurnEvent[];
 }
 
 /** A failure that ended a turn, for the user. */
@@ -35,7 +56,12 @@ export interface TurnResult {
   readonly usage: Usage;
   readonly steps: number;
   readonly error: TurnError | null;
+  readonly contextTokens: number;
+  readonly compactions: number;
 }
+
+/** A compaction, as recorded in progress events and session results. */
+export type CompactionSummary = Pick<CompactResult, 'head' | 'mode' | 'reason' | 'tokensBefore' | 'tokensAfter' | 'droppedItems'>;
 
 /** One entry of a turn's progress log, for live display. Small by construction. */
 export type TurnEvent =
@@ -54,7 +80,9 @@ export type TurnEvent =
       readonly interrupted: boolean;
       readonly metadata: Record<string, unknown>;
     }
-  | { readonly seq: number; readonly kind: 'step.completed'; readonly step: number; readonly usage: Usage; readonly head: string };
+  | { readonly seq: number; readonly kind: 'step.completed'; readonly step: number; readonly usage: Usage; readonly head: string; readonly contextTokens: number }
+  | { readonly seq: number; readonly kind: 'compaction'; readonly step: number; readonly compaction: CompactionSummary }
+  | { readonly seq: number; readonly kind: 'run.continued'; readonly step: number; readonly run: number };
 
 /** Answer of the turn progress query. */
 export interface TurnProgress {
@@ -62,6 +90,7 @@ export interface TurnProgress {
   readonly step: number;
   readonly head: string | null;
   readonly usage: Usage;
+  readonly contextTokens: number;
   /** Events with `seq` greater than the query's `after`, oldest first. */
   readonly events: TurnEvent[];
   readonly error: TurnError | null;
@@ -87,19 +116,45 @@ export interface SessionState {
   readonly usage: Usage;
   readonly context: ContextState;
   readonly lastTurn: TurnSummary | null;
+  /** Estimated tokens of the transcript at `head`. */
+  readonly contextTokens: number;
+  /** Where a forked thread came from (`unroll fork`); absent for a thread started fresh. */
+  readonly origin?: ThreadOrigin;
+}
+
+/** The thread, turn and step a forked thread was started from, and what the fork changed. */
+export interface ThreadOrigin {
+  readonly threadId: string;
+  readonly turn: number;
+  readonly step: number;
+  /** The call whose output the fork replaced, if any. */
+  readonly editedCallId: string | null;
+  /** Whether the fork runs with other base instructions / another model than its parent. */
+  readonly instructionsChanged: boolean;
+  readonly model: string;
 }
 
 /** Input of SessionWorkflow. */
 export interface SessionInput {
   readonly threadId: string;
   readonly settings: SessionSettings;
-  /** Present when continuing an existing thread (continue-as-new). */
+  /** Present when continuing an existing thread (continue-as-new), and for a fork (its starting head and `origin`). */
   readonly state?: SessionState;
+}
+
+/** Settings a user may change between turns; a change is announced to the model, never edited in. */
+export interface SettingsChange {
+  readonly model?: string;
+  readonly reasoningEffort?: SessionSettings['reasoningEffort'];
+  readonly approvalPolicy?: SessionSettings['approvalPolicy'];
+  readonly cwd?: string;
 }
 
 /** Arguments of the submit-input update. */
 export interface SubmitInputArgs {
   readonly text: string;
+  /** Applied to the thread before this input's turn starts. */
+  readonly settings?: SettingsChange;
 }
 
 /** Result of the submit-input update: which turn will handle the input. */
@@ -110,6 +165,9 @@ export interface SubmitInputResult {
 
 /** User input for the thread; resolves once the turn that handles it has started. */
 export const submitInputUpdate = defineUpdate<SubmitInputResult, [SubmitInputArgs]>('submitInput');
+
+/** Compacts the thread's transcript now (between turns); resolves with what happened. */
+export const compactUpdate = defineUpdate<CompactionSummary, []>('compact');
 
 /** Answer of the session query. */
 export interface SessionView extends SessionState {

@@ -109,6 +109,7 @@ export async function startHarness(options: { worker?: boolean } = {}): Promise<
       shellTimeoutMs: 10_000,
       toolTaskQueue: taskQueue,
       timings: TEST_TIMINGS,
+      context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'local', recentUserMessageTokens: 20_000, stepsPerRun: null },
       ...overrides,
     }),
     async startWorker() {

@@ -137,6 +137,26 @@ export function findPrefixBreak(previous: readonly InputItem[], next: readonly I
   return undefined;
 }
 
+/** Opening tag of the summary message a local compaction writes (see src/prompt/compaction.ts). */
+export const HANDOFF_SUMMARY_TAG = '<handoff_summary>';
+
+/**
+ * True when `next` carries a compaction that `previous` did not: a `compaction` item
+ * (remote compaction) or a handoff summary message (local compaction). Only then may a
+ * request of a thread not extend the previous one.
+ */
+export function introducesCompaction(previous: readonly InputItem[], next: readonly InputItem[]): boolean {
+  const marks = (items: readonly InputItem[]) =>
+    items.filter((item) => item.type === 'compaction' || JSON.stringify(item).includes(HANDOFF_SUMMARY_TAG)).map((item) => JSON.stringify(item));
+  const before = new Set(marks(previous));
+  return marks(next).some((mark) => !before.has(mark));
+}
+
+/** How the server answers one `POST /v1/responses/compact`. */
+export type CompactStep =
+  | { kind: 'compacted'; output: unknown[] }
+  | { kind: 'http-error'; status: number; body?: unknown; headers?: Record<string, string> };
+
 /**
  * The scripted Responses API server. Start one per test (`await ScriptedResponsesServer.start()`),
  * queue steps with {@link enqueue}, point the client at {@link url}, and call
@@ -148,7 +168,11 @@ export class ScriptedResponsesServer {
   /** Protocol violations found so far, human readable, each naming its request. */
   readonly violations: string[] = [];
 
+  /** Every `POST /v1/responses/compact`, in arrival order. */
+  readonly compactRequests: RecordedRequest[] = [];
+
   private readonly queue: ScriptStep[] = [];
+  private readonly compactQueue: CompactStep[] = [];
   private handler: ((request: RecordedRequest) => ScriptStep | Promise<ScriptStep>) | undefined;
   private readonly threads = new Map<string, RecordedRequest>();
   private readonly prefixBreaksAllowed = new Set<string>();
@@ -179,6 +203,14 @@ export class ScriptedResponsesServer {
   /** Appends steps to the script; each `POST /v1/responses` consumes the first one. */
   enqueue(...steps: ScriptStep[]): void {
     this.queue.push(...steps);
+  }
+
+  /**
+   * Queues answers for `POST /v1/responses/compact`. With none queued the server
+   * compacts as the real API does: the input's user messages, then one compaction item.
+   */
+  enqueueCompact(...steps: CompactStep[]): void {
+    this.compactQueue.push(...steps);
   }
 
   /** Answers requests that find the queue empty (e.g. "always reply with a message"). */
@@ -238,7 +270,12 @@ export class ScriptedResponsesServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       const raw = await readBody(req);
-      if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://x').pathname !== '/v1/responses') {
+      const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+      if (req.method === 'POST' && pathname === '/v1/responses/compact') {
+        this.compact(req, raw, res);
+        return;
+      }
+      if (req.method !== 'POST' || pathname !== '/v1/responses') {
         this.violations.push(`unexpected ${req.method} ${req.url}: only POST /v1/responses is served`);
         sendJson(res, 404, apiError(`No route for ${req.method} ${req.url}`, 'invalid_request_error'));
         return;
@@ -269,6 +306,43 @@ export class ScriptedResponsesServer {
     }
   }
 
+  /** Answers a compaction request; checks call/output pairing of its input. */
+  private compact(req: http.IncomingMessage, raw: string, res: http.ServerResponse): void {
+    const body = parseObject(raw);
+    if (!body) {
+      this.violations.push('compact request: body is not a JSON object');
+      sendJson(res, 400, apiError('We could not parse the JSON body of your request.', 'invalid_request_error'));
+      return;
+    }
+    const input = Array.isArray(body.input) ? (body.input as InputItem[]) : [];
+    const request: RecordedRequest = {
+      index: this.compactRequests.length,
+      body,
+      input,
+      threadKey: typeof body.prompt_cache_key === 'string' ? body.prompt_cache_key : undefined,
+      headers: req.headers,
+      receivedAt: new Date(),
+    };
+    this.compactRequests.push(request);
+    this.violations.push(...findPairingViolations(input).map((v) => `compact request #${request.index}: ${v}`));
+    const step = this.compactQueue.shift();
+    if (step?.kind === 'http-error') {
+      sendJson(res, step.status, step.body, step.headers);
+      return;
+    }
+    const output = step?.output ?? [
+      ...input.filter((item) => item.type === 'message' && item.role === 'user'),
+      { type: 'compaction', id: `cmp_${request.index}`, encrypted_content: `compacted ${input.length} items (request ${request.index})` },
+    ];
+    sendJson(res, 200, {
+      id: `cmpresp_${request.index}`,
+      object: 'response.compaction',
+      created_at: Math.floor(Date.now() / 1000),
+      output,
+      usage: { input_tokens: Math.ceil(raw.length / 4), input_tokens_details: { cached_tokens: 0 }, output_tokens: 10, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: Math.ceil(raw.length / 4) + 10 },
+    });
+  }
+
   private record(req: http.IncomingMessage, body: Record<string, unknown>): RecordedRequest {
     const request: RecordedRequest = {
       index: this.requests.length,
@@ -297,7 +371,8 @@ export class ScriptedResponsesServer {
     const allowed = this.prefixBreaksAllowed.delete(key);
     const reset = request.headers[PREFIX_RESET_HEADER] === '1';
     this.threads.set(key, request);
-    const broken = previous && !allowed && !reset ? findPrefixBreak(previous.input, request.input) : undefined;
+    const compacted = previous !== undefined && introducesCompaction(previous.input, request.input);
+    const broken = previous && !allowed && !reset && !compacted ? findPrefixBreak(previous.input, request.input) : undefined;
     if (broken) {
       this.violations.push(`${label} (prompt_cache_key '${key}'): input does not extend request #${previous?.index}: ${broken}`);
     }

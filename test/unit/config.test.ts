@@ -42,9 +42,13 @@ function defaults(): UnrollConfig {
       shellTimeoutMs: 10_000,
       toolTaskQueue: DEFAULT_TASK_QUEUE,
       timings: DEFAULT_TIMINGS,
+      context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'remote', recentUserMessageTokens: 20_000, stepsPerRun: null },
     },
   };
 }
+
+/** Context settings of a model outside the table, on a provider without remote compaction. */
+const UNKNOWN_MODEL_CONTEXT = { windowTokens: 128_000, autoCompactTokens: 115_200, compaction: 'local' as const, recentUserMessageTokens: 20_000, stepsPerRun: null };
 
 /** The ConfigError `fn` throws. */
 function configError(fn: () => unknown): ConfigError {
@@ -79,6 +83,7 @@ describe('loadConfig', () => {
       temporal: { ...base.temporal, address: 'temporal:7233', namespace: 'ns', taskQueue: 'q', cliPath: '/bin/temporal', autoStartServer: false },
       session: {
         ...base.session,
+        context: UNKNOWN_MODEL_CONTEXT,
         model: 'gpt-test',
         provider: { name: 'ollama', baseUrl: 'http://localhost:11434/v1', envKey: null },
         reasoningEffort: null,
@@ -109,6 +114,7 @@ describe('loadConfig', () => {
       temporal: { ...base.temporal, address: 'env:7233', namespace: 'env-ns', taskQueue: 'env-q', cliPath: '/env/temporal', autoStartServer: false },
       session: {
         ...base.session,
+        context: UNKNOWN_MODEL_CONTEXT,
         model: 'env-model',
         provider: { name: 'lmstudio', baseUrl: 'http://localhost:1234/v1', envKey: null },
         toolTaskQueue: 'env-q',
@@ -137,6 +143,7 @@ describe('loadConfig', () => {
       temporal: { ...base.temporal, address: 'flag:7233', taskQueue: 'flag-q' },
       session: {
         ...base.session,
+        context: UNKNOWN_MODEL_CONTEXT,
         model: 'flag-model',
         provider: { name: 'ollama', baseUrl: 'http://localhost:11434/v1', envKey: 'OLLAMA_KEY' },
         reasoningEffort: 'high',

@@ -48,7 +48,7 @@ async function translateAll(events: TurnEvent[]): Promise<ExecEvent[]> {
 }
 
 function result(overrides: Partial<TurnResult>): TurnResult {
-  return { status: 'completed', head: null, context: NO_CONTEXT, lastMessage: null, usage, steps: 1, error: null, ...overrides };
+  return { status: 'completed', head: null, context: NO_CONTEXT, lastMessage: null, usage, steps: 1, error: null, contextTokens: 0, compactions: 0, ...overrides };
 }
 
 describe('ExecEventTranslator', () => {
@@ -77,7 +77,7 @@ describe('ExecEventTranslator', () => {
       completed('c3', 'update_plan', planOut, { plan: [{ step: 'Read code', status: 'completed' }, { step: 'Fix bug', status: 'in_progress' }, { step: 'Test', status: 'pending' }] }),
       started('c4', 'frobnicate', 'frobnicate'),
       completed('c4', 'frobnicate', unknownOut, { error: 'unsupported call: frobnicate' }, false),
-      { seq: ++seq, kind: 'step.completed', step: 1, usage, head: 'b'.repeat(64) },
+      { seq: ++seq, kind: 'step.completed', step: 1, usage, head: 'b'.repeat(64), contextTokens: 10 },
       { seq: ++seq, kind: 'output', step: 2, ref: { hash: final, type: 'agent_message', excerpt: 'All done.' } },
     ]);
 
@@ -169,7 +169,7 @@ describe('ExecEventTranslator', () => {
 
   it.each<{ name: string; event: TurnEvent }>([
     { name: 'step.started', event: { seq: 1, kind: 'step.started', step: 1 } },
-    { name: 'step.completed', event: { seq: 1, kind: 'step.completed', step: 1, usage, head: 'b'.repeat(64) } },
+    { name: 'step.completed', event: { seq: 1, kind: 'step.completed', step: 1, usage, head: 'b'.repeat(64), contextTokens: 10 } },
   ])('emits nothing for $name', async ({ event }) => {
     expect(await translator.translate(event)).toEqual([]);
   });

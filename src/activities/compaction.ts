@@ -1,0 +1,190 @@
+/**
+ * The compaction activity: replaces a transcript that has grown too large with a short
+ * one, written as a new root node (parent null) whose meta names the old head, so the
+ * old chain stays reachable for debugging and forking.
+ *
+ * The replacement is: a fresh initial context (permissions, AGENTS.md, environment; so
+ * the rules are not forgotten), then either the provider's compacted history (remote
+ * mode, `POST /responses/compact`: the user's messages and one opaque compaction item)
+ * or, locally, the most recent user messages within a token budget and a handoff
+ * summary the model wrote when asked. If the compaction request itself does not fit
+ * the window, the oldest items are dropped and it is tried again.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type OpenAI from 'openai';
+import type { SessionSettings } from '../config/settings';
+import { normalizeHistory } from '../items/normalize';
+import { ConversationItem, messageText, textMessage, type MessageItem, type Usage } from '../items/schemas';
+import { ZERO_USAGE } from '../items/usage';
+import {
+  estimateTokens,
+  isContextMessage,
+  isUserInput,
+  SUMMARIZATION_PROMPT,
+  summaryMessageText,
+} from '../prompt/compaction';
+import { InferenceFailureType } from '../shared/failure-types';
+import type { TranscriptStore } from '../store/transcript-store';
+import { currentActivityEnv, type ActivityEnv } from './activity-context';
+import { requestBody } from './inference';
+import { classifyInferenceError } from './inference-errors';
+import { ModelClients, streamResponse, toRequestItem, usageOf } from './model-client';
+import { contextMessages, freshContext, recordTurnHead, type HostFacts } from './turn-setup';
+import type { ContextState } from './types';
+
+/** Why a compaction ran. */
+export type CompactionReason = 'auto' | 'overflow' | 'manual';
+
+export interface CompactInput {
+  readonly threadId: string;
+  /** The turn it runs in; 0 for a compaction between turns. */
+  readonly turn: number;
+  readonly head: string;
+  readonly settings: SessionSettings;
+  readonly reason: CompactionReason;
+}
+
+export interface CompactResult {
+  readonly head: string;
+  readonly context: ContextState;
+  readonly mode: 'remote' | 'local';
+  readonly reason: CompactionReason;
+  readonly tokensBefore: number;
+  readonly tokensAfter: number;
+  /** Items dropped because even the compaction request did not fit. */
+  readonly droppedItems: number;
+  readonly usage: Usage;
+}
+
+/** Dependencies of the compaction activity. */
+export interface CompactionDeps {
+  readonly store: TranscriptStore;
+  readonly clients: ModelClients;
+  readonly host: HostFacts;
+}
+
+/** Creates `compactTranscript`. */
+export function createCompactionActivities(deps: CompactionDeps) {
+  return {
+    /** Compacts the transcript named by `head`; see the module comment. */
+    async compactTranscript(input: CompactInput): Promise<CompactResult> {
+      const env = currentActivityEnv();
+      env.heartbeat({ phase: 'loading' });
+      const items = normalizeHistory((await deps.store.loadTranscript(input.head)).map((s) => s.item));
+      const history = items.filter((item) => !isContextMessage(item));
+      const fresh = await freshContext(input.settings, deps.host);
+      const client = deps.clients.clientFor(input.settings);
+      const mode = input.settings.context.compaction;
+      let body = history;
+      let droppedItems = 0;
+      let outcome: { items: ConversationItem[]; usage: Usage };
+      for (;;) {
+        try {
+          outcome = mode === 'remote'
+            ? await remoteCompaction(client, input, body)
+            : await localCompaction(client, input, body, history, env);
+          break;
+        } catch (err) {
+          if (!isOverflow(err) || body.length <= 1) throw err;
+          const cut = Math.max(1, Math.floor(body.length / 4));
+          body = normalizeHistory(body.slice(cut));
+          droppedItems = history.length - body.length;
+        }
+      }
+      const replacement = [...contextMessages(fresh), ...outcome.items];
+      const head = await deps.store.append(null, replacement, {
+        kind: 'compaction',
+        reason: input.reason,
+        mode,
+        compactedFrom: input.head,
+        turn: input.turn,
+      });
+      if (input.turn > 0) await recordTurnHead(deps.store, input.threadId, input.turn, head);
+      return {
+        head,
+        context: fresh.state,
+        mode,
+        reason: input.reason,
+        tokensBefore: estimateTokens(items),
+        tokensAfter: estimateTokens(replacement),
+        droppedItems,
+        usage: outcome.usage,
+      };
+    },
+  };
+}
+
+function isOverflow(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.type === InferenceFailureType.ContextWindowExceeded;
+}
+
+/** The provider's own compaction: user messages plus one opaque compaction item. */
+async function remoteCompaction(client: OpenAI, input: CompactInput, body: ConversationItem[]): Promise<{ items: ConversationItem[]; usage: Usage }> {
+  let response: OpenAI.Responses.CompactedResponse;
+  try {
+    response = await client.responses.compact({
+      model: input.settings.model,
+      input: body.map(toRequestItem) as unknown as OpenAI.Responses.ResponseInput,
+      instructions: requestBody(input.threadId, input.settings).instructions ?? null,
+      prompt_cache_key: input.threadId,
+    });
+  } catch (err) {
+    throw classifyInferenceError(err, input.settings.provider.name);
+  }
+  const items = response.output.flatMap((o) => {
+    const parsed = ConversationItem.safeParse(o);
+    return parsed.success && !isContextMessage(parsed.data) ? [parsed.data] : [];
+  });
+  return { items, usage: usageOf(response.usage) };
+}
+
+/** Asks the model for a handoff summary; keeps the recent user messages verbatim. */
+async function localCompaction(
+  client: OpenAI,
+  input: CompactInput,
+  body: ConversationItem[],
+  history: ConversationItem[],
+  env: ActivityEnv,
+): Promise<{ items: ConversationItem[]; usage: Usage }> {
+  const prompt = textMessage('user', SUMMARIZATION_PROMPT);
+  const response = await streamResponse(
+    client,
+    {
+      ...requestBody(input.threadId, input.settings),
+      tool_choice: 'none',
+      input: [...body, prompt].map(toRequestItem) as unknown as OpenAI.Responses.ResponseInput,
+    },
+    { settings: input.settings, signal: env.signal, heartbeat: env.heartbeat },
+  );
+  const summary = response.items
+    .filter((i): i is MessageItem => i.type === 'message' && i.role === 'assistant')
+    .map(messageText)
+    .join('\n')
+    .trim();
+  const recent = recentUserMessages(history, input.settings.context.recentUserMessageTokens);
+  const summaryText = summaryMessageText(summary === '' ? '(the model returned no summary)' : summary);
+  return { items: [...recent, textMessage('user', summaryText)], usage: response.usage ?? ZERO_USAGE };
+}
+
+/**
+ * The user's own most recent messages, oldest first, within `budgetTokens` (bytes/4);
+ * the oldest one that does not fit whole is cut to the remaining budget.
+ */
+export function recentUserMessages(history: readonly ConversationItem[], budgetTokens: number): MessageItem[] {
+  const picked: MessageItem[] = [];
+  let remaining = budgetTokens;
+  for (let i = history.length - 1; i >= 0 && remaining > 0; i--) {
+    const item = history[i];
+    if (!isUserInput(item)) continue;
+    const text = messageText(item as MessageItem);
+    const cost = Math.ceil(Buffer.byteLength(text) / 4);
+    if (cost <= remaining) {
+      picked.unshift(textMessage('user', text));
+      remaining -= cost;
+    } else {
+      picked.unshift(textMessage('user', `${Buffer.from(text).subarray(0, remaining * 4).toString('utf8').replace(/\uFFFD+$/, '')}\n[… message cut to fit the compaction budget]`));
+      remaining = 0;
+    }
+  }
+  return picked;
+}

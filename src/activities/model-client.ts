@@ -1,0 +1,153 @@
+/**
+ * Talking to a Responses API: the cached `openai` clients (one per base URL and key,
+ * the SDK's own retries off), building a request's `input` from the store, and
+ * consuming a streamed response with heartbeats, an idle timeout and cancellation.
+ * Used by the inference and compaction activities.
+ */
+import OpenAI from 'openai';
+import type { ResponseCreateParamsStreaming, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type { SessionSettings } from '../config/settings';
+import { normalizeHistory } from '../items/normalize';
+import { ConversationItem, type Usage } from '../items/schemas';
+import type { TranscriptStore } from '../store/transcript-store';
+import { classifyInferenceError, classifyStreamError, missingApiKeyFailure, transientFailure } from './inference-errors';
+
+/** Caches one client per provider URL and key. */
+export class ModelClients {
+  private readonly clients = new Map<string, OpenAI>();
+
+  constructor(private readonly apiKey: (envKey: string) => string | undefined) {}
+
+  /** The client for a thread's provider; throws a non-retryable failure without a key. */
+  clientFor(settings: SessionSettings): OpenAI {
+    const { provider } = settings;
+    const key = provider.envKey ? this.apiKey(provider.envKey) : undefined;
+    if (provider.envKey && !key) throw missingApiKeyFailure(provider.envKey, provider.name);
+    const cacheKey = `${provider.baseUrl}\u0000${key ?? ''}`;
+    let client = this.clients.get(cacheKey);
+    if (!client) {
+      client = new OpenAI({ apiKey: key ?? 'unused', baseURL: provider.baseUrl, maxRetries: 0, timeout: settings.timings.inferenceStartToCloseMs });
+      this.clients.set(cacheKey, client);
+    }
+    return client;
+  }
+}
+
+/** Items go back without their ids: with `store: false` the provider cannot resolve them. */
+export function toRequestItem(item: ConversationItem): Record<string, unknown> {
+  const { id: _id, ...rest } = item as ConversationItem & { id?: string };
+  return rest;
+}
+
+/**
+ * The exact `input` of a request: the transcript named by `head`, then the `append`
+ * items, normalised (every call answered, orphan outputs dropped) and without ids.
+ * `unroll show --step` rebuilds what was sent with this same function.
+ */
+export async function buildRequestInput(store: TranscriptStore, head: string | null, append: readonly string[]): Promise<Record<string, unknown>[]> {
+  const history = await store.loadTranscript(head);
+  const appended = await Promise.all(append.map((h) => store.getItem(h)));
+  return normalizeHistory([...history.map((s) => s.item), ...appended]).map(toRequestItem);
+}
+
+/** A completed response: its id, output items (parsed) and usage. */
+export interface StreamedResponse {
+  readonly id: string | null;
+  readonly items: ConversationItem[];
+  readonly usage: Usage;
+}
+
+/** What {@link streamResponse} needs besides the request. */
+export interface StreamContext {
+  readonly settings: SessionSettings;
+  readonly signal: AbortSignal;
+  readonly heartbeat: (details?: unknown) => void;
+}
+
+/**
+ * Sends a streaming request and collects the response. Heartbeats while waiting and on
+ * every event; abandons a stream idle for `streamIdleMs` (retryable); maps every error
+ * to a classified ApplicationFailure (see ./inference-errors). Cancellation of the
+ * activity aborts the HTTP request and rethrows the cancellation.
+ */
+export async function streamResponse(client: OpenAI, body: Omit<ResponseCreateParamsStreaming, 'stream'>, ctx: StreamContext): Promise<StreamedResponse> {
+  const { settings } = ctx;
+  const abort = new AbortController();
+  const onCancel = () => abort.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onCancel);
+  let idleTimer: NodeJS.Timeout | undefined;
+  let idle = false;
+  const armIdleTimer = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      idle = true;
+      abort.abort(new Error('stream idle'));
+    }, settings.timings.streamIdleMs);
+  };
+  // The provider may take a while before the first byte; keep the activity alive.
+  const pulse = setInterval(() => ctx.heartbeat({ phase: 'waiting' }), Math.max(200, Math.min(5_000, settings.timings.inferenceHeartbeatMs / 3)));
+  try {
+    armIdleTimer();
+    const stream = await client.responses.create({ ...body, stream: true }, { signal: abort.signal });
+    return await collect(stream, settings.provider.name, () => {
+      armIdleTimer();
+      ctx.heartbeat({ phase: 'streaming' });
+    });
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    if (idle) throw transientFailure(`${settings.provider.name} sent nothing for ${settings.timings.streamIdleMs} ms; the stream was abandoned`);
+    throw classifyInferenceError(err, settings.provider.name);
+  } finally {
+    clearTimeout(idleTimer);
+    clearInterval(pulse);
+    ctx.signal.removeEventListener('abort', onCancel);
+  }
+}
+
+/** Reasoning settings of a request, when the thread uses reasoning. */
+export function reasoningParams(settings: SessionSettings): Pick<ResponseCreateParamsStreaming, 'reasoning' | 'include'> {
+  if (!settings.reasoningEffort) return {};
+  const summary = settings.reasoningSummary !== 'none' ? { summary: settings.reasoningSummary } : {};
+  return { reasoning: { effort: settings.reasoningEffort, ...summary } as OpenAI.Reasoning, include: ['reasoning.encrypted_content'] };
+}
+
+async function collect(stream: AsyncIterable<ResponseStreamEvent>, providerName: string, onEvent: () => void): Promise<StreamedResponse> {
+  const items: ConversationItem[] = [];
+  for await (const event of stream) {
+    onEvent();
+    switch (event.type) {
+      case 'response.output_item.done': {
+        const parsed = ConversationItem.safeParse(event.item);
+        if (parsed.success) items.push(parsed.data);
+        break;
+      }
+      case 'response.completed': {
+        const output = event.response.output ?? [];
+        const final = items.length > 0 ? items : output.flatMap((o) => {
+          const parsed = ConversationItem.safeParse(o);
+          return parsed.success ? [parsed.data] : [];
+        });
+        return { id: event.response.id ?? null, items: final, usage: usageOf(event.response.usage) };
+      }
+      case 'response.failed':
+        throw classifyStreamError(event.response.error, providerName);
+      case 'response.incomplete':
+        throw classifyStreamError({ code: 'incomplete', message: `response incomplete: ${event.response.incomplete_details?.reason ?? 'unknown reason'}` }, providerName);
+      case 'error':
+        throw classifyStreamError({ code: event.code, message: event.message }, providerName);
+      default:
+        break;
+    }
+  }
+  throw transientFailure(`${providerName} closed the stream before response.completed`);
+}
+
+/** Usage in Unroll's field names. */
+export function usageOf(usage: OpenAI.Responses.ResponseUsage | undefined | null): Usage {
+  return {
+    inputTokens: usage?.input_tokens ?? 0,
+    cachedInputTokens: usage?.input_tokens_details?.cached_tokens ?? 0,
+    outputTokens: usage?.output_tokens ?? 0,
+    reasoningOutputTokens: usage?.output_tokens_details?.reasoning_tokens ?? 0,
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * Builds a {@link ThreadRun} from a thread's workflow histories and the transcript
+ * store. The histories say what happened and in which order (activities, attempts,
+ * failures, continue-as-new); the store supplies the texts the histories only name by
+ * hash (reasoning, messages, tool arguments and outputs). Objects missing from the
+ * store leave their texts null rather than failing the whole view.
+ */
+import type { InferenceInput, InferenceResult, OutputRef, RunToolInput, RunToolResult, ToolCallRef } from '../activities/types';
+import { messageText, type ConversationItem, type Usage } from '../items/schemas';
+import { addUsage, ZERO_USAGE } from '../items/usage';
+import { ObjectNotFoundError, type TranscriptNode, type TranscriptStore } from '../store';
+import type { SessionInput, TurnInput, TurnResult } from '../workflows/definitions';
+import { activityRecords, runRecord, type ActivityRecord, type RunRecord } from './history-events';
+import type { RecordedWorkflow, ThreadHistories } from './thread-histories';
+import type { ActivityView, CompactionView, RunView, StepRun, ThreadRun, ToolCallRun, TurnRun } from './thread-run';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type StepDraft = Mutable<StepRun> & { rejected: ActivityView[]; before: ActivityView[]; toolCalls: ToolCallRun[]; result: InferenceResult | null };
+type ToolActivity = { record: ActivityRecord; fallback: ActivityRecord | null };
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** An activity as shown; `withResult` keeps its (small) result for bookkeeping activities. */
+export function activityView(record: ActivityRecord, withResult = false): ActivityView {
+  const end = record.closedAt;
+  return {
+    name: record.name,
+    summary: record.summary,
+    attempts: record.attempts,
+    lastRetryFailure: record.lastRetryFailure,
+    outcome: record.outcome,
+    failure: record.failure,
+    failureType: record.failureType,
+    scheduledAt: iso(record.scheduledAt),
+    closedAt: iso(end),
+    durationMs: end !== null && record.scheduledAt !== null ? end - record.scheduledAt : null,
+    result: withResult ? (record.result ?? null) : null,
+  };
+}
+
+function runView(run: RecordedWorkflow, record: RunRecord): RunView {
+  return { runId: run.runId, status: record.status, startedAt: iso(record.startedAt), closedAt: iso(record.closedAt), events: record.events };
+}
+
+/** Reads store objects, tolerating ones that are missing; remembers transcript roots. */
+class TranscriptReader {
+  private readonly roots = new Map<string, string>();
+  private currentRoot: string | null = null;
+
+  constructor(private readonly store: TranscriptStore) {}
+
+  async item(hash: string | null | undefined): Promise<ConversationItem | null> {
+    if (!hash) return null;
+    return this.tolerate(() => this.store.getItem(hash));
+  }
+
+  async node(hash: string): Promise<TranscriptNode | null> {
+    return this.tolerate(() => this.store.getNode(hash));
+  }
+
+  /** The root node of the chain named by `head`, or null if the chain is broken. */
+  async rootOf(head: string): Promise<string | null> {
+    const walked: string[] = [];
+    let cursor: string | null = head;
+    let root: string | null = null;
+    while (cursor !== null) {
+      const known = this.roots.get(cursor);
+      if (known) {
+        root = known;
+        break;
+      }
+      walked.push(cursor);
+      const node = await this.node(cursor);
+      if (!node) return null;
+      if (node.parent === null) root = cursor;
+      cursor = node.parent;
+    }
+    if (root !== null) for (const hash of walked) this.roots.set(hash, root);
+    return root;
+  }
+
+  /**
+   * Follows the thread's heads in order; returns a compaction when `head`'s chain starts
+   * from another root than the heads seen before (the first root is the thread's own).
+   */
+  async observe(head: string | null, activity: ActivityView | null): Promise<CompactionView | null> {
+    if (head === null) return null;
+    const root = await this.rootOf(head);
+    if (root === null) return null;
+    const previous = this.currentRoot;
+    this.currentRoot = root;
+    if (previous === null || previous === root) return null;
+    const node = await this.node(root);
+    return { root, rootItems: node?.items.length ?? 0, meta: node?.meta ?? null, activity };
+  }
+
+  private async tolerate<T>(read: () => Promise<T>): Promise<T | null> {
+    try {
+      return await read();
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return null;
+      throw err;
+    }
+  }
+}
+
+const TOOL_OUTPUT_FIELD = (item: ConversationItem | null): string | null => (item && 'output' in item ? String(item.output) : null);
+
+/** Builds the debugger's view of a thread. */
+export async function buildThreadRun(histories: ThreadHistories, store: TranscriptStore): Promise<ThreadRun> {
+  const reader = new TranscriptReader(store);
+  const sessions = histories.workflows.filter((w) => w.workflowType === 'SessionWorkflow');
+  const sessionRecords = sessions.map((s) => runRecord(s.history));
+  const startedIn = new Map<string, number>();
+  sessionRecords.forEach((record, i) => record.children.forEach((c) => startedIn.set(c.workflowId, i)));
+  const turnRuns = new Map<string, RecordedWorkflow[]>();
+  for (const w of histories.workflows) {
+    if (w.workflowType !== 'TurnWorkflow') continue;
+    turnRuns.set(w.workflowId, [...(turnRuns.get(w.workflowId) ?? []), w]);
+  }
+  const ordered = [...turnRuns.values()].map((runs) => ({ runs, records: runs.map((r) => runRecord(r.history)) }));
+  ordered.sort((a, b) => (a.records[0].input as TurnInput).turn - (b.records[0].input as TurnInput).turn);
+  const turns: TurnRun[] = [];
+  for (const { runs, records } of ordered) turns.push(await buildTurn(runs, records, startedIn.get(runs[0].workflowId) ?? 0, reader));
+
+  const first = sessionRecords[0]?.input as SessionInput | undefined;
+  const last = sessionRecords[sessionRecords.length - 1];
+  return {
+    threadId: histories.threadId,
+    status: last?.status ?? 'running',
+    createdAt: iso(sessionRecords[0]?.startedAt ?? null),
+    origin: first?.state?.origin ?? null,
+    settings: first?.settings ?? null,
+    usage: turns.reduce((sum, t) => addUsage(sum, t.usage), ZERO_USAGE),
+    sessionRuns: sessions.map((s, i) => runView(s, sessionRecords[i])),
+    sessionActivities: sessions.flatMap((s) => activityRecords(s.history)).map((a) => activityView(a, true)),
+    turns,
+  };
+}
+
+async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], sessionRun: number, reader: TranscriptReader): Promise<TurnRun> {
+  const input = records[0].input as TurnInput;
+  const lastRecord = records[records.length - 1];
+  const result = lastRecord.status === 'completed' ? (lastRecord.result as TurnResult) : null;
+  const steps: StepDraft[] = [];
+  const tools = new Map<string, ToolActivity>();
+  let pending: ActivityView[] = [];
+  let setup: ActivityRecord | null = null;
+  for (const [runIndex, run] of runs.entries()) {
+    let newRun = runIndex > 0 ? run.runId : null;
+    for (const record of activityRecords(run.history)) {
+      if (record.name === 'beginTurn') setup = record;
+      else if (record.name === 'runInference') {
+        placeInference(steps, record, pending, newRun);
+        pending = [];
+        newRun = null;
+      } else if (record.name === 'runTool') {
+        const call = (record.input as RunToolInput).call;
+        tools.set(call.callId, { record, fallback: null });
+      } else if (record.name === 'storeToolOutput') {
+        const callId = (record.input as { callId?: string }).callId ?? '';
+        const tool = tools.get(callId);
+        if (tool) tools.set(callId, { ...tool, fallback: record });
+      } else {
+        pending.push(activityView(record, true));
+      }
+    }
+  }
+
+  const turnCompaction = await reader.observe(input.head, null);
+  const setupResult = setup?.outcome === 'completed' ? (setup.result as { head: string; abortedCalls: string[] }) : null;
+  await reader.observe(setupResult?.head ?? null, null);
+  const finished: StepRun[] = [];
+  for (const draft of steps) finished.push(await finishStep(draft, tools, reader));
+
+  const status = result?.status ?? (lastRecord.status === 'continued-as-new' ? 'running' : lastRecord.status);
+  const error = result?.error ?? (lastRecord.failure ? { type: 'TurnWorkflowFailed', message: lastRecord.failure } : null);
+  return {
+    turn: input.turn,
+    workflowId: runs[0].workflowId,
+    runs: runs.map((r, i) => runView(r, records[i])),
+    status,
+    error,
+    userText: input.userText,
+    startHead: input.head,
+    endHead: result?.head ?? finished[finished.length - 1]?.outputHead ?? setupResult?.head ?? input.head,
+    startedAt: iso(records[0].startedAt),
+    closedAt: iso(lastRecord.closedAt),
+    usage: result?.usage ?? finished.reduce((sum, s) => addUsage(sum, s.usage ?? ZERO_USAGE), ZERO_USAGE),
+    abortedCalls: setupResult?.abortedCalls ?? [],
+    sessionRun,
+    setup: setup ? activityView(setup) : null,
+    compaction: turnCompaction,
+    steps: finished,
+    after: pending,
+  };
+}
+
+/** Adds an inference to its step: a new step, or a retry of a step whose request failed. */
+function placeInference(steps: StepDraft[], record: ActivityRecord, before: ActivityView[], newRun: string | null): void {
+  const input = record.input as InferenceInput;
+  const view = activityView(record);
+  const result = record.outcome === 'completed' ? (record.result as InferenceResult) : null;
+  const request = { head: input.head, append: [...input.append], inputItems: result?.inputItems ?? null, inputBytes: result?.inputBytes ?? null };
+  const existing = steps.find((s) => s.step === input.step);
+  if (existing && existing.inference.outcome !== 'completed') {
+    existing.rejected.push(existing.inference);
+    existing.before.push(...before);
+    Object.assign(existing, { inference: view, request, result, usage: result?.usage ?? null, responseId: result?.responseId ?? null, outputHead: result?.head ?? null });
+    return;
+  }
+  steps.push({
+    id: `${input.turn}.${input.step}`,
+    turn: input.turn,
+    step: input.step,
+    request,
+    inference: view,
+    rejected: [],
+    usage: result?.usage ?? null,
+    responseId: result?.responseId ?? null,
+    outputHead: result?.head ?? null,
+    reasoning: [],
+    messages: [],
+    toolCalls: [],
+    before: [...before],
+    compaction: null,
+    newRun,
+    result,
+  });
+}
+
+async function finishStep(draft: StepDraft, tools: Map<string, ToolActivity>, reader: TranscriptReader): Promise<StepRun> {
+  const compactionActivity = [...draft.before].reverse().find((a) => /compact/i.test(a.name)) ?? null;
+  const compaction = await reader.observe(draft.request.head, compactionActivity);
+  await reader.observe(draft.outputHead, null);
+  const { result, ...step } = draft;
+  const texts = await outputTexts(result?.outputs ?? [], reader);
+  const toolCalls: ToolCallRun[] = [];
+  for (const call of result?.calls ?? []) toolCalls.push(await toolCallRun(call, tools.get(call.callId), reader));
+  return { ...step, ...texts, toolCalls, compaction };
+}
+
+async function outputTexts(outputs: readonly OutputRef[], reader: TranscriptReader): Promise<{ reasoning: string[]; messages: string[] }> {
+  const reasoning: string[] = [];
+  const messages: string[] = [];
+  for (const ref of outputs) {
+    const item = await reader.item(ref.hash);
+    if (ref.type === 'reasoning') reasoning.push(item?.type === 'reasoning' ? item.summary.map((s) => s.text).join('\n') : ref.excerpt);
+    else messages.push(item?.type === 'message' ? messageText(item) : ref.excerpt);
+  }
+  return { reasoning, messages };
+}
+
+async function toolCallRun(call: ToolCallRef, tool: ToolActivity | undefined, reader: TranscriptReader): Promise<ToolCallRun> {
+  const item = await reader.item(call.itemHash);
+  const args = item?.type === 'function_call' ? item.arguments : item?.type === 'custom_tool_call' ? item.input : null;
+  const base = { callId: call.callId, name: call.name, arguments: args, summary: call.summary, itemHash: call.itemHash };
+  if (!tool) {
+    return { ...base, status: 'not-run', exitCode: null, durationMs: null, output: null, outputHash: null, metadata: null, fallbackOutput: false, activity: null };
+  }
+  const activity = activityView(tool.record);
+  const done = tool.record.outcome === 'completed' ? (tool.record.result as RunToolResult) : null;
+  const fallbackHash = tool.fallback?.outcome === 'completed' ? (tool.fallback.result as string) : null;
+  const outputHash = done?.outputHash ?? fallbackHash;
+  const metadata = done?.metadata ?? null;
+  const status = done
+    ? done.interrupted ? 'interrupted' : done.success ? 'completed' : 'failed'
+    : tool.record.outcome === 'scheduled' ? 'running' : 'failed';
+  return {
+    ...base,
+    status,
+    exitCode: typeof metadata?.exitCode === 'number' ? metadata.exitCode : null,
+    durationMs: typeof metadata?.durationMs === 'number' ? metadata.durationMs : activity.durationMs,
+    output: TOOL_OUTPUT_FIELD(await reader.item(outputHash)),
+    outputHash,
+    metadata,
+    fallbackOutput: !done && fallbackHash !== null,
+    activity,
+  };
+}
+
+/** Sums the usage of steps (for views that only have steps). */
+export function stepsUsage(steps: readonly StepRun[]): Usage {
+  return steps.reduce((sum, s) => addUsage(sum, s.usage ?? ZERO_USAGE), ZERO_USAGE);
+}
