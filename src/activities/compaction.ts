@@ -75,7 +75,9 @@ export function createCompactionActivities(deps: CompactionDeps) {
       const fresh = await freshContext(input.settings, deps.host);
       const client = deps.clients.clientFor(input.settings);
       const mode = input.settings.context.compaction;
-      let body = history;
+      // The request keeps the whole history in order (so it extends the previous request
+      // and hits the prompt cache); on overflow the oldest conversation items go first.
+      let body = items;
       let droppedItems = 0;
       let outcome: { items: ConversationItem[]; usage: Usage };
       for (;;) {
@@ -85,10 +87,11 @@ export function createCompactionActivities(deps: CompactionDeps) {
             : await localCompaction(client, input, body, history, env);
           break;
         } catch (err) {
-          if (!isOverflow(err) || body.length <= 1) throw err;
-          const cut = Math.max(1, Math.floor(body.length / 4));
-          body = normalizeHistory(body.slice(cut));
-          droppedItems = history.length - body.length;
+          if (!isOverflow(err)) throw err;
+          const trimmed = dropOldest(body);
+          if (trimmed.length === body.length) throw err;
+          droppedItems += body.length - trimmed.length;
+          body = trimmed;
         }
       }
       const replacement = [...contextMessages(fresh), ...outcome.items];
@@ -112,6 +115,17 @@ export function createCompactionActivities(deps: CompactionDeps) {
       };
     },
   };
+}
+
+/**
+ * Drops the oldest quarter (at least one) of the conversation items, keeping the
+ * context messages, then re-normalises so no output is left without its call.
+ */
+export function dropOldest(items: readonly ConversationItem[]): ConversationItem[] {
+  const conversation = items.filter((item) => !isContextMessage(item));
+  if (conversation.length <= 1) return [...items];
+  const drop = new Set(conversation.slice(0, Math.max(1, Math.floor(conversation.length / 4))));
+  return normalizeHistory(items.filter((item) => !drop.has(item)));
 }
 
 function isOverflow(err: unknown): boolean {

@@ -15,7 +15,10 @@ import {
   sessionQuery,
   submitInputUpdate,
   turnProgressQuery,
+  compactUpdate,
+  type CompactionSummary,
   type SessionView,
+  type SettingsChange,
   type SubmitInputResult,
   type TurnEvent,
   type TurnResult,
@@ -60,12 +63,23 @@ export async function startThread(
   return client.workflow.executeUpdateWithStart(submitInputUpdate, { args: [{ text: options.text }], startWorkflowOperation: start });
 }
 
-/** Submits the next turn of an existing, running thread. */
-export async function submitTurn(client: Client, threadId: string, text: string): Promise<SubmitInputResult> {
+/** Submits the next turn of an existing, running thread, optionally changing settings from that turn on. */
+export async function submitTurn(client: Client, threadId: string, text: string, settings?: SettingsChange): Promise<SubmitInputResult> {
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
   const handle = client.workflow.getHandle<typeof SessionWorkflow>(sessionWorkflowId(threadId));
   try {
-    return await handle.executeUpdate(submitInputUpdate, { args: [{ text }] });
+    return await handle.executeUpdate(submitInputUpdate, { args: [{ text, ...(settings ? { settings } : {}) }] });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new ThreadNotFoundError(threadId);
+    throw err;
+  }
+}
+
+/** Compacts a thread's transcript now (after any running turn); resolves with what happened. */
+export async function compactThread(client: Client, threadId: string): Promise<CompactionSummary> {
+  if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
+  try {
+    return await client.workflow.getHandle<typeof SessionWorkflow>(sessionWorkflowId(threadId)).executeUpdate(compactUpdate);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ThreadNotFoundError(threadId);
     throw err;

@@ -152,6 +152,14 @@ export function introducesCompaction(previous: readonly InputItem[], next: reado
   return marks(next).some((mark) => !before.has(mark));
 }
 
+/** True for a step that tells the client its input exceeds the context window. */
+function rejectsForLength(step: ScriptStep): boolean {
+  if (step.kind === 'response-failed') return step.error.code === 'context_length_exceeded';
+  if (step.kind === 'stream-error') return step.code === 'context_length_exceeded';
+  if (step.kind !== 'http-error') return false;
+  return JSON.stringify(step.body ?? '').includes('context_length_exceeded');
+}
+
 /** How the server answers one `POST /v1/responses/compact`. */
 export type CompactStep =
   | { kind: 'compacted'; output: unknown[] }
@@ -381,6 +389,8 @@ export class ScriptedResponsesServer {
 
   private async answer(step: ScriptStep, request: RecordedRequest, res: http.ServerResponse): Promise<void> {
     const headers = { 'x-request-id': `req_${request.index}` };
+    // A request rejected as too long was never served: the next one may shrink.
+    if (request.threadKey !== undefined && rejectsForLength(step)) this.prefixBreaksAllowed.add(request.threadKey);
     if (step.kind === 'http-error') {
       sendJson(res, step.status, step.body, { ...headers, ...step.headers });
       return;

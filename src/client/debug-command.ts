@@ -1,0 +1,102 @@
+/**
+ * What the debugging commands (threads, show, replay, fork, diff, export, import)
+ * share: their I/O, the errors that are the user's to fix (exit 2), colour, and a lazily
+ * opened connection to Temporal, so commands that read a bundle never need a server.
+ */
+import { ConfigError, loadConfig, type ConfigOverrides, type UnrollConfig } from '../config/config';
+import { BundleError } from '../history/bundle';
+import { StepRefError } from '../history/step-ref';
+import { NotASessionError, ThreadHistoryNotFoundError } from '../history/thread-histories';
+import { installRuntimeLogger, openRuntime, type UnrollRuntime } from './runtime';
+import { InvalidThreadIdError, ThreadNotFoundError } from './threads';
+
+/** The process's streams and environment, as the CLI passes them. */
+export interface DebugIo {
+  readonly env: Record<string, string | undefined>;
+  readonly out: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly err: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly cwd: string;
+}
+
+/** A bad argument or option of a debugging command (exit 2). */
+export class DebugUsageError extends Error {
+  override readonly name = 'DebugUsageError';
+}
+
+const USAGE_ERRORS = [DebugUsageError, StepRefError, BundleError, ThreadHistoryNotFoundError, NotASessionError, InvalidThreadIdError, ThreadNotFoundError, ConfigError];
+
+/**
+ * Runs a command body; problems the user can fix are printed as `unroll: <message>`
+ * and give exit code 2. Anything else propagates (the CLI prints it, exit 1).
+ */
+export async function guarded(io: DebugIo, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (USAGE_ERRORS.some((type) => err instanceof type)) {
+      io.err.write(`unroll: ${(err as Error).message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+/** Parses a positive integer option; throws {@link DebugUsageError}. */
+export function positiveInt(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new DebugUsageError(`${option} expects a positive whole number, got "${value}"`);
+  return Number(value);
+}
+
+/** ANSI colour when enabled, plain text otherwise. */
+export type Paint = (code: string, text: string) => string;
+
+/** A painter for a stream: colour only on a TTY and without NO_COLOR. */
+export function painterFor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): Paint {
+  const color = Boolean(stream.isTTY) && !env.NO_COLOR;
+  return (code, text) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+}
+
+/**
+ * Configuration plus a Temporal connection opened on first use (starting the dev
+ * server the way `exec` does when allowed), closed by {@link DebugContext.close}.
+ */
+export class DebugContext {
+  private runtimePromise: Promise<UnrollRuntime> | undefined;
+
+  constructor(
+    readonly config: UnrollConfig,
+    readonly io: DebugIo,
+    private readonly withWorker = false,
+  ) {}
+
+  /** Loads the configuration for a command (flags as overrides). */
+  static open(io: DebugIo, overrides: ConfigOverrides = {}, options: { withWorker?: boolean } = {}): DebugContext {
+    return new DebugContext(loadConfig(io.env, overrides), io, options.withWorker ?? false);
+  }
+
+  /** The connected runtime; the first call connects. */
+  runtime(): Promise<UnrollRuntime> {
+    if (!this.runtimePromise) {
+      installRuntimeLogger('WARN');
+      this.runtimePromise = openRuntime(this.config, this.io.env, { withWorker: this.withWorker, log: (m) => this.io.err.write(`${m}\n`) });
+    }
+    return this.runtimePromise;
+  }
+
+  /** Closes the connection if one was opened. */
+  async close(): Promise<void> {
+    const opened = this.runtimePromise;
+    this.runtimePromise = undefined;
+    if (opened) await (await opened.catch(() => undefined))?.close();
+  }
+}
+
+/** Runs `body` with a context and always closes it. */
+export async function withContext<T>(context: DebugContext, body: (ctx: DebugContext) => Promise<T>): Promise<T> {
+  try {
+    return await body(context);
+  } finally {
+    await context.close();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Where a debugging command finds a thread. The argument is, in this order:
+ * 1. a bundle file (`unroll export` wrote it): read it, no server and no local store;
+ * 2. the id of an imported thread (`<home>/imports/<id>.unroll.gz`, written by
+ *    `unroll import`): its histories from there, its objects from the local store;
+ * 3. a thread id on the Temporal server: its histories from the server, its objects
+ *    from the local store.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { bundleHistories, bundleStore, readBundle, type ThreadBundle } from '../history/bundle';
+import { fetchThreadHistories, type ThreadHistories } from '../history/thread-histories';
+import { THREAD_ID } from '../shared/ids';
+import { openFsStore, type TranscriptStore } from '../store';
+import type { DebugContext } from './debug-command';
+import { DebugUsageError } from './debug-command';
+import { InvalidThreadIdError } from './threads';
+
+/** A thread's record, wherever it came from. */
+export interface ThreadSource {
+  readonly kind: 'bundle' | 'imported' | 'server';
+  /** The bundle file, or the server address. */
+  readonly location: string;
+  readonly histories: ThreadHistories;
+  readonly store: TranscriptStore;
+  /** The bundle, for bundle and imported sources. */
+  readonly bundle: ThreadBundle | null;
+}
+
+/** Folder of imported bundles under the Unroll home. */
+export function importsDir(home: string): string {
+  return path.join(home, 'imports');
+}
+
+/** Where `unroll import` keeps the bundle of `threadId`. */
+export function importedBundlePath(home: string, threadId: string): string {
+  return path.join(importsDir(home), `${threadId}.unroll.gz`);
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await fs.stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves a command's `<thread | bundle>` argument; see the module comment. */
+export async function resolveThread(ctx: DebugContext, target: string): Promise<ThreadSource> {
+  const file = path.resolve(ctx.io.cwd, target);
+  if (await isFile(file)) {
+    const bundle = await readBundle(file);
+    return { kind: 'bundle', location: file, histories: bundleHistories(bundle, file), store: bundleStore(bundle), bundle };
+  }
+  if (!THREAD_ID.test(target)) {
+    if (/[/\\]|\.gz$|\.json$/.test(target)) throw new DebugUsageError(`no such bundle file: ${file}`);
+    throw new InvalidThreadIdError(target);
+  }
+  const imported = importedBundlePath(ctx.config.home, target);
+  if (await isFile(imported)) {
+    const bundle = await readBundle(imported);
+    return { kind: 'imported', location: imported, histories: bundleHistories(bundle, imported), store: openFsStore(ctx.config.home), bundle };
+  }
+  const runtime = await ctx.runtime();
+  const histories = await fetchThreadHistories(runtime.client, target);
+  return { kind: 'server', location: ctx.config.temporal.address, histories, store: runtime.store, bundle: null };
+}

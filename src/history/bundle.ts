@@ -1,0 +1,117 @@
+/**
+ * Thread bundles: a self-contained, gzip'd JSON file holding every workflow history of
+ * a thread (in Temporal's JSON history format) and every store object they reference.
+ * A bundle can be shown, replayed and diffed without a server, imported into a local
+ * store, and kept as a regression corpus (test/fixtures/corpus).
+ *
+ * Format (version 1): `{format: "unroll-bundle", version: 1, threadId, exportedAt,
+ * workflows: [{workflowId, runId, workflowType, history}], objects: {hash: text}}`.
+ * Objects are the store's canonical JSON texts; their hashes are checked on read.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { z } from 'zod';
+import { OBJECT_HASH, sha256Hex } from '../store/canonical-json';
+import type { StoreBackend } from '../store/backend';
+import { TranscriptStore } from '../store/transcript-store';
+import { MemoryStoreBackend } from './memory-backend';
+import { closeOverObjects, hashesInHistories } from './referenced-objects';
+import type { ThreadHistories } from './thread-histories';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/** The bundle file's schema. */
+export const ThreadBundle = z.object({
+  format: z.literal('unroll-bundle'),
+  version: z.literal(1),
+  threadId: z.string().min(1),
+  exportedAt: z.string(),
+  workflows: z.array(z.object({ workflowId: z.string(), runId: z.string(), workflowType: z.string(), history: z.unknown() })),
+  objects: z.record(z.string().regex(OBJECT_HASH), z.string()),
+});
+export type ThreadBundle = z.infer<typeof ThreadBundle>;
+
+/** A file that is not a readable, valid bundle. */
+export class BundleError extends Error {
+  override readonly name = 'BundleError';
+  constructor(readonly file: string, detail: string) {
+    super(`${file} is not a valid Unroll bundle: ${detail}`);
+  }
+}
+
+/** Builds the bundle of a thread from its histories and the store that holds its objects. */
+export async function createBundle(histories: ThreadHistories, backend: StoreBackend, now = new Date()): Promise<ThreadBundle> {
+  const objects = await closeOverObjects(backend, hashesInHistories(histories));
+  const sorted = [...objects.entries()].sort(([a], [b]) => a.localeCompare(b));
+  return {
+    format: 'unroll-bundle',
+    version: 1,
+    threadId: histories.threadId,
+    exportedAt: now.toISOString(),
+    workflows: histories.workflows.map((w) => ({
+      workflowId: w.workflowId,
+      runId: w.runId,
+      workflowType: w.workflowType,
+      history: JSON.parse(historyToJSON(w.history)) as unknown,
+    })),
+    objects: Object.fromEntries(sorted.map(([hash, data]) => [hash, data.toString('utf8')])),
+  };
+}
+
+/** Writes a bundle gzip'd, atomically (temp file + rename). */
+export async function writeBundle(file: string, bundle: ThreadBundle): Promise<void> {
+  const data = await gzipAsync(Buffer.from(JSON.stringify(bundle)));
+  await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await fs.writeFile(tmp, data);
+  await fs.rename(tmp, file);
+}
+
+/** Reads and validates a bundle; throws {@link BundleError} naming what is wrong. */
+export async function readBundle(file: string): Promise<ThreadBundle> {
+  let json: unknown;
+  try {
+    const raw = await fs.readFile(file);
+    const text = raw[0] === 0x1f && raw[1] === 0x8b ? (await gunzipAsync(raw)).toString('utf8') : raw.toString('utf8');
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new BundleError(file, err instanceof Error ? err.message : String(err));
+  }
+  const parsed = ThreadBundle.safeParse(json);
+  if (!parsed.success) throw new BundleError(file, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  for (const [hash, text] of Object.entries(parsed.data.objects)) {
+    if (sha256Hex(text) !== hash) throw new BundleError(file, `object ${hash} does not match its hash`);
+  }
+  return parsed.data;
+}
+
+/** The histories of a bundle, as Temporal History objects. */
+export function bundleHistories(bundle: ThreadBundle, file = 'bundle'): ThreadHistories {
+  return {
+    threadId: bundle.threadId,
+    workflows: bundle.workflows.map((w) => {
+      try {
+        return { workflowId: w.workflowId, runId: w.runId, workflowType: w.workflowType, history: historyFromJSON(w.history) };
+      } catch (err) {
+        throw new BundleError(file, `history of ${w.workflowId} (${w.runId}): ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }),
+  };
+}
+
+/** A read-only view of the bundle's objects as a transcript store (in memory). */
+export function bundleStore(bundle: ThreadBundle): TranscriptStore {
+  return new TranscriptStore(new MemoryStoreBackend(Object.entries(bundle.objects).map(([hash, text]) => [hash, Buffer.from(text)])));
+}
+
+/** Copies the bundle's objects into a store; returns how many it holds. */
+export async function importObjects(bundle: ThreadBundle, backend: StoreBackend): Promise<number> {
+  const entries = Object.entries(bundle.objects);
+  for (const [hash, text] of entries) await backend.put(hash, Buffer.from(text));
+  return entries.length;
+}
