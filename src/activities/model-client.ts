@@ -35,7 +35,7 @@ export class ModelClients {
 
 /** Items go back without their ids: with `store: false` the provider cannot resolve them. */
 export function toRequestItem(item: ConversationItem): Record<string, unknown> {
-  const { id: _id, ...rest } = item as ConversationItem & { id?: string };
+  const { id: _id, ...rest } = item;
   return rest;
 }
 
@@ -108,7 +108,7 @@ export async function streamResponse(client: OpenAI, body: Omit<ResponseCreatePa
 export function reasoningParams(settings: SessionSettings): Pick<ResponseCreateParamsStreaming, 'reasoning' | 'include'> {
   if (!settings.reasoningEffort) return {};
   const summary = settings.reasoningSummary !== 'none' ? { summary: settings.reasoningSummary } : {};
-  return { reasoning: { effort: settings.reasoningEffort, ...summary } as OpenAI.Reasoning, include: ['reasoning.encrypted_content'] };
+  return { reasoning: { effort: settings.reasoningEffort, ...summary }, include: ['reasoning.encrypted_content'] };
 }
 
 async function collect(stream: AsyncIterable<ResponseStreamEvent>, providerName: string, onEvent: () => void): Promise<StreamedResponse> {

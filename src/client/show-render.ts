@@ -139,7 +139,7 @@ function activityLine(a: ActivityView, paint: Paint): string {
 }
 
 function compactionLines(c: CompactionView, paint: Paint, indent: string): string[] {
-  const result = (c.activity?.result ?? null) as { mode?: string; reason?: string; tokensBefore?: number; tokensAfter?: number } | null;
+  const result = (c.activity?.result ?? null);
   const detail = result?.tokensBefore !== undefined ? ` (${result.mode ?? '?'}, ${result.reason ?? '?'}: ${num(result.tokensBefore)} → ${num(result.tokensAfter ?? 0)} tokens)` : '';
   return [paint('33', `${indent}── compaction${detail}: history continues from a new root ${c.root.slice(0, 12)} (${c.rootItems} items) ──`)];
 }

@@ -61,7 +61,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   const stepsAtRunStart = step;
   const events: TurnEvent[] = [...(resumed?.recentEvents ?? [])];
   let seq = events.length > 0 ? events[events.length - 1].seq : 0;
-  const emit = (event: NewEvent) => events.push({ ...event, seq: ++seq } as TurnEvent);
+  const emit = (event: NewEvent) => events.push({ ...event, seq: ++seq });
   setHandler(turnProgressQuery, ({ after }) => ({ status, step, head, usage, contextTokens, error, events: events.filter((e) => e.seq > after) }));
 
   if (resumed) {
