@@ -13,7 +13,9 @@ import { findTemporalCli } from '../temporal/temporal-cli';
 import { HumanOutput } from './human-output';
 import { emit, exitCodeFor, watchTurn, type EventSink } from './run-turn';
 import { installRuntimeLogger, openRuntime, REPO_TOOLS_DIR } from './runtime';
-import { describeThread, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
+import { turnWorkflowId } from '../shared/ids';
+import type { SettingsChange } from '../workflows/definitions';
+import { compactThread, describeThread, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
 
 /** A problem the user can fix; printed without a stack trace. */
 export class UsageError extends Error {
@@ -110,20 +112,33 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
   }
 }
 
+/** The settings a `resume` changes from its turn on (only what was given explicitly). */
+function settingsChangeFrom(flags: ModelFlags): SettingsChange | undefined {
+  if (flags.provider || flags.baseUrl || flags.apiKeyEnv) {
+    throw new UsageError('the provider of a thread cannot change mid-thread (--provider, --base-url, --api-key-env); fork the thread or start a new one');
+  }
+  const change: SettingsChange = {
+    ...(flags.model ? { model: flags.model } : {}),
+    ...(flags.reasoningEffort && flags.reasoningEffort !== 'default' ? { reasoningEffort: flags.reasoningEffort === 'none' ? null : flags.reasoningEffort } : {}),
+  };
+  return Object.keys(change).length > 0 ? change : undefined;
+}
+
 async function resumeCommand(threadId: string, words: string[], flags: ModelFlags & { worker?: boolean }, io: Io): Promise<number> {
-  const config = loadConfig(io.env, overridesFrom(flags));
+  const change = settingsChangeFrom(flags);
+  const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
   installRuntimeLogger('WARN');
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
   try {
-    const view = await describeThread(runtime.client, threadId);
+    let view = await describeThread(runtime.client, threadId);
     requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
     emit(sink, { type: 'thread.started', thread_id: threadId });
     let code = 0;
     if (view.runningTurn !== null) {
       // The previous turn was cut off (its worker died): finish it first.
       if (sink.kind === 'human') io.err.write(`turn ${view.runningTurn} is still running; following it\n`);
-      code = exitCodeFor(await watchTurn(runtime.client, runtime.store, `${threadId}/turn-${view.runningTurn}`, sink));
+      code = exitCodeFor(await watchTurn(runtime.client, runtime.store, turnWorkflowId(threadId, view.runningTurn), sink, view.usage));
     }
     if (words.length === 0) {
       if (view.runningTurn === null) throw new UsageError(`thread ${threadId} has no running turn; give a prompt to start the next one`);
@@ -131,8 +146,25 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
     }
     const text = promptText(words, io);
     if (sink.kind === 'human') sink.view.user(text);
-    const started = await submitTurn(runtime.client, threadId, text);
-    return exitCodeFor(await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink));
+    const started = await submitTurn(runtime.client, threadId, text, change);
+    view = await describeThread(runtime.client, threadId);
+    return exitCodeFor(await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, view.usage));
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function compactCommand(threadId: string, flags: { temporalAddress?: string; json?: boolean; worker?: boolean }, io: Io): Promise<number> {
+  const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
+  installRuntimeLogger('WARN');
+  const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
+  try {
+    const view = await describeThread(runtime.client, threadId);
+    requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
+    const summary = await compactThread(runtime.client, threadId);
+    if (flags.json) io.out.write(`${JSON.stringify({ type: 'context.compacted', thread_id: threadId, reason: summary.reason, mode: summary.mode, tokens_before: summary.tokensBefore, tokens_after: summary.tokensAfter, dropped_items: summary.droppedItems, head: summary.head })}\n`);
+    else io.out.write(`compacted thread ${threadId} (${summary.mode}): ≈${summary.tokensBefore} → ≈${summary.tokensAfter} tokens\n`);
+    return 0;
   } finally {
     await runtime.close();
   }
@@ -181,6 +213,13 @@ function program(io: Io, result: { code: number }): Command {
     .option('--no-worker', 'do not run a worker in this process')
     .action(async (thread: string, words: string[], flags: ModelFlags & { worker?: boolean }) => {
       result.code = await resumeCommand(thread, words, flags, io);
+    });
+  root.command('compact').description("compact a thread's context now (after its running turn, if any)").argument('<thread>', 'thread id')
+    .option('--temporal-address <host:port>', 'Temporal frontend')
+    .option('--json', 'print the result as JSON')
+    .option('--no-worker', 'do not run a worker in this process')
+    .action(async (thread: string, flags: { temporalAddress?: string; json?: boolean; worker?: boolean }) => {
+      result.code = await compactCommand(thread, flags, io);
     });
   root.command('worker').description('run a standalone worker (workflows, inference and tools)')
     .option('--temporal-address <host:port>', 'Temporal frontend')

@@ -2,10 +2,13 @@
  * Turns a turn's progress events (small references) into the JSONL event stream of
  * `codex exec --json`: thread.started, turn.started, item.started / item.completed with
  * items of type agent_message, reasoning, command_execution, file_change, todo_list and
- * error, then turn.completed (with usage) or turn.failed. Full texts are read from the
+ * error, then turn.completed (with usage) or turn.failed. Two additions of Unroll's own:
+ * turn.completed also carries `thread_usage` (running total) and `context_tokens` (the
+ * context estimate), and `context.compacted` reports a compaction. Full texts are read from the
  * transcript store by hash, so the workflow never has to carry them.
  */
 import { messageText, type ConversationItem } from '../items/schemas';
+import { addUsage, ZERO_USAGE } from '../items/usage';
 import type { TranscriptStore } from '../store/transcript-store';
 import type { TurnEvent, TurnResult } from '../workflows/definitions';
 
@@ -24,7 +27,8 @@ export type ExecEvent =
   | { type: 'turn.started' }
   | { type: 'item.started'; item: ExecItem }
   | { type: 'item.completed'; item: ExecItem }
-  | { type: 'turn.completed'; usage: ExecUsage }
+  | { type: 'turn.completed'; usage: ExecUsage; thread_usage: ExecUsage; context_tokens: number }
+  | { type: 'context.compacted'; reason: string; mode: string; tokens_before: number; tokens_after: number; dropped_items: number }
   | { type: 'turn.failed'; error: { message: string } }
   | { type: 'error'; message: string };
 
@@ -60,14 +64,23 @@ export class ExecEventTranslator {
         return this.toolStarted(event.call.callId, event.call.name, event.call.summary);
       case 'tool.completed':
         return this.toolCompleted(event);
+      case 'compaction': {
+        const c = event.compaction;
+        return [{ type: 'context.compacted', reason: c.reason, mode: c.mode, tokens_before: c.tokensBefore, tokens_after: c.tokensAfter, dropped_items: c.droppedItems }];
+      }
       default:
         return [];
     }
   }
 
-  /** The closing event of the turn. */
-  finish(result: TurnResult): ExecEvent[] {
-    if (result.status === 'completed') return [{ type: 'turn.completed', usage: execUsage(result.usage) }];
+  /**
+   * The closing event of the turn. `threadUsageBefore` is the thread's usage before this
+   * turn, so that `thread_usage` is the running total.
+   */
+  finish(result: TurnResult, threadUsageBefore: TurnResult['usage'] = ZERO_USAGE): ExecEvent[] {
+    if (result.status === 'completed') {
+      return [{ type: 'turn.completed', usage: execUsage(result.usage), thread_usage: execUsage(addUsage(threadUsageBefore, result.usage)), context_tokens: result.contextTokens }];
+    }
     return [{ type: 'turn.failed', error: { message: result.error?.message ?? `turn ${result.status}` } }];
   }
 

@@ -51,9 +51,15 @@ export class HumanOutput {
       case 'turn.completed': {
         this.finalMessage();
         const u = event.usage;
+        const t = event.thread_usage;
         this.line(this.paint('2', `tokens: ${u.input_tokens} in (${u.cached_input_tokens} cached) · ${u.output_tokens} out (${u.reasoning_output_tokens} reasoning)`));
+        this.line(this.paint('2', `thread: ${t.input_tokens} in (${t.cached_input_tokens} cached) · ${t.output_tokens} out · context ≈ ${event.context_tokens} tokens`));
         break;
       }
+      case 'context.compacted':
+        this.flushMessage();
+        this.line(this.paint('33', `context compacted (${event.reason}, ${event.mode}): ≈${event.tokens_before} → ≈${event.tokens_after} tokens${event.dropped_items > 0 ? `, ${event.dropped_items} oldest items dropped` : ''}`));
+        break;
       case 'turn.failed':
         this.flushMessage();
         this.line(this.paint('31', `turn failed: ${event.error.message}`));

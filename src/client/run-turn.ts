@@ -4,6 +4,7 @@
  * code.
  */
 import type { Client } from '@temporalio/client';
+import type { Usage } from '../items/schemas';
 import type { TranscriptStore } from '../store/transcript-store';
 import type { TurnResult } from '../workflows/definitions';
 import { ExecEventTranslator, type ExecEvent } from './exec-events';
@@ -20,12 +21,12 @@ export function emit(sink: EventSink, event: ExecEvent): void {
 }
 
 /** Follows a started turn to its end, printing every step; returns its result. */
-export async function watchTurn(client: Client, store: TranscriptStore, turnWorkflowId: string, sink: EventSink): Promise<TurnResult> {
+export async function watchTurn(client: Client, store: TranscriptStore, turnWorkflowId: string, sink: EventSink, threadUsageBefore?: Usage): Promise<TurnResult> {
   const translator = new ExecEventTranslator(store);
   const result = await followTurn(client, turnWorkflowId, async (event) => {
     for (const out of await translator.translate(event)) emit(sink, out);
   });
-  for (const out of translator.finish(result)) emit(sink, out);
+  for (const out of translator.finish(result, threadUsageBefore)) emit(sink, out);
   return result;
 }
 

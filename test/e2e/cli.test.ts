@@ -112,6 +112,37 @@ describe('the unroll CLI', () => {
     expect(texts).toContain('and now?');
   });
 
+  test('compact compacts a thread and resume --model switches the model from the next turn', async () => {
+    model.enqueue(respond(shellCall('echo compact-me')), respond(assistantMessage('first')));
+    const first = await runCli(['exec', '--json', 'start'], env, workspace);
+    expect(first.code).toBe(0);
+    const threadId = JSON.parse(first.stdout.split('\n')[0]).thread_id as string;
+
+    model.enqueue(respond(assistantMessage('SUMMARY: echoed once.')));
+    const compacted = await runCli(['compact', '--json', threadId], env, workspace);
+    expect(compacted.code).toBe(0);
+    const event = JSON.parse(compacted.stdout);
+    expect(event).toMatchObject({ type: 'context.compacted', thread_id: threadId, reason: 'manual', mode: 'local' });
+    expect(event.tokens_after).toBeLessThan(event.tokens_before);
+
+    model.enqueue(respond(assistantMessage('second')));
+    const resumed = await runCli(['resume', '--json', '--model', 'switched-model', threadId, 'go on'], env, workspace);
+    expect(resumed.code).toBe(0);
+    const last = model.requests[model.requests.length - 1];
+    expect(last.body.model).toBe('switched-model');
+    expect(JSON.stringify(last.input)).toContain('SUMMARY: echoed once.');
+    expect(JSON.stringify(last.input)).toContain('<model_switch>');
+    const done = JSON.parse(resumed.stdout.trim().split('\n').pop()!);
+    expect(done.type).toBe('turn.completed');
+    expect(done.thread_usage.input_tokens).toBeGreaterThan(done.usage.input_tokens);
+  });
+
+  test('resume refuses to change the provider mid-thread', async () => {
+    const run = await runCli(['resume', '--base-url', 'http://127.0.0.1:1/v1', 'th-x', 'hi'], env, workspace);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('cannot change mid-thread');
+  });
+
   test('a missing API key is a clear error naming the variable', async () => {
     const before = model.requests.length;
     const run = await runCli(['exec', 'hi'], { ...env, OPENAI_API_KEY: undefined }, workspace);
