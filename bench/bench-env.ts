@@ -1,0 +1,91 @@
+/**
+ * The environment a benchmark runs in: a real Temporal dev server (the same binary the
+ * tests use), an in-process Unroll worker with the built workflow bundle, a transcript
+ * store in a temp dir and a scripted Responses server. Everything is torn down by
+ * `close()`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DEFAULT_TIMINGS, type SessionSettings } from '../src/config/settings';
+import { openFsStore, type TranscriptStore } from '../src/store';
+import { findTemporalCli } from '../src/temporal/temporal-cli';
+import { createUnrollWorker, defaultWorkflowBundlePath } from '../src/workers/worker';
+import { ScriptedResponsesServer } from '../test/support/responses-server';
+
+export interface BenchEnv {
+  readonly client: Client;
+  readonly store: TranscriptStore;
+  readonly model: ScriptedResponsesServer;
+  readonly workspace: string;
+  readonly taskQueue: string;
+  readonly worker: Worker;
+  settings(overrides?: Partial<SessionSettings>): SessionSettings;
+  close(): Promise<void>;
+}
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+/** Starts everything; `tuning` is passed to the worker. */
+export async function startBenchEnv(): Promise<BenchEnv> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const cliPath = await findTemporalCli({ explicitPath: process.env.UNROLL_TEMPORAL_CLI, toolsDir: path.join(repoRoot, '.tools'), install: true });
+  const server = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: cliPath }, ip: '127.0.0.1', extraArgs: ['--log-level', 'error'] },
+  });
+  const address = server.connection.options.address;
+  const home = await mkdtemp(path.join(os.tmpdir(), 'unroll-bench-'));
+  const workspace = await mkdtemp(path.join(os.tmpdir(), 'unroll-bench-ws-'));
+  const store = openFsStore(home);
+  const model = await ScriptedResponsesServer.start();
+  const taskQueue = `bench-${randomUUID()}`;
+  const native = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const bundle = defaultWorkflowBundlePath();
+  if (!bundle) throw new Error('dist/workflow-bundle.js is missing: run `npm run build` first');
+  const worker = await createUnrollWorker({
+    connection: native,
+    namespace: 'default',
+    taskQueue,
+    workflowBundlePath: bundle,
+    deps: { store, apiKey: () => 'bench-key', host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T00:00:00Z') } },
+  });
+  const running = worker.run();
+  return {
+    client,
+    store,
+    model,
+    workspace,
+    taskQueue,
+    worker,
+    settings: (overrides = {}) => ({
+      cwd: workspace,
+      model: 'bench-model',
+      provider: { name: 'scripted', baseUrl: model.url, envKey: 'OPENAI_API_KEY' },
+      reasoningEffort: null,
+      reasoningSummary: 'auto',
+      approvalPolicy: 'never',
+      sandboxMode: 'danger-full-access',
+      shellTimeoutMs: 10_000,
+      toolTaskQueue: taskQueue,
+      timings: { ...DEFAULT_TIMINGS, retryInitialMs: 100, retryMaxMs: 1_000 },
+      context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'local', recentUserMessageTokens: 20_000, stepsPerRun: null },
+      ...overrides,
+    }),
+    async close() {
+      worker.shutdown();
+      await running;
+      await model.close();
+      await connection.close();
+      await native.close();
+      await server.teardown();
+      await rm(home, { recursive: true, force: true });
+      await rm(workspace, { recursive: true, force: true });
+    },
+  };
+}
