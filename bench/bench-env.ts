@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { DEFAULT_TIMINGS, type SessionSettings } from '../src/config/settings';
+import { scriptedSessionSettings } from '../test/support/session-settings';
 import { openFsStore, type TranscriptStore } from '../src/store';
 import { findTemporalCli } from '../src/temporal/temporal-cli';
 import { createUnrollWorker, defaultWorkflowBundlePath } from '../src/workers/worker';
@@ -64,17 +65,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     taskQueue,
     worker,
     settings: (overrides = {}) => ({
-      cwd: workspace,
-      model: 'bench-model',
-      provider: { name: 'scripted', baseUrl: model.url, envKey: 'OPENAI_API_KEY' },
-      reasoningEffort: null,
-      reasoningSummary: 'auto',
-      approvalPolicy: 'never',
-      sandboxMode: 'danger-full-access',
-      shellTimeoutMs: 10_000,
-      toolTaskQueue: taskQueue,
-      timings: { ...DEFAULT_TIMINGS, retryInitialMs: 100, retryMaxMs: 1_000 },
-      context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'local', recentUserMessageTokens: 20_000, stepsPerRun: null },
+      ...scriptedSessionSettings({ cwd: workspace, baseUrl: model.url, taskQueue, model: 'bench-model', timings: { ...DEFAULT_TIMINGS, retryInitialMs: 100, retryMaxMs: 1_000 } }),
       ...overrides,
     }),
     async close() {

@@ -11,12 +11,12 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { SessionSettings } from '../../src/config/settings';
-import { DEFAULT_TIMINGS } from '../../src/config/settings';
 import { openFsStore, type TranscriptStore } from '../../src/store';
 import { createUnrollWorker } from '../../src/workers/worker';
 import { followTurn, startThread, submitTurn } from '../../src/client/threads';
 import type { TurnEvent, TurnResult } from '../../src/workflows/definitions';
 import { ScriptedResponsesServer } from './responses-server';
+import { scriptedSessionSettings } from './session-settings';
 
 let runtimeInstalled = false;
 
@@ -31,16 +31,7 @@ export function quietRuntime(): void {
   }
 }
 
-/** Timings short enough for tests (a killed worker's activity is retried in seconds). */
-export const TEST_TIMINGS = {
-  ...DEFAULT_TIMINGS,
-  inferenceHeartbeatMs: 2_000,
-  streamIdleMs: 10_000,
-  toolHeartbeatMs: 2_000,
-  toolGraceMs: 5_000,
-  retryInitialMs: 100,
-  retryMaxMs: 1_000,
-};
+export { TEST_TIMINGS } from './session-settings';
 
 export interface Harness {
   readonly client: Client;
@@ -98,20 +89,7 @@ export async function startHarness(options: { worker?: boolean } = {}): Promise<
     model,
     address,
     worker: undefined,
-    settings: (overrides = {}) => ({
-      cwd: workspace,
-      model: 'test-model',
-      provider: { name: 'scripted', baseUrl: model.url, envKey: 'OPENAI_API_KEY' },
-      reasoningEffort: null,
-      reasoningSummary: 'auto',
-      approvalPolicy: 'never',
-      sandboxMode: 'danger-full-access',
-      shellTimeoutMs: 10_000,
-      toolTaskQueue: taskQueue,
-      timings: TEST_TIMINGS,
-      context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'local', recentUserMessageTokens: 20_000, stepsPerRun: null },
-      ...overrides,
-    }),
+    settings: (overrides = {}) => ({ ...scriptedSessionSettings({ cwd: workspace, baseUrl: model.url, taskQueue }), ...overrides }),
     async startWorker() {
       const worker = await createUnrollWorker({ connection, namespace: 'default', taskQueue, deps, workflowBundlePath: bundlePath });
       harness.worker = worker;
