@@ -86,7 +86,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
     },
     {
       validator: () => {
-        if (state.head === null && !queue.some((w) => w.kind === 'turn')) throw new Error('the thread has no transcript to compact yet');
+        if (state.head === null && runningTurn === null && !queue.some((w) => w.kind === 'turn')) throw new Error('the thread has no transcript to compact yet');
       },
     },
   );
@@ -125,6 +125,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       context: died ? state.context : result.context,
       lastTurn: summarize(next.turn, result),
       contextTokens: died ? state.contextTokens : result.contextTokens,
+      origin: state.origin,
     };
     runningTurn = null;
   }
