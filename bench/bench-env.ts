@@ -25,6 +25,10 @@ export interface BenchEnv {
   readonly workspace: string;
   readonly taskQueue: string;
   readonly worker: Worker;
+  /** The worker's connection, for extra workers in the same benchmark. */
+  readonly nativeConnection: NativeConnection;
+  /** The dev server's frontend address (host:port), for workers in child processes. */
+  readonly address: string;
   settings(overrides?: Partial<SessionSettings>): SessionSettings;
   close(): Promise<void>;
 }
@@ -36,7 +40,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const cliPath = await findTemporalCli({ explicitPath: process.env.UNROLL_TEMPORAL_CLI, toolsDir: path.join(repoRoot, '.tools'), install: true });
   const server = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: cliPath }, ip: '127.0.0.1', extraArgs: ['--log-level', 'error'] },
+    server: { executable: { type: 'existing-path', path: cliPath }, ip: '127.0.0.1', extraArgs: ['--log-level', 'error', ...(process.env.BENCH_EAGER === '0' ? [] : ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'])] },
   });
   const address = server.connection.options.address;
   const home = await mkdtemp(path.join(os.tmpdir(), 'unroll-bench-'));
@@ -64,6 +68,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     workspace,
     taskQueue,
     worker,
+    nativeConnection: native,
+    address,
     settings: (overrides = {}) => ({
       ...scriptedSessionSettings({ cwd: workspace, baseUrl: model.url, taskQueue, model: 'bench-model', timings: { ...DEFAULT_TIMINGS, retryInitialMs: 100, retryMaxMs: 1_000 } }),
       ...overrides,
