@@ -90,3 +90,25 @@ export function bytesPerStep(runs: readonly RunHistory[]): number[] {
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 }
+
+/** History events attributed to each step (index = step - 1), over all runs; same attribution as {@link bytesPerStep}. */
+export function eventsPerStep(runs: readonly RunHistory[]): number[] {
+  const perStep: number[] = [];
+  let step = 0;
+  for (const run of runs) {
+    for (const event of run.events) {
+      step = inferenceStep(event) ?? step;
+      if (step === 0) continue;
+      perStep[step - 1] = (perStep[step - 1] ?? 0) + 1;
+    }
+  }
+  return Array.from(perStep, (n) => n ?? 0);
+}
+
+/** An event's server timestamp in epoch milliseconds. */
+export function eventTimeMs(event: HistoryEvent): number {
+  const time = event.eventTime;
+  if (!time) return Number.NaN;
+  const seconds = typeof time.seconds === 'number' ? time.seconds : (time.seconds?.toNumber() ?? 0);
+  return seconds * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
+}

@@ -61,7 +61,7 @@ async function baselineRun(env: BenchEnv, steps: number): Promise<number> {
     }
     append = [];
     for (const call of response.calls) {
-      const out = await activities.runTool({ threadId, turn: 1, step, call, cwd: settings.cwd, shellTimeoutMs: settings.shellTimeoutMs });
+      const out = await activities.runTool({ threadId, turn: 1, step, call, cwd: settings.cwd, shellTimeoutMs: settings.shellTimeoutMs, sandbox: null });
       append.push(out.outputHash);
     }
   }

@@ -3,7 +3,10 @@
 //   1. `npm ci` when node_modules is missing or older than package-lock.json,
 //   2. build (tsc, then the workflow bundle),
 //   3. make sure a working Temporal CLI exists (UNROLL_TEMPORAL_CLI, PATH, or an install
-//      under .tools/) using the code just built.
+//      under .tools/) using the code just built,
+//   4. check for bubblewrap (`bwrap`), which the read-only and workspace-write sandboxes
+//      need on Linux: installed with apt-get when missing and running as root, otherwise
+//      explained. Never fails setup: danger-full-access (the default) works without it.
 // Plain Node with no dependencies: it runs before node_modules exists. Works from any cwd.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -24,9 +27,9 @@ function fail(message) {
 }
 
 /** Runs a command in the repo with inherited stdio; returns why it failed, or null. */
-function tryRun(command, args) {
+function tryRun(command, args, env = process.env) {
   say(`$ ${[command, ...args].join(' ')}`);
-  const result = spawnSync(command, args, { cwd: repo, stdio: 'inherit', shell: process.platform === 'win32' });
+  const result = spawnSync(command, args, { cwd: repo, env, stdio: 'inherit', shell: process.platform === 'win32' });
   if (result.error) return `could not run ${command}: ${result.error.message}`;
   if (result.status !== 0) return `\`${[command, ...args].join(' ')}\` exited with ${result.status ?? result.signal}`;
   return null;
@@ -82,7 +85,37 @@ async function ensureTemporalCli() {
   }
 }
 
+/** A bwrap that can actually build a sandbox here: its version, or why not (null: not found). */
+function probeBubblewrap() {
+  const version = spawnSync('bwrap', ['--version'], { encoding: 'utf8' });
+  if (version.error) return null;
+  // The same namespaces the shell tool asks for: a container without them has bwrap but no sandbox.
+  const probe = spawnSync('bwrap', ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--unshare-net', '--die-with-parent', 'true'], { encoding: 'utf8' });
+  if (probe.status === 0) return { ok: true, version: version.stdout.trim() };
+  return { ok: false, version: version.stdout.trim(), reason: (probe.stderr || `exit ${probe.status ?? probe.signal}`).trim() };
+}
+
+function ensureBubblewrap() {
+  if (process.platform !== 'linux') {
+    return say('bubblewrap: not on Linux, so the read-only and workspace-write sandbox modes are unavailable (danger-full-access works)');
+  }
+  let found = probeBubblewrap();
+  if (found === null) {
+    const hint = 'it is only needed for the read-only and workspace-write sandbox modes';
+    if (process.getuid?.() !== 0) return say(`bubblewrap (bwrap) is not installed; ${hint}. Install it with: sudo apt-get install bubblewrap`);
+    say(`bubblewrap (bwrap) is not installed (${hint}); installing it with apt-get`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const problem = tryRun('apt-get', ['update'], env) ?? tryRun('apt-get', ['install', '-y', 'bubblewrap'], env);
+    if (problem !== null) return say(`warning: could not install bubblewrap (${problem}); sandboxed modes will fail until \`apt-get install bubblewrap\` succeeds`);
+    found = probeBubblewrap();
+    if (found === null) return say('warning: bubblewrap was installed but `bwrap` is not on PATH; sandboxed modes will fail');
+  }
+  if (found.ok) return say(`bubblewrap ready: ${found.version}`);
+  say(`warning: ${found.version} is installed but cannot create a sandbox here (${found.reason}); sandboxed modes will fail on this host`);
+}
+
 installDependencies();
 build();
 await ensureTemporalCli();
+ensureBubblewrap();
 say('done');

@@ -37,7 +37,7 @@ export interface ScriptPosition {
   readonly calls: readonly number[];
 }
 
-/** A first normal answer, reported to {@link ChaosModel.onAnswer}. */
+/** A first normal answer, reported to the listeners of {@link ChaosModel.onAnswer}. */
 export interface AnswerEvent {
   readonly threadId: string;
   readonly session: SessionPlan;
@@ -124,10 +124,11 @@ interface Registration {
 export class ChaosModel {
   /** Provider faults served so far. */
   readonly injected: FaultCounts = emptyFaultCounts();
+  /** Normal answers served again for a slot already answered (the first answer was lost to a kill or a restart). */
+  resent = 0;
   /** Requests the handler could not place (should stay empty). */
   readonly anomalies: string[] = [];
-  /** Called on the first normal answer to each slot of a session with faults. */
-  onAnswer: (event: AnswerEvent) => void = () => undefined;
+  private readonly listeners = new Set<(event: AnswerEvent) => void>();
   private readonly sessions = new Map<string, Registration>();
   private readonly attempts = new Map<string, number>();
 
@@ -153,6 +154,15 @@ export class ChaosModel {
   /** Requests served so far. */
   get requestCount(): number {
     return this.server.requests.length;
+  }
+
+  /**
+   * Calls `listener` on the first normal answer to each slot of every session with
+   * faults (after the slot's provider faults). Returns the function that removes it.
+   */
+  onAnswer(listener: (event: AnswerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Makes `threadId` play `plan`, with or without its provider faults. */
@@ -183,7 +193,10 @@ export class ChaosModel {
       this.injected[`provider:${fault}`] += 1;
       return faultStep(fault, output);
     }
-    if (faults && attempt === planned.length + 1) this.onAnswer({ threadId: request.threadKey!, session: plan, position });
+    if (attempt > planned.length + 1) this.resent += 1;
+    if (faults && attempt === planned.length + 1) {
+      for (const listener of this.listeners) listener({ threadId: request.threadKey!, session: plan, position });
+    }
     return respond(output, { chunkDelayMs: 10 });
   }
 }

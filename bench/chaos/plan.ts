@@ -137,9 +137,9 @@ function planProviderFaults(rng: SeededRandom, turns: readonly PlannedTurn[], fa
 }
 
 function planKills(rng: SeededRandom, turns: readonly PlannedTurn[], count: number): KillPoint[] {
-  // Any slot but the very last answer: a kill after the session ends would hit nothing.
+  // Not the last few answers: a kill due after the session has ended would hit nothing.
   const slots = turns.flatMap((t, i) => Array.from({ length: t.steps.length + 1 }, (_, k) => ({ turn: i + 1, step: k })));
-  slots.pop();
+  slots.splice(-3);
   return rng
     .sample(slots, count)
     .map((slot) => ({ ...slot, delayMs: rng.int(0, 1_500) }))

@@ -27,7 +27,11 @@ export const CHAOS_TIMINGS: ActivityTimings = {
   retryMaxMs: 2_000,
 };
 
-/** The settings of a chaos thread: the scripted model, no reasoning settings, short timings. */
+/**
+ * The settings of a chaos thread: the scripted model, no reasoning settings, short
+ * timings, and a context window far above what the script fills (no compaction: a
+ * compaction would be a prefix break the protocol check must not have to excuse).
+ */
 export function chaosSettings(workspace: string, modelUrl: string, taskQueue: string): SessionSettings {
   return {
     cwd: workspace,
@@ -40,6 +44,7 @@ export function chaosSettings(workspace: string, modelUrl: string, taskQueue: st
     shellTimeoutMs: 10_000,
     toolTaskQueue: taskQueue,
     timings: CHAOS_TIMINGS,
+    context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'local', recentUserMessageTokens: 20_000, stepsPerRun: null },
   };
 }
 

@@ -94,7 +94,8 @@ export async function streamResponse(client: OpenAI, body: Omit<ResponseCreatePa
       ctx.heartbeat({ phase: 'streaming' });
     });
   } catch (err) {
-    if (ctx.signal.aborted) throw err;
+    // Cancelled by the workflow (an interrupt): report the cancellation itself.
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? err;
     if (idle) throw transientFailure(`${settings.provider.name} sent nothing for ${settings.timings.streamIdleMs} ms; the stream was abandoned`);
     throw classifyInferenceError(err, settings.provider.name);
   } finally {

@@ -49,9 +49,12 @@ export function createToolActivities({ store }: ToolDeps) {
       }
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox },
         { shellTimeoutMs: input.shellTimeoutMs },
       );
+      // Cancelled (the turn was interrupted): the tool has stopped its processes; report
+      // the cancellation so the workflow records the call as aborted by the user.
+      if (env.signal.aborted) throw env.signal.reason ?? new Error('cancelled');
       return record(store, item, result, markerKey);
     },
   };

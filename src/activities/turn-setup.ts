@@ -19,6 +19,7 @@ import type {
   CommitAppendInput,
   ContextState,
   RecoverTurnHeadInput,
+  StoreMessageInput,
   StoreToolOutputInput,
 } from './types';
 
@@ -81,6 +82,11 @@ export function createTurnSetupActivities({ store, host }: TurnSetupDeps) {
       return store.putItem(item);
     },
 
+    /** Stores a message the workflow adds (steering input, the interruption marker). */
+    async storeMessage(input: StoreMessageInput): Promise<string> {
+      return store.putItem(textMessage(input.role, input.text));
+    },
+
     /** Appends already-stored items to a head (e.g. outputs of a turn that ends early). */
     async commitAppend(input: CommitAppendInput): Promise<string> {
       if (input.append.length === 0) return input.head;
@@ -129,7 +135,7 @@ export async function freshContext(settings: SessionSettings, host: HostFacts): 
     timezone: host.timezone,
     approvalPolicy: settings.approvalPolicy,
     sandboxMode: settings.sandboxMode,
-    networkAccess: settings.sandboxMode === 'danger-full-access' ? 'enabled' : 'restricted',
+    networkAccess: settings.sandboxMode === 'danger-full-access' || settings.networkAccess === true ? 'enabled' : 'restricted',
   });
   return {
     permissions,

@@ -5,6 +5,8 @@
  */
 import type { SessionSettings } from '../config/settings';
 import type { Usage } from '../items/schemas';
+import type { CallFacts } from '../shared/approval-policy';
+import type { SandboxPolicy } from '../shared/sandbox-policy';
 
 export { NO_CONTEXT, type ContextState } from '../shared/context-state';
 import type { ContextState } from '../shared/context-state';
@@ -38,6 +40,8 @@ export interface ToolCallRef {
   readonly parallelSafe: boolean;
   readonly summary: string;
   readonly timeoutMs: number;
+  /** What the approval policy needs to decide on the call. */
+  readonly facts: CallFacts;
 }
 
 /** A displayable output item (assistant message or reasoning) of a response. */
@@ -79,6 +83,8 @@ export interface RunToolInput {
   readonly call: ToolCallRef;
   readonly cwd: string;
   readonly shellTimeoutMs: number;
+  /** The sandbox the call runs in; null runs it unsandboxed (danger-full-access or an approved escalation). */
+  readonly sandbox: SandboxPolicy | null;
 }
 
 export interface RunToolResult {
@@ -97,6 +103,12 @@ export interface RunToolResult {
 export interface StoreToolOutputInput {
   readonly callId: string;
   readonly custom: boolean;
+  readonly text: string;
+}
+
+/** A message the workflow adds to the transcript (steering input, the interruption marker). */
+export interface StoreMessageInput {
+  readonly role: 'user' | 'developer';
   readonly text: string;
 }
 

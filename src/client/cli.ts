@@ -1,13 +1,15 @@
 /**
  * The `unroll` command line. Commands: exec (start a thread and run its first turn),
  * resume (the next turn of a thread), worker (a standalone worker), server (the dev
- * server in the foreground). Usage errors exit 2 with a message; a failed turn exits 1.
+ * server in the foreground), and the debugging commands threads, show, replay, fork,
+ * diff, export and import (handlers in their own files). Usage errors exit 2 with a
+ * message; a failed turn exits 1.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../config/config';
-import { ReasoningEffort } from '../config/settings';
+import { ReasoningEffort, SandboxMode } from '../config/settings';
 import { runDevServerForeground } from '../temporal/dev-server';
 import { findTemporalCli } from '../temporal/temporal-cli';
 import { HumanOutput } from './human-output';
@@ -16,6 +18,12 @@ import { installRuntimeLogger, openRuntime, REPO_TOOLS_DIR } from './runtime';
 import { turnWorkflowId } from '../shared/ids';
 import type { SettingsChange } from '../workflows/definitions';
 import { compactThread, describeThread, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
+import { exportCommand, importCommand, type ExportFlags } from './bundle';
+import { diffCommand, type DiffFlags } from './diff';
+import { forkCommand, type ForkFlags } from './fork';
+import { replayCommand, type ReplayFlags } from './replay';
+import { showCommand, type ShowFlags } from './show';
+import { threadsCommand, type ThreadsFlags } from './threads-list';
 
 /** A problem the user can fix; printed without a stack trace. */
 export class UsageError extends Error {
@@ -38,6 +46,8 @@ interface ModelFlags {
   reasoningEffort?: ReasoningEffort | 'default';
   temporalAddress?: string;
   json?: boolean;
+  sandbox?: SandboxMode;
+  network?: boolean;
 }
 
 function parseEffort(value: string): ReasoningEffort | 'default' {
@@ -55,6 +65,8 @@ function withModelFlags(cmd: Command): Command {
     .option('--api-key-env <VAR>', 'environment variable that holds the API key (default: the provider\'s, OPENAI_API_KEY for openai)')
     .addOption(new Option('--reasoning-effort <effort>', 'reasoning effort (none|minimal|low|medium|high|xhigh; "none" sends no reasoning settings)').argParser(parseEffort))
     .option('--temporal-address <host:port>', 'Temporal frontend (default 127.0.0.1:7233, or UNROLL_TEMPORAL_ADDRESS)')
+    .addOption(new Option('--sandbox <mode>', 'sandbox for tool processes (needs bubblewrap on Linux; default: config or danger-full-access)').choices(SandboxMode.options))
+    .option('--network', 'let sandboxed tool processes use the network')
     .option('--json', 'print a JSONL event stream (like codex exec --json) instead of text');
 }
 
@@ -66,6 +78,8 @@ function overridesFrom(flags: ModelFlags): ConfigOverrides {
     ...(flags.apiKeyEnv ? { envKey: flags.apiKeyEnv } : {}),
     ...(flags.reasoningEffort && flags.reasoningEffort !== 'default' ? { reasoningEffort: flags.reasoningEffort === 'none' ? null : flags.reasoningEffort } : {}),
     ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}),
+    ...(flags.sandbox ? { sandboxMode: flags.sandbox } : {}),
+    ...(flags.network ? { networkAccess: true } : {}),
   };
 }
 
@@ -230,6 +244,56 @@ function program(io: Io, result: { code: number }): Command {
     .option('--temporal-address <host:port>', 'address to listen on')
     .action(async (flags: { temporalAddress?: string }) => {
       result.code = await serverCommand(flags, io);
+    });
+  // Debugging commands (handlers in ./threads-list, ./show, ./replay, ./fork, ./diff, ./bundle).
+  const address = '--temporal-address <host:port>';
+  root.command('threads').description('list threads, newest first')
+    .option('--status <status>', 'only threads in this state: running, completed, failed, terminated, cancelled, timed-out')
+    .option('--since <when>', 'only threads created since an ISO date or a span back (30m, 2h, 3d)')
+    .option('--limit <n>', 'at most this many (default 50)')
+    .option('--json', 'print JSON').option(address, 'Temporal frontend')
+    .action(async (flags: ThreadsFlags) => {
+      result.code = await threadsCommand(flags, io);
+    });
+  root.command('show').description('a thread (or bundle) as a numbered step list').argument('<thread>', 'thread id or bundle file')
+    .option('--turn <n>', 'only this turn').option('--step <turn.step>', 'one step in full, with the exact request input')
+    .option('--json', 'print JSON').option(address, 'Temporal frontend')
+    .action(async (thread: string, flags: ShowFlags) => {
+      result.code = await showCommand(thread, flags, io);
+    });
+  root.command('replay').description("replay a thread's workflow histories against the current workflow code").argument('<thread>', 'thread id or bundle file')
+    .option('--workflow-bundle <file>', 'replay against this workflow bundle instead of the built one')
+    .option('--json', 'print JSON').option(address, 'Temporal frontend')
+    .action(async (thread: string, flags: ReplayFlags) => {
+      result.code = await replayCommand(thread, flags, io);
+    });
+  root.command('fork').description('start a new thread from a step of another and run its next turn').argument('<thread>', 'thread id or bundle file')
+    .option('--at <turn.step>', 'the step to fork at (see `unroll show`)')
+    .option('-m, --model <model>', 'model of the fork (default: the parent\'s)')
+    .option('--instructions <file>', 'base instructions of the fork, from a file')
+    .option('--edit-output <callId=file>', 'replace the output of a tool call with the contents of a file')
+    .option('--message <text>', 'the user message of the fork\'s first turn (default: ask to continue)')
+    .option('--provider <name>', 'model provider of the fork').option('--base-url <url>', 'base URL of the fork\'s Responses API')
+    .option('--api-key-env <VAR>', 'environment variable that holds the API key')
+    .addOption(new Option('--reasoning-effort <effort>', 'reasoning effort of the fork').argParser(parseEffort))
+    .option('-C, --cd <dir>', 'workspace of the fork (default: the parent\'s)')
+    .option('--no-worker', 'do not run a worker in this process').option('--json', 'print a JSONL event stream').option(address, 'Temporal frontend')
+    .action(async (thread: string, flags: ForkFlags) => {
+      result.code = await forkCommand(thread, flags, io);
+    });
+  root.command('diff').description('where two runs (e.g. a thread and its fork) diverge, step by step').argument('<threadA>', 'thread id or bundle file').argument('<threadB>', 'thread id or bundle file')
+    .option('--json', 'print JSON').option(address, 'Temporal frontend')
+    .action(async (a: string, b: string, flags: DiffFlags) => {
+      result.code = await diffCommand(a, b, flags, io);
+    });
+  root.command('export').description("write a thread's histories and transcript objects to a bundle").argument('<thread>', 'thread id')
+    .option('-o, --output <file>', 'the bundle file to write (e.g. run.unroll.gz)').option(address, 'Temporal frontend')
+    .action(async (thread: string, flags: ExportFlags) => {
+      result.code = await exportCommand(thread, flags, io);
+    });
+  root.command('import').description('load a bundle into the local store (then show/replay/diff/fork it by id)').argument('<file>', 'bundle file')
+    .action(async (file: string) => {
+      result.code = await importCommand(file, io);
     });
   return root;
 }

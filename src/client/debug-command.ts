@@ -3,8 +3,11 @@
  * share: their I/O, the errors that are the user's to fix (exit 2), colour, and a lazily
  * opened connection to Temporal, so commands that read a bundle never need a server.
  */
+import { IllegalStateError } from '@temporalio/common';
+import type { LogLevel } from '@temporalio/worker';
 import { ConfigError, loadConfig, type ConfigOverrides, type UnrollConfig } from '../config/config';
 import { BundleError } from '../history/bundle';
+import { ToolOutputNotFoundError } from '../history/fork-point';
 import { StepRefError } from '../history/step-ref';
 import { NotASessionError, ThreadHistoryNotFoundError } from '../history/thread-histories';
 import { installRuntimeLogger, openRuntime, type UnrollRuntime } from './runtime';
@@ -23,7 +26,7 @@ export class DebugUsageError extends Error {
   override readonly name = 'DebugUsageError';
 }
 
-const USAGE_ERRORS = [DebugUsageError, StepRefError, BundleError, ThreadHistoryNotFoundError, NotASessionError, InvalidThreadIdError, ThreadNotFoundError, ConfigError];
+const USAGE_ERRORS = [DebugUsageError, StepRefError, ToolOutputNotFoundError, BundleError, ThreadHistoryNotFoundError, NotASessionError, InvalidThreadIdError, ThreadNotFoundError, ConfigError];
 
 /**
  * Runs a command body; problems the user can fix are printed as `unroll: <message>`
@@ -46,6 +49,18 @@ export function positiveInt(value: string | undefined, option: string): number |
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new DebugUsageError(`${option} expects a positive whole number, got "${value}"`);
   return Number(value);
+}
+
+/**
+ * Installs the SDK runtime's logger at `level` (core logs included) unless the process
+ * already has a runtime (e.g. the commands run inside a test process or another tool).
+ */
+export function quietSdk(level: LogLevel): void {
+  try {
+    installRuntimeLogger(level, level);
+  } catch (err) {
+    if (!(err instanceof IllegalStateError)) throw err;
+  }
 }
 
 /** ANSI colour when enabled, plain text otherwise. */
@@ -78,7 +93,7 @@ export class DebugContext {
   /** The connected runtime; the first call connects. */
   runtime(): Promise<UnrollRuntime> {
     if (!this.runtimePromise) {
-      installRuntimeLogger('WARN');
+      quietSdk('WARN');
       this.runtimePromise = openRuntime(this.config, this.io.env, { withWorker: this.withWorker, log: (m) => this.io.err.write(`${m}\n`) });
     }
     return this.runtimePromise;

@@ -8,8 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { replayThread, type ReplayOutcome, type WorkflowCode } from '../history/replay';
 import { defaultWorkflowBundlePath, WORKFLOWS_PATH } from '../workers/worker';
-import { DebugContext, DebugUsageError, guarded, painterFor, withContext, type DebugIo, type Paint } from './debug-command';
-import { installRuntimeLogger } from './runtime';
+import { DebugContext, DebugUsageError, guarded, painterFor, quietSdk, withContext, type DebugIo, type Paint } from './debug-command';
 import { resolveThread } from './thread-source';
 
 /** Options of `unroll replay`. */
@@ -57,7 +56,7 @@ export function replayCommand(target: string, flags: ReplayFlags, io: DebugIo): 
         if (!(await fs.stat(file).then((s) => s.isFile(), () => false))) throw new DebugUsageError(`--workflow-bundle: no such file ${file}`);
         code = { workflowBundlePath: file };
       }
-      installRuntimeLogger('ERROR');
+      quietSdk('ERROR');
       const source = await resolveThread(ctx, target);
       const outcomes = await replayThread(source.histories, code);
       if (flags.json) io.out.write(`${JSON.stringify({ threadId: source.histories.threadId, code: describeCode(code), outcomes }, null, 2)}\n`);

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { currentHostFacts } from '../activities';
 import type { UnrollConfig } from '../config/config';
 import { openFsStore, type TranscriptStore } from '../store';
@@ -54,11 +54,18 @@ export interface UnrollRuntime {
 
 let runtimeLogLevel: LogLevel | undefined;
 
-/** Installs the SDK runtime's logger once per process. */
-export function installRuntimeLogger(level: LogLevel): void {
+/**
+ * Installs the SDK runtime's logger once per process. With `nativeLevel`, the SDK core's
+ * own log lines (printed to the console at WARN otherwise) are filtered at that level
+ * too (`unroll replay` expects the core's non-determinism warnings and reports them itself).
+ */
+export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): void {
   if (runtimeLogLevel) return;
   runtimeLogLevel = level;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  Runtime.install({
+    logger: new DefaultLogger(level),
+    ...(nativeLevel ? { telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: nativeLevel, other: nativeLevel }) } } } : {}),
+  });
 }
 
 /** Connects to Temporal and, when `withWorker`, starts a worker in this process. */

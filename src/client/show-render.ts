@@ -8,6 +8,7 @@
 import type { ActivityView, CompactionView, StepRun, ThreadRun, ToolCallRun, TurnRun } from '../history/thread-run';
 import type { Usage } from '../items/schemas';
 import type { Paint } from './debug-command';
+import { shellOutputBody } from './exec-events';
 
 /** How much of long texts the step list shows. */
 export interface RenderLimits {
@@ -98,7 +99,8 @@ export function renderStep(step: StepRun, paint: Paint, limits: RenderLimits = L
   const tokens = step.usage ? ` · ${num(step.usage.inputTokens)} in (${num(step.usage.cachedInputTokens)} cached) · ${num(step.usage.outputTokens)} out` : '';
   lines.push(`  ${paint('36', step.id)}  request ${size}${tokens} · ${duration(step.inference.durationMs)}`);
   lines.push(...retryLines(step.inference, paint, pad));
-  if (step.inference.outcome !== 'completed') lines.push(paint('31', `${pad}${step.inference.outcome}${step.inference.failure ? `: ${step.inference.failure}` : ''}`));
+  if (step.inference.outcome === 'scheduled') lines.push(paint('33', `${pad}in progress…`));
+  else if (step.inference.outcome !== 'completed') lines.push(paint('31', `${pad}${step.inference.outcome}${step.inference.failure ? `: ${step.inference.failure}` : ''}`));
   for (const text of step.reasoning) lines.push(paint('2;3', `${pad}thinking ${limited(text, limits)}`));
   for (const call of step.toolCalls) lines.push(...toolLines(call, paint, pad, limits));
   for (const text of step.messages) lines.push(`${pad}${paint('1', 'assistant')} ${limited(text, limits)}`);
@@ -122,8 +124,10 @@ function toolLines(call: ToolCallRun, paint: Paint, pad: string, limits: RenderL
   const args = call.arguments === null ? '(arguments not in store)' : limited(call.arguments, limits);
   const lines = [`${pad}${paint('35', '▸')} ${call.name} ${paint('2', call.callId)} ${args}  → ${state} · ${duration(call.durationMs)}${call.fallbackOutput ? paint('31', ' (tool gave up; output made up by the workflow)') : ''}`];
   if (call.activity) lines.push(...retryLines(call.activity, paint, `${pad}  `));
-  if (call.output !== null) {
-    const body = call.output.replace(/\n$/, '').split('\n');
+  if (call.output !== null && call.output.trim() !== '') {
+    // Shell outputs start with the exit code and wall time, already on the call's line.
+    const text = call.name === 'shell' ? shellOutputBody(call.output) : call.output;
+    const body = text.replace(/\n$/, '').split('\n');
     const shown = body.slice(0, limits.outputLines);
     for (const l of shown) lines.push(paint('2', `${pad}  │ ${limits === FULL ? l : oneLine(l, 160)}`));
     if (body.length > shown.length) lines.push(paint('2', `${pad}  │ … ${body.length - shown.length} more lines (--step shows all)`));
@@ -139,8 +143,9 @@ function activityLine(a: ActivityView, paint: Paint): string {
 }
 
 function compactionLines(c: CompactionView, paint: Paint, indent: string): string[] {
-  const result = (c.activity?.result ?? null);
-  const detail = result?.tokensBefore !== undefined ? ` (${result.mode ?? '?'}, ${result.reason ?? '?'}: ${num(result.tokensBefore)} → ${num(result.tokensAfter ?? 0)} tokens)` : '';
+  const r = c.activity?.result;
+  const facts: Record<string, unknown> = typeof r === 'object' && r !== null ? { ...r } : {};
+  const detail = typeof facts.tokensBefore === 'number' ? ` (${String(facts.mode)}, ${String(facts.reason)}: ${num(facts.tokensBefore)} → ${num(Number(facts.tokensAfter))} tokens)` : '';
   return [paint('33', `${indent}── compaction${detail}: history continues from a new root ${c.root.slice(0, 12)} (${c.rootItems} items) ──`)];
 }
 
@@ -163,10 +168,14 @@ function inputItemLines(item: Record<string, unknown>, index: number, paint: Pai
   const tag = paint('36', `  [${index}]`);
   if (item.type === 'message' && Array.isArray(item.content)) {
     const text = (item.content as { text?: string; refusal?: string }[]).map((p) => p.text ?? p.refusal ?? '').join('');
-    return [`${tag} ${paint('1', String(item.role))}`, ...text.split('\n').map((l) => `      ${l}`)];
+    return [`${tag} ${paint('1', String(item.role))}`, ...indented(text)];
   }
   if (item.type === 'function_call_output' || item.type === 'custom_tool_call_output') {
-    return [`${tag} ${item.type} ${paint('2', String(item.call_id))}`, ...String(item.output).split('\n').map((l) => `      ${l}`)];
+    return [`${tag} ${item.type} ${paint('2', String(item.call_id))}`, ...indented(String(item.output))];
   }
   return [`${tag} ${String(item.type)} ${JSON.stringify(item)}`];
+}
+
+function indented(text: string): string[] {
+  return text.replace(/\n+$/, '').split('\n').map((l) => (l === '' ? '' : `      ${l}`));
 }

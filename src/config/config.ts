@@ -46,6 +46,7 @@ export const ConfigFile = z
     reasoningSummary: ReasoningSummary,
     approvalPolicy: ApprovalPolicy,
     sandboxMode: SandboxMode,
+    networkAccess: z.boolean(),
     shellTimeoutMs: z.number().int().positive(),
     contextWindow: z.number().int().positive(),
     autoCompactTokenLimit: z.number().int().positive(),
@@ -67,7 +68,7 @@ export const ConfigFile = z
 export type ConfigFile = z.infer<typeof ConfigFile>;
 
 /** Values given on the command line; they win over everything else. */
-export type ConfigOverrides = Partial<Pick<ConfigFile, 'model' | 'provider' | 'baseUrl' | 'envKey' | 'reasoningEffort' | 'approvalPolicy' | 'sandboxMode'>> & {
+export type ConfigOverrides = Partial<Pick<ConfigFile, 'model' | 'provider' | 'baseUrl' | 'envKey' | 'reasoningEffort' | 'approvalPolicy' | 'sandboxMode' | 'networkAccess'>> & {
   readonly temporalAddress?: string;
   readonly taskQueue?: string;
 };
@@ -131,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       reasoningSummary: file.reasoningSummary ?? 'auto',
       approvalPolicy: overrides.approvalPolicy ?? file.approvalPolicy ?? 'never',
       sandboxMode: overrides.sandboxMode ?? file.sandboxMode ?? 'danger-full-access',
+      networkAccess: overrides.networkAccess ?? file.networkAccess ?? false,
       shellTimeoutMs: file.shellTimeoutMs ?? 10_000,
       toolTaskQueue: taskQueue,
       timings: DEFAULT_TIMINGS,

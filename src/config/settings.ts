@@ -71,12 +71,16 @@ export const SessionSettings = z.object({
   reasoningSummary: ReasoningSummary,
   approvalPolicy: ApprovalPolicy,
   sandboxMode: SandboxMode,
+  /** Whether sandboxed tool processes may use the network (absent: false). Ignored by danger-full-access. */
+  networkAccess: z.boolean().optional(),
   /** Default shell command timeout when the model gives none. */
   shellTimeoutMs: z.number().int().positive(),
   /** Task queue of the host that has the workspace; tool activities run there. */
   toolTaskQueue: z.string().min(1),
   timings: ActivityTimings,
   context: ContextSettings,
+  /** How long an approval may wait before it counts as denied (absent: forever). */
+  approvalTimeoutMs: z.number().int().positive().optional(),
   /** Replaces the built-in base instructions for this thread (e.g. a fork with other instructions). */
   baseInstructions: z.string().min(1).optional(),
 });

@@ -6,7 +6,7 @@
  * store leave their texts null rather than failing the whole view.
  */
 import type { InferenceInput, InferenceResult, OutputRef, RunToolInput, RunToolResult, ToolCallRef } from '../activities/types';
-import { messageText, type ConversationItem, type Usage } from '../items/schemas';
+import { messageText, type ConversationItem } from '../items/schemas';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { ObjectNotFoundError, type TranscriptNode, type TranscriptStore } from '../store';
 import type { SessionInput, TurnInput, TurnResult } from '../workflows/definitions';
@@ -188,8 +188,9 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
     closedAt: iso(lastRecord.closedAt),
     usage: result?.usage ?? finished.reduce((sum, s) => addUsage(sum, s.usage ?? ZERO_USAGE), ZERO_USAGE),
     abortedCalls: setupResult?.abortedCalls ?? [],
+    startContext: input.context,
     sessionRun,
-    setup: setup ? activityView(setup) : null,
+    setup: setup ? activityView(setup, true) : null,
     compaction: turnCompaction,
     steps: finished,
     after: pending,
@@ -277,9 +278,4 @@ async function toolCallRun(call: ToolCallRef, tool: ToolActivity | undefined, re
     fallbackOutput: !done && fallbackHash !== null,
     activity,
   };
-}
-
-/** Sums the usage of steps (for views that only have steps). */
-export function stepsUsage(steps: readonly StepRun[]): Usage {
-  return steps.reduce((sum, s) => addUsage(sum, s.usage ?? ZERO_USAGE), ZERO_USAGE);
 }

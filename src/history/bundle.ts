@@ -1,6 +1,6 @@
 /**
  * Thread bundles: a self-contained, gzip'd JSON file holding every workflow history of
- * a thread (in Temporal's JSON history format) and every store object they reference.
+ * a thread (as plain JSON, see ./history-json.ts) and every store object they reference.
  * A bundle can be shown, replayed and diffed without a server, imported into a local
  * store, and kept as a regression corpus (test/fixtures/corpus).
  *
@@ -13,11 +13,11 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { z } from 'zod';
 import { OBJECT_HASH, sha256Hex } from '../store/canonical-json';
 import type { StoreBackend } from '../store/backend';
 import { TranscriptStore } from '../store/transcript-store';
+import { historyFromPlain, historyToPlain } from './history-json';
 import { MemoryStoreBackend } from './memory-backend';
 import { closeOverObjects, hashesInHistories } from './referenced-objects';
 import type { ThreadHistories } from './thread-histories';
@@ -57,7 +57,7 @@ export async function createBundle(histories: ThreadHistories, backend: StoreBac
       workflowId: w.workflowId,
       runId: w.runId,
       workflowType: w.workflowType,
-      history: JSON.parse(historyToJSON(w.history)) as unknown,
+      history: historyToPlain(w.history),
     })),
     objects: Object.fromEntries(sorted.map(([hash, data]) => [hash, data.toString('utf8')])),
   };
@@ -96,7 +96,7 @@ export function bundleHistories(bundle: ThreadBundle, file = 'bundle'): ThreadHi
     threadId: bundle.threadId,
     workflows: bundle.workflows.map((w) => {
       try {
-        return { workflowId: w.workflowId, runId: w.runId, workflowType: w.workflowType, history: historyFromJSON(w.history) };
+        return { workflowId: w.workflowId, runId: w.runId, workflowType: w.workflowType, history: historyFromPlain(w.history) };
       } catch (err) {
         throw new BundleError(file, `history of ${w.workflowId} (${w.runId}): ${err instanceof Error ? err.message : String(err)}`);
       }

@@ -2,7 +2,7 @@
  * Reading a Temporal workflow history as Unroll facts: the workflow's input, result and
  * status, its activities (name, input, result, attempts and failures), its children and
  * its continue-as-new links. Works the same on a history fetched from the server and on
- * one read back from a bundle (`historyFromJSON`). Payloads are decoded with the default
+ * one read back from a bundle (./history-json.ts). Payloads are decoded with the default
  * payload converter, as the worker encoded them.
  */
 import { defaultPayloadConverter } from '@temporalio/common';

@@ -7,6 +7,7 @@
  */
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { eventId, type History, type HistoryEvent } from './history-events';
 import type { ThreadHistories } from './thread-histories';
 
 /** The workflow code to replay against: a prebuilt bundle, or the sources to bundle. */
@@ -20,17 +21,43 @@ export interface ReplayOutcome {
   readonly ok: boolean;
   /** `nondeterminism` when the code diverged from the history; `error` for other failures. */
   readonly problem: 'nondeterminism' | 'error' | null;
-  /** The history event where the code diverged, when the replayer names it. */
+  /** The history event where the code diverged (see {@link locateDivergence}). */
   readonly eventId: number | null;
-  /** The replayer's message: what the history has and what the code did instead. */
+  /** The replayer's finding: what the history has and what the code did instead. */
   readonly message: string | null;
+  /** The replayer's full error message. */
+  readonly detail: string | null;
 }
 
-/** The event id a replayer message names (`event 5`, `EventId: 5`, `event_id: 5`, `id: 5`). */
-export function eventIdInMessage(message: string): number | null {
-  const match = /event[ _]?id[:= ]+(\d+)|HistoryEvent\(id: (\d+)|event (\d+)|\bid: (\d+)/i.exec(message);
-  const found = match?.slice(1).find((g) => g !== undefined);
-  return found === undefined ? null : Number(found);
+/** The core's own sentence inside the SDK's wrapped message (`…message: "[TMPRL1100] …"…`). */
+export function coreMessage(message: string): string {
+  return /message: "((?:[^"\\]|\\.)*)"/.exec(message)?.[1] ?? message;
+}
+
+/**
+ * The history event a replayer message points at: the event it names by id, or the
+ * event whose activity id, activity type, child workflow id or timer id it quotes (for
+ * a type, the first event of that type; the code matched everything before the first
+ * divergence, so that is where it is when a command was inserted or changed).
+ */
+export function locateDivergence(history: History, message: string): number | null {
+  const byId = /HistoryEvent\(id: (\d+)/.exec(message);
+  if (byId) return Number(byId[1]);
+  const events = history.events ?? [];
+  const find = (predicate: (e: HistoryEvent) => boolean): number | null => {
+    const event = events.find(predicate);
+    return event ? eventId(event) : null;
+  };
+  const quoted = (pattern: RegExp): string | undefined => pattern.exec(message)?.[1];
+  const activityId = quoted(/activity id of scheduled event '([^']+)'/i);
+  if (activityId !== undefined) return find((e) => e.activityTaskScheduledEventAttributes?.activityId === activityId);
+  const activityType = quoted(/activity type of scheduled event '([^']+)'/i);
+  if (activityType !== undefined) return find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
+  const child = quoted(/child workflow id of (?:scheduled |initiated )?event '([^']+)'/i);
+  if (child !== undefined) return find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === child);
+  const timer = quoted(/timer id of (?:scheduled |started )?event '([^']+)'/i);
+  if (timer !== undefined) return find((e) => e.timerStartedEventAttributes?.timerId === timer);
+  return null;
 }
 
 /** Replays every run of the thread, in order, against `code`. */
@@ -45,15 +72,16 @@ export async function replayThread(histories: ThreadHistories, code: WorkflowCod
   for await (const result of results) {
     const run = runs[outcomes.length];
     const error = result.error;
-    const message = error ? error.message : null;
+    const detail = error ? error.message : null;
     outcomes.push({
       workflowId: run.workflowId,
       runId: run.runId,
       workflowType: run.workflowType,
       ok: !error,
       problem: !error ? null : error instanceof DeterminismViolationError ? 'nondeterminism' : 'error',
-      eventId: message ? eventIdInMessage(message) : null,
-      message,
+      eventId: detail ? locateDivergence(run.history, detail) : null,
+      message: detail ? coreMessage(detail) : null,
+      detail,
     });
   }
   return outcomes;

@@ -6,6 +6,7 @@
  */
 import type { SessionSettings } from '../config/settings';
 import type { Usage } from '../items/schemas';
+import type { ContextState } from '../shared/context-state';
 import type { ThreadOrigin } from '../workflows/definitions';
 import type { ActivityOutcome, RunStatus } from './history-events';
 
@@ -107,6 +108,8 @@ export interface TurnRun {
   readonly closedAt: string | null;
   readonly usage: Usage;
   readonly abortedCalls: readonly string[];
+  /** The context state the turn started with (hashes of the context messages sent so far). */
+  readonly startContext: ContextState;
   /** Index (0-based) of the session run that started this turn. */
   readonly sessionRun: number;
   readonly setup: ActivityView | null;

@@ -8,6 +8,8 @@
  */
 import { z } from 'zod';
 import type { ToolCallItem } from '../items/schemas';
+import type { CallFacts } from '../shared/approval-policy';
+import { isKnownSafeCommand } from './safe-commands';
 import { applyPatchTool } from './apply-patch';
 import { displayCommand, shellTool } from './shell';
 import type { ToolContext, ToolResult } from './types';
@@ -52,6 +54,8 @@ function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 /** What the workflow needs to know about a call before running it. */
 export interface CallDescription {
   readonly name: string;
+  /** What the approval policy needs to decide on the call. */
+  readonly facts: CallFacts;
   readonly parallelSafe: boolean;
   /** One line for display and activity summaries, at most 200 characters. */
   readonly summary: string;
@@ -66,14 +70,25 @@ export function describeCall(call: ToolCallItem, options: ToolRunOptions): CallD
   const args = parsed?.ok ? (parsed.args as Record<string, unknown>) : undefined;
   let summary = call.name;
   let timeoutMs = 60_000;
+  let facts: CallFacts = { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false };
   if (call.name === 'shell' && args) {
-    summary = `shell: ${displayCommand(args.command as string[] | string)}`;
+    const command = args.command as string[] | string;
+    const argv = Array.isArray(command) ? command : ['bash', '-c', command];
+    summary = `shell: ${displayCommand(command)}`;
     timeoutMs = (args.timeout_ms as number | undefined) ?? options.shellTimeoutMs;
+    facts = {
+      argv,
+      knownSafe: isKnownSafeCommand(argv),
+      escalate: args.with_escalated_permissions === true,
+      justification: typeof args.justification === 'string' ? args.justification : null,
+      mutatesFiles: false,
+    };
   } else if (call.name === 'apply_patch' && args) {
     const files = String(args.input).match(/^\*\*\* (Add|Update|Delete) File: .*$/gm) ?? [];
     summary = `apply_patch: ${files.map((l) => l.replace(/^\*\*\* (\w)\w+ File: /, '$1 ')).join(', ')}`;
+    facts = { ...facts, mutatesFiles: true };
   }
-  return { name: call.name, parallelSafe: tool?.parallelSafe ?? false, summary: clip(summary, 200), timeoutMs };
+  return { name: call.name, parallelSafe: tool?.parallelSafe ?? false, summary: clip(summary, 200), timeoutMs, facts };
 }
 
 /**

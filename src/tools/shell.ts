@@ -5,6 +5,9 @@
  * Every command runs in its own process group with no stdin. A timeout or a cancelled
  * activity SIGKILLs the whole group, so nothing the command started outlives it by
  * accident. Output is streamed into a bounded head+tail collector rather than buffered.
+ * When the call carries a sandbox policy, the command runs inside bubblewrap
+ * (./sandbox.ts); if bwrap is missing, the call fails with a message saying how to
+ * install it, and the command is not run at all (never unsandboxed instead).
  */
 import { stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
@@ -12,6 +15,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { DEFAULT_OUTPUT_BUDGET_BYTES, HeadTailCollector } from './output-truncation';
+import { DEFAULT_BWRAP, sandboxArgv, sandboxUnavailable } from './sandbox';
 import type { ToolContext, ToolResult } from './types';
 
 /** How long a command may run when the model does not say. */
@@ -57,6 +61,17 @@ export const ShellArgs = z.object({
     .positive()
     .optional()
     .describe(`Kill the command after this many milliseconds. Defaults to ${DEFAULT_SHELL_TIMEOUT_MS}.`),
+  with_escalated_permissions: z
+    .boolean()
+    .optional()
+    .describe(
+      'Request to run this command without the sandbox (e.g. it needs the network or must write outside the ' +
+        'workspace). Only honoured if the user approves it; always give a `justification` with it.',
+    ),
+  justification: z
+    .string()
+    .optional()
+    .describe('Only with `with_escalated_permissions`: one sentence telling the user why the command must run without the sandbox.'),
 });
 /** Parsed arguments of the `shell` tool. */
 export type ShellArgs = z.infer<typeof ShellArgs>;
@@ -67,6 +82,8 @@ export interface ShellRunOptions {
   readonly outputBudgetBytes?: number;
   /** Extra environment variables; they override the worker's and the plain-text defaults. */
   readonly env?: Record<string, string>;
+  /** The bubblewrap binary for sandboxed calls; defaults to `bwrap` on PATH. */
+  readonly bwrapPath?: string;
 }
 
 /** The outcome of one command, before it is formatted for the model. */
@@ -95,6 +112,10 @@ export interface ShellRunResult {
  * (130, `command aborted`) all come back as results. Returns within about 250 ms of the
  * direct child exiting even if a background descendant keeps the pipes open; that
  * descendant's group is then killed. Heartbeats `{ elapsedMs, bytes }` while it runs.
+ * With `ctx.sandbox` set, the command runs inside bubblewrap; a bwrap that cannot be
+ * started gives exit code 126 and the message of a `SandboxUnavailableError`, and the
+ * command does not run. The escalation fields of `args` are ignored here: whether a call
+ * runs unsandboxed is the caller's decision, expressed by `ctx.sandbox`.
  */
 export async function runShellCommand(
   args: ShellArgs,
@@ -111,10 +132,16 @@ export async function runShellCommand(
   if (ctx.signal.aborted) return { ...noteOnlyResult(EXIT_CODE.aborted, 'command aborted', elapsed()), aborted: true };
 
   const timeoutMs = args.timeout_ms ?? DEFAULT_SHELL_TIMEOUT_MS;
-  const [file, ...argv] = toArgv(args.command);
+  const sandbox = ctx.sandbox ?? null;
+  const bwrapPath = options.bwrapPath ?? DEFAULT_BWRAP;
+  const command = toArgv(args.command);
+  const [file, ...argv] = sandbox === null ? command : sandboxArgv(command, sandbox, { bwrapPath, cwd });
   const collector = new HeadTailCollector(options.outputBudgetBytes ?? DEFAULT_OUTPUT_BUDGET_BYTES);
   const child = spawnInOwnGroup(file, argv, cwd, { ...NON_INTERACTIVE_ENV, ...options.env });
   const outcome = await superviseChild(child, ctx, timeoutMs, collector, elapsed);
+  if (outcome.end.kind === 'spawn-failed' && sandbox !== null) {
+    return noteOnlyResult(EXIT_CODE.notExecutable, sandboxUnavailable(sandbox, bwrapPath, outcome.end.error).message, elapsed());
+  }
   if (outcome.end.kind === 'spawn-failed') {
     return noteOnlyResult(spawnFailureExitCode(outcome.end.error), describeSpawnFailure(file, outcome.end.error), elapsed());
   }

@@ -1,3 +1,5 @@
+import type { SandboxPolicy } from '../shared/sandbox-policy';
+
 /**
  * The contract every tool handler implements. A handler turns validated arguments into
  * a {@link ToolResult}: what the model sees as the call's output, whether the call
@@ -17,6 +19,8 @@ export interface ToolContext {
   readonly heartbeat: (details?: unknown) => void;
   /** The model's call id, for messages and logs. */
   readonly callId: string;
+  /** The sandbox to run processes in; absent or null means none. */
+  readonly sandbox?: SandboxPolicy | null;
 }
 
 /** What a tool returns: the text for the model plus small metadata for display. */

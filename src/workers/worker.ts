@@ -38,6 +38,10 @@ export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<
     taskQueue: options.taskQueue,
     activities: createActivities(options.deps),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    // Heartbeats are how a running activity learns it was cancelled (an interrupt):
+    // send them at least every second so a killed command stops within about a second.
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
     ...options.tuning,
   });
 }

@@ -2,7 +2,7 @@
  * Activity option presets, derived from the thread's timings. Named here once so that
  * timeouts are not literals scattered through the workflows.
  */
-import type { ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import type { ActivityTimings } from '../config/settings';
 import { NON_RETRYABLE_INFERENCE_FAILURES } from '../shared/failure-types';
 
@@ -45,6 +45,8 @@ export function toolOptions(t: ActivityTimings, timeoutMs: number, taskQueue: st
     taskQueue,
     startToCloseTimeout: timeoutMs + t.toolGraceMs,
     heartbeatTimeout: t.toolHeartbeatMs,
+    // On interrupt, wait until the tool has killed its processes before recording the turn.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: t.retryInitialMs, backoffCoefficient: 2, maximumInterval: t.retryMaxMs, maximumAttempts: TOOL_MAX_ATTEMPTS },
   };
 }

@@ -2,7 +2,7 @@
  * The public surface of the workflows: their inputs and results, and the updates and
  * queries the client uses. Clients import these constants instead of repeating names.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CompactResult } from '../activities/compaction';
 import type { ContextState, OutputRef, ToolCallRef } from '../activities/types';
 import type { SessionSettings } from '../config/settings';
@@ -21,6 +21,8 @@ export interface TurnInput {
   readonly context: ContextState;
   /** Estimated tokens of the transcript at `head`. */
   readonly contextTokens: number;
+  /** Approval keys the user granted "for the session" (see sessionApprovalKey). */
+  readonly approvedForSession?: string[];
   /** Present in a run that continues an earlier run of the same turn (continue-as-new). */
   readonly resume?: TurnResumeState;
 }
@@ -37,6 +39,9 @@ export interface TurnResumeState {
   readonly lastMessage: OutputRef | null;
   readonly compactions: number;
   readonly run: number;
+  /** Steering messages received but not yet sent to the model. */
+  readonly pendingInputs: string[];
+  readonly approvedForSession: string[];
   /** The last few progress events, so a watcher that lags a little misses nothing. */
   readonly recentEvents: TurnEvent[];
 }
@@ -58,6 +63,7 @@ export interface TurnResult {
   readonly error: TurnError | null;
   readonly contextTokens: number;
   readonly compactions: number;
+  readonly approvedForSession?: string[];
 }
 
 /** A compaction, as recorded in progress events and session results. */
@@ -82,7 +88,42 @@ export type TurnEvent =
     }
   | { readonly seq: number; readonly kind: 'step.completed'; readonly step: number; readonly usage: Usage; readonly head: string; readonly contextTokens: number }
   | { readonly seq: number; readonly kind: 'compaction'; readonly step: number; readonly compaction: CompactionSummary }
-  | { readonly seq: number; readonly kind: 'run.continued'; readonly step: number; readonly run: number };
+  | { readonly seq: number; readonly kind: 'run.continued'; readonly step: number; readonly run: number }
+  | { readonly seq: number; readonly kind: 'approval.requested'; readonly step: number; readonly call: ToolCallRef; readonly reason: string }
+  | { readonly seq: number; readonly kind: 'approval.resolved'; readonly step: number; readonly callId: string; readonly decision: ApprovalOutcome }
+  | { readonly seq: number; readonly kind: 'input.injected'; readonly step: number; readonly text: string }
+  | { readonly seq: number; readonly kind: 'turn.interrupted'; readonly step: number; readonly reason: string };
+
+/** A tool call waiting for the user's decision. */
+export interface PendingApproval {
+  readonly callId: string;
+  readonly name: string;
+  readonly summary: string;
+  readonly reason: string;
+  readonly justification: string | null;
+  readonly step: number;
+}
+
+/** The user's answer to an approval request. */
+export type ApprovalDecision = 'approve' | 'approve-for-session' | 'deny' | 'abort';
+
+/** How an approval request ended (a timeout counts as a denial). */
+export type ApprovalOutcome = ApprovalDecision | 'timeout';
+
+/** Arguments of the approval update; `callId` may be left out when exactly one call waits. */
+export interface ApprovalAnswer {
+  readonly callId?: string;
+  readonly decision: ApprovalDecision;
+}
+
+/** Answers a pending approval of the running turn (validated: the call must be waiting). */
+export const answerApprovalUpdate = defineUpdate<{ callId: string; decision: ApprovalDecision }, [ApprovalAnswer]>('answerApproval');
+
+/** Interrupts the running turn: the running tool is killed, the model stream cancelled. */
+export const interruptSignal = defineSignal<[{ reason?: string }]>('interrupt');
+
+/** Queues a user message for the running turn; it goes to the model before the next request. */
+export const steerSignal = defineSignal<[{ text: string }]>('steer');
 
 /** Answer of the turn progress query. */
 export interface TurnProgress {
@@ -91,6 +132,7 @@ export interface TurnProgress {
   readonly head: string | null;
   readonly usage: Usage;
   readonly contextTokens: number;
+  readonly pendingApprovals: PendingApproval[];
   /** Events with `seq` greater than the query's `after`, oldest first. */
   readonly events: TurnEvent[];
   readonly error: TurnError | null;
@@ -120,6 +162,8 @@ export interface SessionState {
   readonly contextTokens: number;
   /** Where a forked thread came from (`unroll fork`); absent for a thread started fresh. */
   readonly origin?: ThreadOrigin;
+  /** Approval keys the user granted for the whole thread. */
+  readonly approvedForSession?: string[];
 }
 
 /** The thread, turn and step a forked thread was started from, and what the fork changed. */
@@ -165,6 +209,17 @@ export interface SubmitInputResult {
 
 /** User input for the thread; resolves once the turn that handles it has started. */
 export const submitInputUpdate = defineUpdate<SubmitInputResult, [SubmitInputArgs]>('submitInput');
+
+/** Where a sent message went. */
+export interface SendInputResult {
+  /** `running-turn`: injected into the turn that runs now; `new-turn`: it starts (or queues) a turn. */
+  readonly delivered: 'running-turn' | 'new-turn';
+  readonly turn: number;
+  readonly turnWorkflowId: string;
+}
+
+/** Steering: a message for the running turn if there is one, else the input of a new turn. */
+export const sendInputUpdate = defineUpdate<SendInputResult, [SubmitInputArgs]>('sendInput');
 
 /** Compacts the thread's transcript now (between turns); resolves with what happened. */
 export const compactUpdate = defineUpdate<CompactionSummary, []>('compact');

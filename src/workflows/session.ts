@@ -15,6 +15,7 @@ import {
   continueAsNew,
   proxyActivities,
   setHandler,
+  getExternalWorkflowHandle,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -28,7 +29,9 @@ import { validateUserText } from './decisions';
 import {
   compactUpdate,
   MAX_USER_INPUT_BYTES,
+  sendInputUpdate,
   sessionQuery,
+  steerSignal,
   submitInputUpdate,
   type CompactionSummary,
   type SessionInput,
@@ -58,20 +61,32 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
   const compactions = new Map<number, CompactionSummary | Error>();
 
   setHandler(sessionQuery, () => ({ ...state, threadId, settings, runningTurn, queuedInputs: queue.length }));
+  const validateInput = (args: unknown) => {
+    const problem = validateUserText((args as { text?: unknown } | undefined)?.text, MAX_USER_INPUT_BYTES);
+    if (problem) throw new Error(problem);
+  };
+  const queueTurn = async (text: string, change: SettingsChange | undefined) => {
+    const turn = nextTurn++;
+    queue.push({ kind: 'turn', turn, text, ...(change ? { settings: change } : {}) });
+    await condition(() => startedThrough >= turn);
+    return { turn, turnWorkflowId: turnWorkflowId(threadId, turn) };
+  };
+  setHandler(submitInputUpdate, async ({ text, settings: change }) => queueTurn(text, change), { validator: validateInput });
   setHandler(
-    submitInputUpdate,
+    sendInputUpdate,
     async ({ text, settings: change }) => {
-      const turn = nextTurn++;
-      queue.push({ kind: 'turn', turn, text, ...(change ? { settings: change } : {}) });
-      await condition(() => startedThrough >= turn);
-      return { turn, turnWorkflowId: turnWorkflowId(threadId, turn) };
+      if (runningTurn !== null && !change) {
+        const turn = runningTurn;
+        try {
+          await getExternalWorkflowHandle(turnWorkflowId(threadId, turn)).signal(steerSignal, { text });
+          return { delivered: 'running-turn' as const, turn, turnWorkflowId: turnWorkflowId(threadId, turn) };
+        } catch {
+          // The turn ended in the meantime: the message starts the next turn instead.
+        }
+      }
+      return { delivered: 'new-turn' as const, ...(await queueTurn(text, change)) };
     },
-    {
-      validator: (args: unknown) => {
-        const problem = validateUserText((args as { text?: unknown } | undefined)?.text, MAX_USER_INPUT_BYTES);
-        if (problem) throw new Error(problem);
-      },
-    },
+    { validator: validateInput },
   );
   setHandler(
     compactUpdate,
@@ -107,7 +122,10 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
     runningTurn = next.turn;
     const child = await startChild(TurnWorkflow, {
       workflowId: turnWorkflowId(threadId, next.turn),
-      args: [{ threadId, turn: next.turn, head: state.head, settings, userText: next.text, context: state.context, contextTokens: state.contextTokens }],
+      args: [{
+        threadId, turn: next.turn, head: state.head, settings, userText: next.text, context: state.context,
+        contextTokens: state.contextTokens, approvedForSession: state.approvedForSession ?? [],
+      }],
       staticSummary: `turn ${next.turn}: ${next.text.replace(/\s+/g, ' ').slice(0, 80)}`,
     });
     startedThrough = next.turn;
@@ -125,6 +143,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       context: died ? state.context : result.context,
       lastTurn: summarize(next.turn, result),
       contextTokens: died ? state.contextTokens : result.contextTokens,
+      approvedForSession: result.approvedForSession ?? state.approvedForSession ?? [],
       origin: state.origin,
     };
     runningTurn = null;

@@ -16,18 +16,43 @@
  * A very long turn continues-as-new when Temporal suggests it, carrying only the head
  * and the loop state.
  *
+ * People: a call the approval policy does not allow outright waits for the user's
+ * answer (the `answerApproval` update) as workflow state, so it survives worker and server
+ * restarts; a denial becomes the call's output. The `steer` signal queues a message that
+ * goes to the model before its next request (the turn does not end while one is pending).
+ * The `interrupt` signal cancels the loop: the running tool's process group is killed,
+ * the model stream cancelled, calls without an output get "aborted by user", a
+ * `<turn_aborted>` marker is recorded and the turn ends as `interrupted`.
+ *
  * Failures: a tool that fails, even after its retries, becomes an error output the model
  * sees; a request the provider rejects for good ends the turn as `failed` with the
  * provider's message, keeping everything recorded so far.
  */
-import { ActivityFailure, ApplicationFailure, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities, CompactionReason, OutputRef, RunToolResult, ToolCallRef } from '../activities';
 import { addUsage, ZERO_USAGE } from '../items/usage';
+import { approvalRequirement, sessionApprovalKey, type CallFacts } from '../shared/approval-policy';
 import { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from '../shared/failure-types';
+import { sandboxPolicyFor } from '../shared/sandbox-policy';
 import { compactionOptions, inferenceOptions, storeOptions, toolOptions, TOOL_MAX_ATTEMPTS } from './activity-options';
 import { needsCompaction, nextStep, planToolBatches, shouldContinueAsNew, tokensOfBytes } from './decisions';
 import {
+  answerApprovalUpdate,
+  interruptSignal,
+  steerSignal,
   turnProgressQuery,
+  type ApprovalOutcome,
+  type PendingApproval,
   type TurnError,
   type TurnEvent,
   type TurnInput,
@@ -58,11 +83,49 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   let append: string[] = resumed?.append ?? [];
   let error: TurnError | null = null;
   const run = (resumed?.run ?? 0) + 1;
+  const pendingInputs: string[] = [...(resumed?.pendingInputs ?? [])];
+  const approved = new Set<string>(resumed?.approvedForSession ?? input.approvedForSession ?? []);
+  const pendingApprovals = new Map<string, PendingApproval>();
+  const answers = new Map<string, ApprovalOutcome>();
+  /** Outputs of the current step's calls, by call id, as they complete. */
+  let stepOutputs = new Map<string, string>();
+  let stepCalls: ToolCallRef[] = [];
+  let interruption: string | null = null;
+  const loop = new CancellationScope();
   const stepsAtRunStart = step;
   const events: TurnEvent[] = [...(resumed?.recentEvents ?? [])];
   let seq = events.length > 0 ? events[events.length - 1].seq : 0;
   const emit = (event: NewEvent) => events.push({ ...event, seq: ++seq });
-  setHandler(turnProgressQuery, ({ after }) => ({ status, step, head, usage, contextTokens, error, events: events.filter((e) => e.seq > after) }));
+  setHandler(turnProgressQuery, ({ after }) => ({
+    status,
+    step,
+    head,
+    usage,
+    contextTokens,
+    error,
+    pendingApprovals: [...pendingApprovals.values()],
+    events: events.filter((e) => e.seq > after),
+  }));
+  setHandler(interruptSignal, ({ reason }) => interrupt(reason ?? 'interrupted by the user'));
+  setHandler(steerSignal, ({ text }) => void pendingInputs.push(text));
+  setHandler(
+    answerApprovalUpdate,
+    ({ callId, decision }) => {
+      const id = callId ?? [...pendingApprovals.keys()][0];
+      answers.set(id, decision);
+      if (decision === 'abort') interrupt('aborted at an approval request');
+      return { callId: id, decision };
+    },
+    {
+      validator: (answer: unknown) => {
+        const { callId, decision } = (answer ?? {}) as { callId?: unknown; decision?: unknown };
+        if (!['approve', 'approve-for-session', 'deny', 'abort'].includes(decision as string)) throw new Error(`unknown decision ${JSON.stringify(decision)}: use approve, approve-for-session, deny or abort`);
+        if (pendingApprovals.size === 0) throw new Error('no tool call is waiting for approval in this turn');
+        if (callId === undefined && pendingApprovals.size > 1) throw new Error(`${pendingApprovals.size} calls are waiting (${[...pendingApprovals.keys()].join(', ')}); name one`);
+        if (callId !== undefined && !pendingApprovals.has(callId as string)) throw new Error(`call ${String(callId)} is not waiting for approval (waiting: ${[...pendingApprovals.keys()].join(', ')})`);
+      },
+    },
+  );
 
   if (resumed) {
     emit({ kind: 'run.continued', step, run });
@@ -78,45 +141,89 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   }
 
   try {
-    for (;;) {
-      if (shouldContinueAsNew(workflowInfo().continueAsNewSuggested, step - stepsAtRunStart, settings.context.stepsPerRun)) {
-        return await continueAsNew<typeof TurnWorkflow>({
-          ...input,
-          resume: { head: head!, step, usage, contextTokens, context, append, lastMessage, compactions, run, recentEvents: events.slice(-CARRIED_EVENTS) },
-        });
+    await loop.run(async () => {
+      for (;;) {
+        if (shouldContinueAsNew(workflowInfo().continueAsNewSuggested, step - stepsAtRunStart, settings.context.stepsPerRun)) {
+          await continueAsNew<typeof TurnWorkflow>({
+            ...input,
+            resume: {
+              head: head!, step, usage, contextTokens, context, append, lastMessage, compactions, run,
+              recentEvents: events.slice(-CARRIED_EVENTS), pendingInputs, approvedForSession: [...approved],
+            },
+          });
+        }
+        step += 1;
+        emit({ kind: 'step.started', step });
+        await injectPendingInputs();
+        const response = await inferWithOverflowRecovery();
+        head = response.head;
+        append = [];
+        usage = addUsage(usage, response.usage);
+        contextTokens = response.usage.inputTokens + response.usage.outputTokens || tokensOfBytes(response.inputBytes + response.outputBytes);
+        for (const ref of response.outputs) {
+          emit({ kind: 'output', step, ref });
+          if (ref.type === 'agent_message') lastMessage = ref;
+        }
+        emit({ kind: 'step.completed', step, usage: response.usage, head, contextTokens });
+        if (nextStep(response.calls).kind === 'finish') {
+          if (pendingInputs.length === 0) break;
+          continue;
+        }
+        const results = await runCalls(response.calls, step);
+        append = results.map((r) => r.outputHash);
+        contextTokens += tokensOfBytes(results.reduce((sum, r) => sum + r.outputBytes, 0));
+        if (needsCompaction(contextTokens, settings.context)) {
+          await commitPending('outputs before compaction');
+          await compact('auto');
+        }
       }
-      step += 1;
-      emit({ kind: 'step.started', step });
-      const response = await inferWithOverflowRecovery();
-      head = response.head;
-      append = [];
-      usage = addUsage(usage, response.usage);
-      contextTokens = response.usage.inputTokens + response.usage.outputTokens || tokensOfBytes(response.inputBytes + response.outputBytes);
-      for (const ref of response.outputs) {
-        emit({ kind: 'output', step, ref });
-        if (ref.type === 'agent_message') lastMessage = ref;
-      }
-      emit({ kind: 'step.completed', step, usage: response.usage, head, contextTokens });
-      if (nextStep(response.calls).kind === 'finish') break;
-      const results = await runCalls(response.calls, step);
-      append = results.map((r) => r.outputHash);
-      contextTokens += tokensOfBytes(results.reduce((sum, r) => sum + r.outputBytes, 0));
-      if (needsCompaction(contextTokens, settings.context)) {
-        await commitPending('outputs before compaction');
-        await compact('auto');
-      }
-    }
+    });
     status = 'completed';
   } catch (err) {
-    const final = finalInferenceFailure(err);
-    if (!final) throw err;
-    error = final;
-    status = 'failed';
-    // Tool outputs not yet sent must still be recorded, or the next turn would see
-    // those calls as unanswered.
-    await commitPending('turn failed');
+    if (interruption !== null && isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => recordInterruption(interruption!));
+      status = 'interrupted';
+    } else {
+      const final = finalInferenceFailure(err);
+      if (!final) throw err;
+      error = final;
+      status = 'failed';
+      // Tool outputs not yet sent must still be recorded, or the next turn would see
+      // those calls as unanswered.
+      await commitPending('turn failed');
+    }
   }
-  return { status, head, context, lastMessage, usage, steps: step, error, contextTokens, compactions };
+  return { status, head, context, lastMessage, usage, steps: step, error, contextTokens, compactions, approvedForSession: [...approved] };
+
+  function interrupt(reason: string): void {
+    if (interruption !== null || status !== 'running') return;
+    interruption = reason;
+    loop.cancel();
+  }
+
+  /** Steering messages go to the model before its next request, after any tool outputs. */
+  async function injectPendingInputs(): Promise<void> {
+    if (pendingInputs.length === 0) return;
+    const texts = pendingInputs.splice(0);
+    for (const text of texts) {
+      append.push(await store.storeMessage({ role: 'user', text }));
+      emit({ kind: 'input.injected', step, text: text.slice(0, 200) });
+    }
+  }
+
+  /** Closes an interrupted turn: every call of the step gets an output, then the marker. */
+  async function recordInterruption(reason: string): Promise<void> {
+    const outputs: string[] = [];
+    for (const call of stepCalls) {
+      outputs.push(stepOutputs.get(call.callId) ?? (await store.storeToolOutput({ callId: call.callId, custom: false, text: ABORTED_BY_USER })));
+    }
+    const marker = await store.storeMessage({ role: 'user', text: turnAbortedText(reason) });
+    if (head !== null) {
+      head = await store.commitAppend({ threadId, turn: input.turn, head, append: [...append.filter((h) => !outputs.includes(h)), ...outputs, marker], meta: { kind: 'interrupted', turn: input.turn } });
+    }
+    append = [];
+    emit({ kind: 'turn.interrupted', step, reason });
+  }
 
   /** One inference; a context overflow is answered by a compaction and one retry. */
   async function inferWithOverflowRecovery() {
@@ -158,6 +265,8 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   }
 
   async function runCalls(calls: ToolCallRef[], atStep: number): Promise<RunToolResult[]> {
+    stepCalls = calls;
+    stepOutputs = new Map();
     const outputs: RunToolResult[] = [];
     for (const batch of planToolBatches(calls)) outputs.push(...(await Promise.all(batch.map((call) => runCall(call, atStep)))));
     return outputs;
@@ -165,23 +274,75 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
 
   async function runCall(call: ToolCallRef, atStep: number): Promise<RunToolResult> {
     emit({ kind: 'tool.started', step: atStep, call });
-    const options = toolOptions(settings.timings, call.timeoutMs, settings.toolTaskQueue);
-    const tools = proxyActivities<Activities>(options);
-    let result: RunToolResult;
-    try {
-      result = await tools.runTool.executeWithOptions({ ...options, summary: call.summary }, [
-        { threadId, turn: input.turn, step: atStep, call, cwd: settings.cwd, shellTimeoutMs: settings.shellTimeoutMs },
-      ]);
-    } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-      const text = `tool failed after ${TOOL_MAX_ATTEMPTS} attempts: ${err.cause?.message ?? err.message}`;
-      const outputHash = await store.storeToolOutput({ callId: call.callId, custom: false, text });
-      result = { callId: call.callId, outputHash, success: false, interrupted: false, metadata: { error: text }, outputBytes: text.length + 64 };
-    }
+    const result = await decideAndRun(call, atStep);
+    stepOutputs.set(call.callId, result.outputHash);
     const { outputHash, success, interrupted, metadata } = result;
     emit({ kind: 'tool.completed', step: atStep, callId: call.callId, name: call.name, outputHash, success, interrupted, metadata });
     return result;
   }
+
+  /** Applies the approval policy, then runs the call (or records why it did not run). */
+  async function decideAndRun(call: ToolCallRef, atStep: number): Promise<RunToolResult> {
+    // Calls recorded before approvals existed carry no facts: they ran without asking.
+    const facts = call.facts ?? NO_FACTS;
+    const requirement = approvalRequirement(settings.approvalPolicy, call.name, facts, approved);
+    if (requirement.kind === 'refuse') return madeUpOutput(call, requirement.output);
+    let sandboxed = requirement.kind === 'run' ? requirement.sandboxed : requirement.sandboxedIfApproved;
+    if (requirement.kind === 'ask') {
+      const outcome = await askApproval(call, requirement.reason, atStep);
+      if (outcome === 'deny') return madeUpOutput(call, `the user denied this ${call.name === 'shell' ? 'command' : 'call'}; it was not run`);
+      if (outcome === 'timeout') return madeUpOutput(call, `the approval request timed out after ${settings.approvalTimeoutMs} ms; the ${call.name === 'shell' ? 'command' : 'call'} was not run`);
+      if (outcome === 'approve-for-session') {
+        const key = sessionApprovalKey(call.name, facts);
+        if (key !== null) approved.add(key);
+      }
+      sandboxed = requirement.sandboxedIfApproved;
+    }
+    const options = toolOptions(settings.timings, call.timeoutMs, settings.toolTaskQueue);
+    const tools = proxyActivities<Activities>(options);
+    try {
+      return await tools.runTool.executeWithOptions({ ...options, summary: call.summary }, [
+        {
+          threadId, turn: input.turn, step: atStep, call, cwd: settings.cwd, shellTimeoutMs: settings.shellTimeoutMs,
+          sandbox: sandboxed ? sandboxPolicyFor(settings) : null,
+        },
+      ]);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+      return madeUpOutput(call, `tool failed after ${TOOL_MAX_ATTEMPTS} attempts: ${err.cause?.message ?? err.message}`);
+    }
+  }
+
+  /** Waits for the user's answer (or the timeout) while the call is listed as pending. */
+  async function askApproval(call: ToolCallRef, reason: string, atStep: number): Promise<ApprovalOutcome> {
+    pendingApprovals.set(call.callId, { callId: call.callId, name: call.name, summary: call.summary, reason, justification: call.facts?.justification ?? null, step: atStep });
+    emit({ kind: 'approval.requested', step: atStep, call, reason });
+    try {
+      const answered = settings.approvalTimeoutMs === undefined
+        ? (await condition(() => answers.has(call.callId)), true)
+        : await condition(() => answers.has(call.callId), settings.approvalTimeoutMs);
+      const outcome: ApprovalOutcome = answered ? answers.get(call.callId)! : 'timeout';
+      emit({ kind: 'approval.resolved', step: atStep, callId: call.callId, decision: outcome });
+      return outcome === 'abort' ? 'deny' : outcome;
+    } finally {
+      pendingApprovals.delete(call.callId);
+    }
+  }
+
+  async function madeUpOutput(call: ToolCallRef, text: string): Promise<RunToolResult> {
+    const outputHash = await store.storeToolOutput({ callId: call.callId, custom: false, text });
+    return { callId: call.callId, outputHash, success: false, interrupted: false, metadata: { error: text }, outputBytes: text.length + 64 };
+  }
+}
+
+const NO_FACTS: CallFacts = { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false };
+
+/** The output of a call the user's interrupt cut short or never let start. */
+export const ABORTED_BY_USER = 'aborted by user: the turn was interrupted before this call finished';
+
+/** The marker recorded at the end of an interrupted turn, for the model's next turn. */
+function turnAbortedText(reason: string): string {
+  return `<turn_aborted>\nThe user interrupted the previous turn (${reason}). Calls that had not finished were aborted; check their effects before relying on them.\n</turn_aborted>`;
 }
 
 /** The provider's final word on a request (rejected, unauthorised, …), or null. */

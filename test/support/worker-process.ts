@@ -3,9 +3,11 @@
  * crash tests can kill it with SIGKILL exactly as a crash or the OOM killer would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
-const CLI = path.resolve(__dirname, '..', '..', 'bin', 'unroll');
+// From test/support under ts-jest, or from dist/test/support when compiled for the benchmarks.
+const CLI = [path.resolve(__dirname, '..', '..', 'bin', 'unroll'), path.resolve(__dirname, '..', '..', '..', 'bin', 'unroll')].find((p) => existsSync(p)) ?? path.resolve(__dirname, '..', '..', 'bin', 'unroll');
 
 export interface WorkerProcess {
   readonly child: ChildProcess;

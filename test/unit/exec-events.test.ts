@@ -32,7 +32,7 @@ const put = (item: ConversationItem) => store.putItem(item);
 const callOutput = (callId: string, output: string): ConversationItem => ({ type: 'function_call_output', call_id: callId, output });
 
 function started(callId: string, name: string, summary: string): TurnEvent {
-  const call: ToolCallRef = { callId, name, itemHash: 'f'.repeat(64), parallelSafe: false, summary, timeoutMs: 10_000 };
+  const call: ToolCallRef = { callId, name, itemHash: 'f'.repeat(64), parallelSafe: false, summary, timeoutMs: 10_000, facts: { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false } };
   return { seq: ++seq, kind: 'tool.started', step: 1, call };
 }
 

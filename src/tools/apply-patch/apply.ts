@@ -35,19 +35,26 @@ export type ApplyPatchOutcome =
 /** Every failure message starts with this, as in Codex. */
 export const VERIFICATION_FAILED = 'apply_patch verification failed: ';
 
+/** Restrictions on top of staying inside the workspace (set by the sandbox). */
+export interface ApplyPatchOptions {
+  /** Absolute paths (files or directories) under which nothing may be added, changed or deleted. */
+  readonly readOnlyPaths?: readonly string[];
+}
+
 /**
  * Parses `patchText` and applies it to the files under `cwd` (an absolute workspace
  * path). Paths that are absolute, leave the workspace or pass through a symlink that
- * leads out of it are refused. Nothing is written unless the whole patch is valid and
+ * leads out of it are refused, and so are paths under `options.readOnlyPaths` (also
+ * through symlinks). Nothing is written unless the whole patch is valid and
  * every hunk locates. Never throws for a bad patch or a refused path: those return
  * `{ ok: false, error }` with the error starting with {@link VERIFICATION_FAILED}; only
  * unexpected infrastructure failures throw.
  */
-export async function applyPatch(patchText: string, cwd: string): Promise<ApplyPatchOutcome> {
+export async function applyPatch(patchText: string, cwd: string, options: ApplyPatchOptions = {}): Promise<ApplyPatchOutcome> {
   let plan: PatchPlan;
   try {
     const { operations } = parsePatch(patchText);
-    const resolved = await resolveOperations(operations, cwd);
+    const resolved = await resolveOperations(operations, cwd, options.readOnlyPaths ?? []);
     plan = await planPatch(resolved);
   } catch (error) {
     if (error instanceof PatchParseError) return { ok: false, error: `${VERIFICATION_FAILED}invalid patch: ${error.message}` };
@@ -81,9 +88,16 @@ type ResolvedOperation =
   | { readonly kind: 'delete'; readonly target: Target }
   | { readonly kind: 'update'; readonly target: Target; readonly moveTo: Target | null; readonly hunks: readonly Hunk[] };
 
-async function resolveOperations(operations: readonly FileOperation[], cwd: string): Promise<ResolvedOperation[]> {
+/** A path nothing may be written under, as given and with symlinks resolved. */
+interface ReadOnlyPath {
+  readonly given: string;
+  readonly real: string;
+}
+
+async function resolveOperations(operations: readonly FileOperation[], cwd: string, readOnlyPaths: readonly string[]): Promise<ResolvedOperation[]> {
   const realCwd = await fs.realpath(cwd);
-  const resolve = (raw: string): Promise<Target> => resolveTarget(cwd, realCwd, raw);
+  const readOnly = await Promise.all(readOnlyPaths.map(async (given) => ({ given, real: await fs.realpath(given).catch(() => given) })));
+  const resolve = (raw: string): Promise<Target> => resolveTarget(cwd, realCwd, raw, readOnly);
   const resolved: ResolvedOperation[] = [];
   for (const op of operations) {
     if (op.kind === 'update') {
@@ -97,7 +111,7 @@ async function resolveOperations(operations: readonly FileOperation[], cwd: stri
 }
 
 /** Lexical containment first, then the real path of the deepest existing part, so symlinks cannot lead out. */
-async function resolveTarget(cwd: string, realCwd: string, raw: string): Promise<Target> {
+async function resolveTarget(cwd: string, realCwd: string, raw: string, readOnly: readonly ReadOnlyPath[]): Promise<Target> {
   if (path.isAbsolute(raw)) {
     throw new PatchVerificationError(`absolute paths are not allowed: '${raw}' (use a path relative to the workspace)`);
   }
@@ -110,6 +124,11 @@ async function resolveTarget(cwd: string, realCwd: string, raw: string): Promise
     throw new PatchVerificationError(`path '${raw}' goes through a symlink whose target does not exist`);
   });
   if (!isInside(realCwd, real)) throw new PatchVerificationError(`path '${raw}' goes through a symlink that points outside the workspace`);
+  const blocked = readOnly.find((p) => isInside(p.given, abs) || isInside(p.real, real));
+  if (blocked) {
+    const shown = isInside(cwd, blocked.given) ? path.relative(cwd, blocked.given).split(path.sep).join('/') : blocked.given;
+    throw new PatchVerificationError(`path '${raw}' is inside '${shown}', which the sandbox keeps read-only`);
+  }
   return { abs, rel: rel.split(path.sep).join('/') };
 }
 
@@ -311,7 +330,17 @@ function describeMiss(rel: string, hunks: readonly Hunk[], miss: Extract<LocateR
   if (miss.missing === 'context') return `could not find the context line '@@ ${hunk.context}' of ${which} in '${rel}'. ${unchanged}`;
   const where = hunk.context === null ? '' : ` after '@@ ${hunk.context}'`;
   const eof = hunk.isEndOfFile ? ' at the end of the file' : '';
-  return `could not find the expected lines of ${which} in '${rel}'${where}${eof}. ${unchanged}\nExpected lines:\n${hunk.oldLines.join('\n')}`;
+  return `could not find the expected lines of ${which} in '${rel}'${where}${eof}. ${unchanged}\nExpected lines:\n${expectedLines(hunk.oldLines)}`;
+}
+
+/** Lines of a failed hunk shown back to the model; a huge hunk must not make a huge output. */
+const MAX_EXPECTED_LINES = 20;
+const MAX_EXPECTED_LINE_CHARS = 300;
+
+function expectedLines(lines: readonly string[]): string {
+  const shown = lines.slice(0, MAX_EXPECTED_LINES).map((l) => (l.length > MAX_EXPECTED_LINE_CHARS ? `${l.slice(0, MAX_EXPECTED_LINE_CHARS)}…` : l));
+  const rest = lines.length - shown.length;
+  return rest > 0 ? `${shown.join('\n')}\n[... ${rest} more expected lines not shown]` : shown.join('\n');
 }
 
 // ---------------------------------------------------------------- matching

@@ -3,7 +3,9 @@
  * grammar (see ./parser.ts); ./apply.ts verifies and applies it all or nothing. A patch
  * that does not parse or apply is a failed result for the model, never an exception.
  */
+import * as path from 'node:path';
 import { z } from 'zod';
+import type { SandboxPolicy } from '../../shared/sandbox-policy';
 import type { ToolContext, ToolResult } from '../types';
 import { applyPatch, type FileChange } from './apply';
 
@@ -60,6 +62,11 @@ export type ApplyPatchArgs = z.infer<typeof ApplyPatchArgs>;
  * a patch that does not parse, leaves the workspace or does not match returns
  * `success: false` with the error text (starting `apply_patch verification failed:`) and
  * `metadata: { error }`. Only infrastructure failures throw.
+ *
+ * Under a sandbox (`ctx.sandbox`) the patch obeys the same rules as a command would:
+ * read-only refuses every patch (`patch rejected: …`); workspace-write refuses paths under
+ * the `.git` of the workspace and of each writable root. Paths outside the workspace are
+ * refused in every mode.
  */
 export const applyPatchTool = {
   name: 'apply_patch' as const,
@@ -67,7 +74,12 @@ export const applyPatchTool = {
   parameters: ApplyPatchArgs,
   parallelSafe: false as const,
   async run(args: ApplyPatchArgs, ctx: ToolContext): Promise<ToolResult> {
-    const outcome = await applyPatch(args.input, ctx.cwd);
+    const sandbox = ctx.sandbox ?? null;
+    if (sandbox?.mode === 'read-only') {
+      const error = 'patch rejected: the sandbox is read-only (sandbox_mode read-only), so no file may be changed';
+      return { output: error, success: false, metadata: { error } };
+    }
+    const outcome = await applyPatch(args.input, ctx.cwd, { readOnlyPaths: readOnlyPathsOf(sandbox) });
     if (!outcome.ok) return { output: outcome.error, success: false, metadata: { error: outcome.error } };
     return {
       output: successMessage(outcome.changes, outcome.alreadyApplied),
@@ -76,6 +88,12 @@ export const applyPatchTool = {
     };
   },
 };
+
+/** The `.git` of the workspace and of each writable root: read-only under workspace-write. */
+function readOnlyPathsOf(sandbox: SandboxPolicy | null): string[] {
+  if (sandbox === null) return [];
+  return [sandbox.workspace, ...sandbox.writableRoots].map((root) => path.join(root, '.git'));
+}
 
 function successMessage(changes: readonly FileChange[], alreadyApplied: boolean): string {
   const lines = changes.map((change) => `${change.kind} ${change.path}`);

@@ -1,0 +1,248 @@
+/**
+ * The verdict of a chaos run, as one JSON object and as the markdown table the CLI
+ * prints: sessions, faults by kind, workspaces against the fault-free run, tool-call
+ * pairing, repeated commands with their reasons, store integrity, wall time. Anything
+ * lost, corrupted, unfinished or unexplained goes into `problems`, which makes `ok` false.
+ */
+import { ALL_FAULT_KINDS, FAULT_LABELS, TOOL_FAULTS, emptyFaultCounts, type FaultCounts, type ToolFault } from './faults';
+import type { LedgerReport, RepeatedCommand, TranscriptFacts } from './executions';
+import type { StoreReport, Tree } from './integrity';
+import type { PhaseResult, SessionRun } from './phase';
+import type { ChaosPlan } from './plan';
+import type { ChaosOptions } from './run';
+
+/** One session's checks after a phase. */
+export interface SessionCheck {
+  readonly run: SessionRun;
+  readonly facts: TranscriptFacts | null;
+  readonly transcriptError: string | null;
+  readonly tree: Tree;
+  /** Paths that differ from the baseline's workspace (always empty for the baseline itself). */
+  readonly differences: string[];
+}
+
+/** A phase with its checks. */
+export interface CheckedPhase {
+  readonly phase: PhaseResult;
+  readonly checks: SessionCheck[];
+  readonly ledger: LedgerReport;
+}
+
+/** Everything {@link buildReport} reads. */
+export interface ReportInput {
+  readonly options: ChaosOptions;
+  readonly plan: ChaosPlan;
+  readonly baseline: CheckedPhase;
+  readonly chaos: CheckedPhase;
+  readonly store: StoreReport;
+  readonly providerFaults: FaultCounts;
+  readonly protocolViolations: string[];
+  readonly modelAnomalies: string[];
+  readonly requests: number;
+  readonly resentRequests: number;
+  readonly wallMs: number;
+  readonly workDir: string | null;
+}
+
+/** One row of the per-session table. */
+export interface SessionRow {
+  readonly session: string;
+  readonly completed: boolean;
+  readonly workspaceIdentical: boolean;
+  readonly toolCalls: number;
+  readonly callsWithOneOutput: number;
+  readonly workerKills: number;
+  readonly providerFaults: number;
+  readonly toolFaults: string[];
+  readonly reissued: number;
+  readonly seconds: number;
+  readonly error: string | null;
+}
+
+/** The run's verdict (written as JSON under bench/results/). */
+export interface ChaosReport {
+  readonly command: string;
+  readonly options: Omit<ChaosOptions, 'log'>;
+  readonly date: string;
+  readonly ok: boolean;
+  readonly problems: string[];
+  readonly wallMs: number;
+  readonly baselineMs: number;
+  readonly chaosMs: number;
+  readonly sessionsStarted: number;
+  readonly sessionsCompleted: number;
+  readonly sessionsFailed: number;
+  readonly faults: FaultCounts;
+  readonly faultsTotal: number;
+  readonly toolFaultsHandled: Record<ToolFault, { ran: number; handledAsExpected: number }>;
+  readonly workspacesIdentical: number;
+  readonly toolCalls: number;
+  readonly toolCallsWithOneOutput: number;
+  readonly reissuedAfterInterruption: number;
+  readonly patchesAlreadyApplied: number;
+  readonly modelRequests: number;
+  readonly modelRequestsResent: number;
+  readonly commandsExecuted: number;
+  readonly repeatedCommands: RepeatedCommand[];
+  readonly unexplainedDuplicates: number;
+  readonly store: StoreReport;
+  readonly protocolViolations: string[];
+  readonly sessions: SessionRow[];
+  readonly workDir: string | null;
+}
+
+/** The command line that reproduces a run with these options. */
+export function reproduceCommand(o: Omit<ChaosOptions, 'log'>): string {
+  return `npm run chaos -- --sessions ${o.sessions} --seed ${o.seed} --concurrency ${o.concurrency}`;
+}
+
+/** Judges the run; see the module comment. */
+export function buildReport(input: ReportInput): ChaosReport {
+  const { chaos, baseline, store } = input;
+  const { log: _log, ...options } = input.options;
+  const faults = emptyFaultCounts();
+  for (const kind of ALL_FAULT_KINDS) if (kind.startsWith('provider:')) faults[kind] = input.providerFaults[kind];
+  faults['worker-sigkill'] = chaos.phase.sessions.reduce((n, s) => n + s.kills, 0);
+  faults['server-restart'] = chaos.phase.serverRestarts;
+  const toolFaultsHandled = Object.fromEntries(TOOL_FAULTS.map((f) => [f, { ran: 0, handledAsExpected: 0 }])) as ChaosReport['toolFaultsHandled'];
+  for (const check of chaos.checks) {
+    for (const { fault, handled } of check.facts?.toolFaults ?? []) {
+      faults[`tool:${fault}`] += 1;
+      toolFaultsHandled[fault].ran += 1;
+      if (handled) toolFaultsHandled[fault].handledAsExpected += 1;
+    }
+  }
+  const sum = (f: (c: SessionCheck) => number) => chaos.checks.reduce((n, c) => n + f(c), 0);
+  const rows = chaos.checks.map((c) => sessionRow(c, input));
+  const report: ChaosReport = {
+    command: reproduceCommand(options),
+    options,
+    date: new Date().toISOString(),
+    ok: true,
+    problems: [],
+    wallMs: input.wallMs,
+    baselineMs: baseline.phase.wallMs,
+    chaosMs: chaos.phase.wallMs,
+    sessionsStarted: chaos.phase.sessions.filter((s) => s.started).length,
+    sessionsCompleted: rows.filter((r) => r.completed).length,
+    sessionsFailed: rows.filter((r) => !r.completed).length,
+    faults,
+    faultsTotal: Object.values(faults).reduce((a, b) => a + b, 0),
+    toolFaultsHandled,
+    workspacesIdentical: rows.filter((r) => r.workspaceIdentical).length,
+    toolCalls: sum((c) => c.facts?.toolCalls ?? 0),
+    toolCallsWithOneOutput: sum((c) => c.facts?.callsWithOneOutput ?? 0),
+    reissuedAfterInterruption: sum((c) => c.facts?.reissued ?? 0),
+    patchesAlreadyApplied: sum((c) => c.facts?.patchesAlreadyApplied ?? 0),
+    modelRequests: input.requests,
+    modelRequestsResent: input.resentRequests,
+    commandsExecuted: chaos.ledger.executions,
+    repeatedCommands: chaos.ledger.repeated,
+    unexplainedDuplicates: chaos.ledger.unexplained,
+    store,
+    protocolViolations: input.protocolViolations,
+    sessions: rows,
+    workDir: input.workDir,
+  };
+  const problems = findProblems(report, input);
+  return { ...report, ok: problems.length === 0, problems };
+}
+
+function sessionRow(check: SessionCheck, input: ReportInput): SessionRow {
+  const { run, facts } = check;
+  const completed = run.error === null && run.turns.length === run.plan.turns.length && run.turns.every((t) => t.status === 'completed');
+  return {
+    session: run.plan.name,
+    completed,
+    workspaceIdentical: completed && check.differences.length === 0,
+    toolCalls: facts?.toolCalls ?? 0,
+    callsWithOneOutput: facts?.callsWithOneOutput ?? 0,
+    workerKills: run.kills,
+    providerFaults: [...run.plan.providerFaults.values()].reduce((n, list) => n + list.length, 0),
+    toolFaults: [...run.plan.toolFaults],
+    reissued: facts?.reissued ?? 0,
+    seconds: Math.round(run.durationMs / 100) / 10,
+    error: run.error ?? check.transcriptError ?? (check.differences.length > 0 ? `workspace differs: ${check.differences.slice(0, 5).join(', ')}` : null),
+  };
+}
+
+function findProblems(r: ChaosReport, input: ReportInput): string[] {
+  const problems: string[] = [];
+  const add = (condition: boolean, text: string) => condition && problems.push(text);
+  for (const [name, phase] of [['baseline', input.baseline], ['chaos', input.chaos]] as const) {
+    for (const check of phase.checks) {
+      const s = check.run.plan.name;
+      add(check.run.error !== null, `${name} ${s} did not complete: ${check.run.error}`);
+      add(check.transcriptError !== null, `${name} ${s}: final transcript does not load: ${check.transcriptError}`);
+      add(!!check.facts && check.facts.callsWithOneOutput !== check.facts.toolCalls, `${name} ${s}: ${(check.facts?.toolCalls ?? 0) - (check.facts?.callsWithOneOutput ?? 0)} tool calls without exactly one output`);
+      for (const failure of check.facts?.unexpectedFailures ?? []) problems.push(`${name} ${s}: unexpected tool failure ${failure}`);
+      for (const diff of check.differences) problems.push(`${name} ${s}: workspace differs from the fault-free run: ${diff}`);
+      for (const tf of check.facts?.toolFaults ?? []) add(!tf.handled, `${name} ${s}: tool fault ${tf.fault} was not answered as expected`);
+    }
+    for (const rep of phase.ledger.repeated) add(!rep.explained, `${name}: ${rep.command} ran ${rep.executions} times, unexplained: ${rep.reason}`);
+    for (const id of phase.ledger.phantomResults) problems.push(`${name}: ${id} reports a finished command that never ran`);
+  }
+  add(r.store.lost.length > 0, `${r.store.lost.length} store objects lost: ${r.store.lost.slice(0, 5).join(', ')}`);
+  add(r.store.corrupted.length > 0, `${r.store.corrupted.length} store objects corrupted: ${r.store.corrupted.slice(0, 5).join(', ')}`);
+  add(r.store.chainsLoaded !== r.store.headsChecked, `${r.store.headsChecked - r.store.chainsLoaded} recorded heads whose chain does not load`);
+  for (const v of r.protocolViolations) problems.push(`protocol violation: ${v}`);
+  for (const a of input.modelAnomalies) problems.push(`scripted model: ${a}`);
+  return problems;
+}
+
+const seconds = (ms: number): string => {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+};
+
+/** The report as markdown: the summary table, faults by kind, repeated commands, sessions. */
+export function renderMarkdown(r: ChaosReport): string {
+  const yesNo = (b: boolean) => (b ? 'yes' : '**no**');
+  const lines = [
+    `## Chaos run: ${r.options.sessions} sessions, seed ${r.options.seed} — ${r.ok ? 'PASS' : 'FAIL'}`,
+    '',
+    `Command: \`${r.command}\` (${r.date})`,
+    '',
+    '| measure | result |',
+    '|---|---|',
+    `| sessions started / completed / failed | ${r.sessionsStarted} / ${r.sessionsCompleted} / ${r.sessionsFailed} |`,
+    `| faults injected | ${r.faultsTotal} (by kind below) |`,
+    `| final workspace identical to the fault-free run | ${r.workspacesIdentical} of ${r.sessions.length} sessions |`,
+    `| tool calls with exactly one output | ${r.toolCallsWithOneOutput} of ${r.toolCalls} |`,
+    `| calls reported to the model as interrupted, re-issued by it | ${r.reissuedAfterInterruption} |`,
+    `| patches re-applied after a crash, recognised as already applied | ${r.patchesAlreadyApplied} |`,
+    `| commands executed (side-effect ledger) | ${r.commandsExecuted} |`,
+    `| commands executed more than once | ${r.repeatedCommands.length} (${r.repeatedCommands.length - r.unexplainedDuplicates} explained, ${r.unexplainedDuplicates} unexplained) |`,
+    `| store objects checked / lost / corrupted | ${r.store.objects} / ${r.store.lost.length} / ${r.store.corrupted.length} |`,
+    `| transcript chains loaded from recorded heads | ${r.store.chainsLoaded} of ${r.store.headsChecked} (plus ${r.store.toolResultMarkers} recorded tool results) |`,
+    `| protocol violations (scripted Responses server) | ${r.protocolViolations.length} |`,
+    `| model requests served (re-sent with the same input after a kill or restart) | ${r.modelRequests} (${r.modelRequestsResent}) |`,
+    `| wall time | ${seconds(r.wallMs)} (fault-free baseline ${seconds(r.baselineMs)}, with faults ${seconds(r.chaosMs)}) |`,
+    '',
+    '### Faults injected, by kind',
+    '',
+    '| fault | count |',
+    '|---|---|',
+    ...ALL_FAULT_KINDS.map((k) => `| ${FAULT_LABELS[k]} | ${r.faults[k]} |`),
+    '',
+    '### Tool faults: what the model was told',
+    '',
+    '| tool fault | ran | answered as expected |',
+    '|---|---|---|',
+    ...TOOL_FAULTS.map((f) => `| ${f} | ${r.toolFaultsHandled[f].ran} | ${r.toolFaultsHandled[f].handledAsExpected} |`),
+    '',
+    '### Commands executed more than once',
+    '',
+    ...(r.repeatedCommands.length === 0
+      ? ['None.']
+      : ['| command | executions | explained | why it was allowed |', '|---|---|---|---|', ...r.repeatedCommands.map((c) => `| ${c.command} | ${c.executions} | ${yesNo(c.explained)} | ${c.reason} |`)]),
+    '',
+    '### Sessions',
+    '',
+    '| session | completed | workspace identical | tool calls (one output each) | worker kills | provider faults | tool faults | re-issued | seconds |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.sessions.map((s) => `| ${s.session} | ${yesNo(s.completed)} | ${yesNo(s.workspaceIdentical)} | ${s.toolCalls} (${s.callsWithOneOutput}) | ${s.workerKills} | ${s.providerFaults} | ${s.toolFaults.join(', ') || '—'} | ${s.reissued} | ${s.seconds} |`),
+  ];
+  if (r.problems.length > 0) lines.push('', '### Problems', '', ...r.problems.map((p) => `- ${p}`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,67 @@
+/**
+ * `unroll export <thread> -o <file>` and `unroll import <file>`: moving a thread's
+ * complete record (histories + transcript objects) between machines as one gzip'd
+ * bundle. An imported thread is kept under `<home>/imports/` and its objects go into the
+ * local store, so `show`, `replay`, `diff` and `fork` find it by id without a server.
+ */
+import * as path from 'node:path';
+import { createBundle, importObjects, readBundle, writeBundle, bundleStore, type ThreadBundle } from '../history/bundle';
+import { ObjectNotFoundError } from '../store/errors';
+import { openFsStore } from '../store';
+import { buildThreadRun } from '../history/build-run';
+import { bundleHistories } from '../history/bundle';
+import { DebugContext, DebugUsageError, guarded, withContext, type DebugIo } from './debug-command';
+import { importedBundlePath, resolveThread } from './thread-source';
+
+/** Options of `unroll export`. */
+export interface ExportFlags {
+  readonly output?: string;
+  readonly temporalAddress?: string;
+}
+
+/** Turn heads whose transcript the bundle cannot load (objects the store lacked). */
+export async function incompleteHeads(bundle: ThreadBundle): Promise<string[]> {
+  const store = bundleStore(bundle);
+  const run = await buildThreadRun(bundleHistories(bundle), store);
+  const broken: string[] = [];
+  for (const turn of run.turns) {
+    try {
+      await store.loadTranscript(turn.endHead);
+    } catch (err) {
+      if (!(err instanceof ObjectNotFoundError)) throw err;
+      broken.push(`turn ${turn.turn}: ${err.message}`);
+    }
+  }
+  return broken;
+}
+
+/** Runs `unroll export`. */
+export function exportCommand(target: string, flags: ExportFlags, io: DebugIo): Promise<number> {
+  return guarded(io, () =>
+    withContext(DebugContext.open(io, flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}), async (ctx) => {
+      if (!flags.output) throw new DebugUsageError('export needs -o <file> (e.g. -o run.unroll.gz)');
+      const file = path.resolve(io.cwd, flags.output);
+      const source = await resolveThread(ctx, target);
+      const bundle = source.bundle ?? (await createBundle(source.histories, source.store.backend));
+      for (const problem of await incompleteHeads(bundle)) io.err.write(`unroll: warning: the bundle is incomplete (the store lacks objects): ${problem}\n`);
+      await writeBundle(file, bundle);
+      io.err.write(`exported ${bundle.threadId}: ${bundle.workflows.length} workflow run(s), ${Object.keys(bundle.objects).length} store object(s) → ${file}\n`);
+      return 0;
+    }),
+  );
+}
+
+/** Runs `unroll import`. */
+export function importCommand(fileArg: string, io: DebugIo): Promise<number> {
+  return guarded(io, async () => {
+    const ctx = DebugContext.open(io);
+    const file = path.resolve(io.cwd, fileArg);
+    const bundle = await readBundle(file);
+    const store = openFsStore(ctx.config.home);
+    const count = await importObjects(bundle, store.backend);
+    await writeBundle(importedBundlePath(ctx.config.home, bundle.threadId), bundle);
+    io.err.write(`imported ${bundle.threadId}: ${bundle.workflows.length} workflow run(s), ${count} store object(s) into ${ctx.config.home}\n`);
+    io.err.write(`inspect it with: unroll show ${bundle.threadId}\n`);
+    return 0;
+  });
+}
