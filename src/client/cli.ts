@@ -9,10 +9,12 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../config/config';
-import { ReasoningEffort, SandboxMode } from '../config/settings';
+import { ApprovalPolicy, ReasoningEffort, SandboxMode } from '../config/settings';
 import { runDevServerForeground } from '../temporal/dev-server';
 import { findTemporalCli } from '../temporal/temporal-cli';
+import { approvalPrompter, installCtrlC } from './exec-interaction';
 import { HumanOutput } from './human-output';
+import { approveCommand, denyCommand, interruptCommand, pendingCommand, sendCommand } from './intervene-commands';
 import { emit, exitCodeFor, watchTurn, type EventSink } from './run-turn';
 import { installRuntimeLogger, openRuntime, REPO_TOOLS_DIR } from './runtime';
 import { turnWorkflowId } from '../shared/ids';
@@ -36,6 +38,8 @@ interface Io {
   readonly err: NodeJS.WritableStream & { isTTY?: boolean };
   readonly cwd: string;
   readonly stdin: () => string;
+  /** The terminal, for interactive approvals; absent or not a TTY disables prompting. */
+  readonly input?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 interface ModelFlags {
@@ -48,6 +52,7 @@ interface ModelFlags {
   json?: boolean;
   sandbox?: SandboxMode;
   network?: boolean;
+  askForApproval?: ApprovalPolicy;
 }
 
 function parseEffort(value: string): ReasoningEffort | 'default' {
@@ -67,6 +72,7 @@ function withModelFlags(cmd: Command): Command {
     .option('--temporal-address <host:port>', 'Temporal frontend (default 127.0.0.1:7233, or UNROLL_TEMPORAL_ADDRESS)')
     .addOption(new Option('--sandbox <mode>', 'sandbox for tool processes (needs bubblewrap on Linux; default: config or danger-full-access)').choices(SandboxMode.options))
     .option('--network', 'let sandboxed tool processes use the network')
+    .addOption(new Option('-a, --ask-for-approval <policy>', 'when to ask before running a tool call (default: config or never)').choices(ApprovalPolicy.options))
     .option('--json', 'print a JSONL event stream (like codex exec --json) instead of text');
 }
 
@@ -80,6 +86,7 @@ function overridesFrom(flags: ModelFlags): ConfigOverrides {
     ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}),
     ...(flags.sandbox ? { sandboxMode: flags.sandbox } : {}),
     ...(flags.network ? { networkAccess: true } : {}),
+    ...(flags.askForApproval ? { approvalPolicy: flags.askForApproval } : {}),
   };
 }
 
@@ -117,10 +124,16 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
       sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd });
       sink.view.user(text);
     }
-    const started = await startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue });
-    const result = await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink);
-    if (sink.kind === 'human') io.err.write(`resume with: unroll resume ${threadId} "..."\n`);
-    return exitCodeFor(result);
+    const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
+    try {
+      const started = await startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue });
+      const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
+      const result = await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, undefined, prompter);
+      if (sink.kind === 'human') io.err.write(`resume with: unroll resume ${threadId} "..."\n`);
+      return exitCodeFor(result);
+    } finally {
+      uninstall();
+    }
   } finally {
     await runtime.close();
   }
@@ -228,6 +241,31 @@ function program(io: Io, result: { code: number }): Command {
     .action(async (thread: string, words: string[], flags: ModelFlags & { worker?: boolean }) => {
       result.code = await resumeCommand(thread, words, flags, io);
     });
+  root.command('pending').description('list tool calls waiting for approval (all running threads, or one)').argument('[thread]', 'thread id')
+    .option('--json', 'print JSON').option('--temporal-address <host:port>', 'Temporal frontend')
+    .action(async (thread: string | undefined, flags: { json?: boolean; temporalAddress?: string }) => {
+      result.code = await pendingCommand(thread, flags, io);
+    });
+  root.command('approve').description("approve a waiting tool call of a thread's running turn").argument('<thread>', 'thread id').argument('[callId]', 'the call (optional when only one waits)')
+    .option('--for-session', 'also approve the same command (or all patches) for the rest of the thread').option('--temporal-address <host:port>', 'Temporal frontend')
+    .action(async (thread: string, callId: string | undefined, flags: { forSession?: boolean; temporalAddress?: string }) => {
+      result.code = await approveCommand(thread, callId, flags, io);
+    });
+  root.command('deny').description("deny a waiting tool call (the model is told and continues)").argument('<thread>', 'thread id').argument('[callId]', 'the call (optional when only one waits)')
+    .option('--abort', 'deny and end the turn as interrupted').option('--temporal-address <host:port>', 'Temporal frontend')
+    .action(async (thread: string, callId: string | undefined, flags: { abort?: boolean; temporalAddress?: string }) => {
+      result.code = await denyCommand(thread, callId, flags, io);
+    });
+  root.command('interrupt').description("interrupt a thread's running turn (kills the running command, cancels the model stream)").argument('<thread>', 'thread id')
+    .option('--temporal-address <host:port>', 'Temporal frontend')
+    .action(async (thread: string, flags: { temporalAddress?: string }) => {
+      result.code = await interruptCommand(thread, flags, io);
+    });
+  root.command('send').description('send a message to the running turn (before its next model request), or start the next turn').argument('<thread>', 'thread id').argument('<message...>', 'the message')
+    .option('--temporal-address <host:port>', 'Temporal frontend')
+    .action(async (thread: string, words: string[], flags: { temporalAddress?: string }) => {
+      result.code = await sendCommand(thread, words, flags, io);
+    });
   root.command('compact').description("compact a thread's context now (after its running turn, if any)").argument('<thread>', 'thread id')
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .option('--json', 'print the result as JSON')
@@ -322,6 +360,7 @@ if (require.main === module) {
     err: process.stderr,
     cwd: process.cwd(),
     stdin: () => readFileSync(0, 'utf8'),
+    input: process.stdin,
   }).then(
     (code) => process.exit(code),
     (err: unknown) => {

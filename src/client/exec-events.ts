@@ -4,7 +4,8 @@
  * items of type agent_message, reasoning, command_execution, file_change, todo_list and
  * error, then turn.completed (with usage) or turn.failed. Two additions of Unroll's own:
  * turn.completed also carries `thread_usage` (running total) and `context_tokens` (the
- * context estimate), and `context.compacted` reports a compaction. Full texts are read from the
+ * context estimate), `context.compacted` reports a compaction, `approval.requested` /
+ * `approval.resolved` an approval, `input.injected` a steering message. Full texts are read from the
  * transcript store by hash, so the workflow never has to carry them.
  */
 import { messageText, type ConversationItem } from '../items/schemas';
@@ -29,6 +30,9 @@ export type ExecEvent =
   | { type: 'item.completed'; item: ExecItem }
   | { type: 'turn.completed'; usage: ExecUsage; thread_usage: ExecUsage; context_tokens: number }
   | { type: 'context.compacted'; reason: string; mode: string; tokens_before: number; tokens_after: number; dropped_items: number }
+  | { type: 'approval.requested'; call_id: string; tool: string; summary: string; reason: string; justification: string | null }
+  | { type: 'approval.resolved'; call_id: string; decision: string }
+  | { type: 'input.injected'; text: string }
   | { type: 'turn.failed'; error: { message: string } }
   | { type: 'error'; message: string };
 
@@ -64,6 +68,12 @@ export class ExecEventTranslator {
         return this.toolStarted(event.call.callId, event.call.name, event.call.summary);
       case 'tool.completed':
         return this.toolCompleted(event);
+      case 'approval.requested':
+        return [{ type: 'approval.requested', call_id: event.call.callId, tool: event.call.name, summary: event.call.summary, reason: event.reason, justification: event.call.facts?.justification ?? null }];
+      case 'approval.resolved':
+        return [{ type: 'approval.resolved', call_id: event.callId, decision: event.decision }];
+      case 'input.injected':
+        return [{ type: 'input.injected', text: event.text }];
       case 'compaction': {
         const c = event.compaction;
         return [{ type: 'context.compacted', reason: c.reason, mode: c.mode, tokens_before: c.tokensBefore, tokens_after: c.tokensAfter, dropped_items: c.droppedItems }];
@@ -81,6 +91,7 @@ export class ExecEventTranslator {
     if (result.status === 'completed') {
       return [{ type: 'turn.completed', usage: execUsage(result.usage), thread_usage: execUsage(addUsage(threadUsageBefore, result.usage)), context_tokens: result.contextTokens }];
     }
+    if (result.status === 'interrupted') return [{ type: 'turn.failed', error: { message: 'turn interrupted by the user' } }];
     return [{ type: 'turn.failed', error: { message: result.error?.message ?? `turn ${result.status}` } }];
   }
 

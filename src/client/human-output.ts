@@ -56,6 +56,17 @@ export class HumanOutput {
         this.line(this.paint('2', `thread: ${t.input_tokens} in (${t.cached_input_tokens} cached) · ${t.output_tokens} out · context ≈ ${event.context_tokens} tokens`));
         break;
       }
+      case 'approval.requested':
+        this.flushMessage();
+        this.line(this.paint('33;1', `approval needed: ${event.summary}`));
+        this.line(`  ${event.reason}${event.justification ? ` (${event.justification})` : ''}`);
+        break;
+      case 'approval.resolved':
+        this.line(this.paint('33', `  ${event.decision === 'approve' || event.decision === 'approve-for-session' ? 'approved' : event.decision === 'timeout' ? 'timed out (denied)' : 'denied'}`));
+        break;
+      case 'input.injected':
+        this.line(`${this.paint('1', 'user (steering)')} ${event.text}`);
+        break;
       case 'context.compacted':
         this.flushMessage();
         this.line(this.paint('33', `context compacted (${event.reason}, ${event.mode}): ≈${event.tokens_before} → ≈${event.tokens_after} tokens${event.dropped_items > 0 ? `, ${event.dropped_items} oldest items dropped` : ''}`));

@@ -21,16 +21,27 @@ export function emit(sink: EventSink, event: ExecEvent): void {
 }
 
 /** Follows a started turn to its end, printing every step; returns its result. */
-export async function watchTurn(client: Client, store: TranscriptStore, turnWorkflowId: string, sink: EventSink, threadUsageBefore?: Usage): Promise<TurnResult> {
+export async function watchTurn(
+  client: Client,
+  store: TranscriptStore,
+  turnWorkflowId: string,
+  sink: EventSink,
+  threadUsageBefore?: Usage,
+  onApproval?: (request: Extract<ExecEvent, { type: 'approval.requested' }>) => Promise<void>,
+): Promise<TurnResult> {
   const translator = new ExecEventTranslator(store);
   const result = await followTurn(client, turnWorkflowId, async (event) => {
-    for (const out of await translator.translate(event)) emit(sink, out);
+    for (const out of await translator.translate(event)) {
+      emit(sink, out);
+      if (out.type === 'approval.requested' && onApproval) await onApproval(out);
+    }
   });
   for (const out of translator.finish(result, threadUsageBefore)) emit(sink, out);
   return result;
 }
 
-/** Exit status of `unroll exec` for a turn result. */
+/** Exit status of `unroll exec` for a turn result: 0 completed, 130 interrupted, 1 failed. */
 export function exitCodeFor(result: TurnResult): number {
-  return result.status === 'completed' ? 0 : 1;
+  if (result.status === 'completed') return 0;
+  return result.status === 'interrupted' ? 130 : 1;
 }

@@ -62,6 +62,8 @@ export const ConfigFile = z
       })
       .partial()
       .strict(),
+    /** Payload and store encryption (see src/codec): a key file, relative to the Unroll home. */
+    encryption: z.object({ keyFile: z.string().min(1) }).strict(),
   })
   .partial()
   .strict();
@@ -88,7 +90,19 @@ export interface UnrollConfig {
   };
   /** Settings for new threads, except the working directory. */
   readonly session: Omit<SessionSettings, 'cwd'>;
+  /** Where the encryption keys come from; null when encryption is off (see src/codec/keys.ts). */
+  readonly encryption: EncryptionSource | null;
 }
+
+/**
+ * Where the AES-256-GCM keys come from: the text of `UNROLL_ENCRYPTION_KEY` (one or more
+ * key specs), or a key file (`UNROLL_ENCRYPTION_KEY_FILE`, else config.json
+ * `encryption.keyFile`). `origin` names the setting, for error messages. The keys
+ * themselves are read and checked by `loadKeyRing` (src/codec/keys.ts).
+ */
+export type EncryptionSource =
+  | { readonly kind: 'inline'; readonly text: string; readonly origin: string }
+  | { readonly kind: 'file'; readonly path: string; readonly origin: string };
 
 /** Defaults for a new thread's model settings. */
 export const DEFAULT_MODEL = 'gpt-5.1-codex';
@@ -144,7 +158,19 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
         stepsPerRun: null,
       },
     },
+    encryption: encryptionSource(env, file, home),
   };
+}
+
+/** The configured key source: env vars win over config.json; both env vars at once is an error. */
+function encryptionSource(env: Record<string, string | undefined>, file: ConfigFile, home: string): EncryptionSource | null {
+  const inline = env.UNROLL_ENCRYPTION_KEY;
+  const keyFile = env.UNROLL_ENCRYPTION_KEY_FILE;
+  if (inline && keyFile) throw new ConfigError('both UNROLL_ENCRYPTION_KEY and UNROLL_ENCRYPTION_KEY_FILE are set: give the keys one way only');
+  if (inline) return { kind: 'inline', text: inline, origin: 'UNROLL_ENCRYPTION_KEY' };
+  if (keyFile) return { kind: 'file', path: path.resolve(keyFile), origin: 'UNROLL_ENCRYPTION_KEY_FILE' };
+  if (file.encryption) return { kind: 'file', path: path.resolve(home, file.encryption.keyFile), origin: `encryption.keyFile in ${path.join(home, 'config.json')}` };
+  return null;
 }
 
 function readConfigFile(file: string): ConfigFile {

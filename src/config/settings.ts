@@ -9,7 +9,9 @@ export const ReasoningEffort = z.enum(['none', 'minimal', 'low', 'medium', 'high
 export type ReasoningEffort = z.infer<typeof ReasoningEffort>;
 export const ReasoningSummary = z.enum(['auto', 'concise', 'detailed', 'none']);
 export const ApprovalPolicy = z.enum(['untrusted', 'on-request', 'never']);
+export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
 export const SandboxMode = z.enum(['read-only', 'workspace-write', 'danger-full-access']);
+export type SandboxMode = z.infer<typeof SandboxMode>;
 
 /** Where inference requests go and how they authenticate. */
 export const ProviderSettings = z.object({

@@ -122,7 +122,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         if (!['approve', 'approve-for-session', 'deny', 'abort'].includes(decision as string)) throw new Error(`unknown decision ${JSON.stringify(decision)}: use approve, approve-for-session, deny or abort`);
         if (pendingApprovals.size === 0) throw new Error('no tool call is waiting for approval in this turn');
         if (callId === undefined && pendingApprovals.size > 1) throw new Error(`${pendingApprovals.size} calls are waiting (${[...pendingApprovals.keys()].join(', ')}); name one`);
-        if (callId !== undefined && !pendingApprovals.has(callId as string)) throw new Error(`call ${String(callId)} is not waiting for approval (waiting: ${[...pendingApprovals.keys()].join(', ')})`);
+        if (callId !== undefined && !pendingApprovals.has(callId as string)) throw new Error(`call ${JSON.stringify(callId)} is not waiting for approval (waiting: ${[...pendingApprovals.keys()].join(', ')})`);
       },
     },
   );

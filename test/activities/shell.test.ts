@@ -250,6 +250,8 @@ describe('ShellArgs', () => {
     { args: { command: 'ls', timeout_ms: 1.5 }, valid: false },
     { args: { command: ['ls'], workdir: 'src', timeout_ms: 5_000 }, valid: true },
     { args: { command: 'ls | wc -l' }, valid: true },
+    { args: { command: 'curl example.com', with_escalated_permissions: true, justification: 'needs the network' }, valid: true },
+    { args: { command: 'ls', with_escalated_permissions: 'yes' }, valid: false },
   ])('parses $args as valid=$valid', ({ args, valid }) => {
     expect(ShellArgs.safeParse(args).success).toBe(valid);
   });

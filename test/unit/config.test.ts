@@ -39,6 +39,7 @@ function defaults(): UnrollConfig {
       reasoningSummary: 'auto',
       approvalPolicy: 'never',
       sandboxMode: 'danger-full-access',
+      networkAccess: false,
       shellTimeoutMs: 10_000,
       toolTaskQueue: DEFAULT_TASK_QUEUE,
       timings: DEFAULT_TIMINGS,
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
       reasoningSummary: 'concise',
       approvalPolicy: 'on-request',
       sandboxMode: 'workspace-write',
+      networkAccess: true,
       shellTimeoutMs: 5000,
       temporal: { address: 'temporal:7233', namespace: 'ns', taskQueue: 'q', cliPath: '/bin/temporal', autoStartServer: false },
     });
@@ -90,6 +92,7 @@ describe('loadConfig', () => {
         reasoningSummary: 'concise',
         approvalPolicy: 'on-request',
         sandboxMode: 'workspace-write',
+        networkAccess: true,
         shellTimeoutMs: 5000,
         toolTaskQueue: 'q',
       },
@@ -123,7 +126,7 @@ describe('loadConfig', () => {
   });
 
   it('lets command-line overrides win over environment variables and config.json', async () => {
-    await writeConfig({ model: 'file-model', approvalPolicy: 'untrusted', sandboxMode: 'read-only', reasoningEffort: 'low' });
+    await writeConfig({ model: 'file-model', approvalPolicy: 'untrusted', sandboxMode: 'read-only', networkAccess: false, reasoningEffort: 'low' });
     const config = loadConfig(
       { UNROLL_HOME: home, UNROLL_MODEL: 'env-model', UNROLL_PROVIDER: 'lmstudio', UNROLL_TEMPORAL_ADDRESS: 'env:7233', UNROLL_TASK_QUEUE: 'env-q' },
       {
@@ -133,6 +136,7 @@ describe('loadConfig', () => {
         reasoningEffort: 'high',
         approvalPolicy: 'on-request',
         sandboxMode: 'workspace-write',
+        networkAccess: true,
         temporalAddress: 'flag:7233',
         taskQueue: 'flag-q',
       },
@@ -149,6 +153,7 @@ describe('loadConfig', () => {
         reasoningEffort: 'high',
         approvalPolicy: 'on-request',
         sandboxMode: 'workspace-write',
+        networkAccess: true,
         toolTaskQueue: 'flag-q',
       },
     });

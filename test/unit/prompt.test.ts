@@ -212,6 +212,26 @@ describe('permissionsMessageText', () => {
     );
   });
 
+  it.each([
+    {
+      sandboxMode: 'workspace-write' as const,
+      networkAccess: true,
+      line: 'sandbox_mode: workspace-write. Commands may write only inside the workspace (/w) and temporary directories; .git is read-only; network access is on.',
+    },
+    {
+      sandboxMode: 'read-only' as const,
+      networkAccess: false,
+      line: 'sandbox_mode: read-only. The sandbox is read-only: commands may read files but any write will fail (except to a private /tmp that is discarded when the command ends); network access is off.',
+    },
+    {
+      sandboxMode: 'read-only' as const,
+      networkAccess: true,
+      line: 'sandbox_mode: read-only. The sandbox is read-only: commands may read files but any write will fail (except to a private /tmp that is discarded when the command ends); network access is on.',
+    },
+  ])('states network access $networkAccess for $sandboxMode', ({ sandboxMode, networkAccess, line }) => {
+    expect(permissionsMessageText({ sandboxMode, approvalPolicy: 'never', cwd: '/w', networkAccess }).split('\n')[1]).toBe(line);
+  });
+
   it('explains each sandbox mode and approval policy differently', () => {
     const texts = combinations.map((c) => permissionsMessageText({ ...c, cwd: '/w' }));
     expect(new Set(texts).size).toBe(combinations.length);
