@@ -9,15 +9,16 @@ import type { PendingApproval } from '../workflows/definitions';
 import { DebugContext, DebugUsageError, guarded, withContext, type DebugIo } from './debug-command';
 import { answerApproval, interruptTurn, NoRunningTurnError, pendingApprovals, sendInput } from './intervene';
 
-/** How long to wait for a worker to take a request before saying none is running. */
-const WORKER_WAIT_MS = 20_000;
+/** How long to wait for a worker to take a request before saying none is running (UNROLL_WORKER_WAIT_MS). */
+const DEFAULT_WORKER_WAIT_MS = 20_000;
+let workerWaitMs = DEFAULT_WORKER_WAIT_MS;
 
 async function withDeadline<T>(work: Promise<T>, threadId: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new DebugUsageError(`no worker answered for thread ${threadId} within ${WORKER_WAIT_MS / 1000} s: is \`unroll exec\`, \`unroll resume ${threadId}\` or \`unroll worker\` running?`)),
-      WORKER_WAIT_MS,
+      () => reject(new DebugUsageError(`no worker answered for thread ${threadId} within ${workerWaitMs / 1000} s: is \`unroll exec\`, \`unroll resume ${threadId}\` or \`unroll worker\` running?`)),
+      workerWaitMs,
     );
   });
   try {
@@ -28,6 +29,8 @@ async function withDeadline<T>(work: Promise<T>, threadId: string): Promise<T> {
 }
 
 async function run(io: DebugIo, flags: { temporalAddress?: string }, body: (client: Client) => Promise<number>): Promise<number> {
+  const configured = Number(io.env.UNROLL_WORKER_WAIT_MS);
+  workerWaitMs = Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_WORKER_WAIT_MS;
   return guarded(io, async () => {
     try {
       const context = DebugContext.open(io, flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {});
