@@ -67,15 +67,22 @@ export async function runPhase(ctx: PhaseContext): Promise<PhaseResult> {
   const sharedQueue = `${ctx.runMarker}-baseline`;
   const shared = faults ? undefined : await startWorker(spec(sharedQueue));
   try {
-    const sessions = await pool(ctx.plan.sessions, ctx.concurrency, async (plan) => {
+    const sessions = await pool(ctx.plan.sessions, ctx.concurrency, async (plan): Promise<SessionRun> => {
       const taskQueue = faults ? `${ctx.runMarker}-${plan.name}` : sharedQueue;
-      const workers = faults ? await SessionWorkers.start(spec(taskQueue), plan, ctx.log) : undefined;
       const threadId = `${ctx.runMarker}-${ctx.name}-${plan.name}`;
       const workspace = path.join(ctx.dir, 'ws', plan.name);
       await mkdir(workspace, { recursive: true });
+      const begun = Date.now();
+      let workers: SessionWorkers | undefined;
+      try {
+        workers = faults ? await SessionWorkers.start(spec(taskQueue), plan, ctx.log) : undefined;
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        ctx.log(`${ctx.name} ${plan.name}: NOT STARTED (${error})`);
+        return { started: false, turns: [], head: null, error, plan, threadId, workspace, kills: 0, durationMs: Date.now() - begun };
+      }
       ctx.model.register(threadId, plan, { faults });
       workers?.listen(ctx.model, threadId);
-      const begun = Date.now();
       const outcome = await driveSession({
         client: ctx.client,
         plan,

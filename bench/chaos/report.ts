@@ -9,7 +9,7 @@ import type { LedgerReport, RepeatedCommand, TranscriptFacts } from './execution
 import type { StoreReport, Tree } from './integrity';
 import type { PhaseResult, SessionRun } from './phase';
 import type { ChaosPlan } from './plan';
-import type { ChaosOptions } from './run';
+import { DEFAULT_CHAOS_OPTIONS, type ChaosOptions } from './run';
 
 /** One session's checks after a phase. */
 export interface SessionCheck {
@@ -91,9 +91,18 @@ export interface ChaosReport {
   readonly workDir: string | null;
 }
 
-/** The command line that reproduces a run with these options. */
+/** The command line that reproduces a run with these options (flags left at their default are named only when they are the main three). */
 export function reproduceCommand(o: Omit<ChaosOptions, 'log'>): string {
-  return `npm run chaos -- --sessions ${o.sessions} --seed ${o.seed} --concurrency ${o.concurrency}`;
+  const d = DEFAULT_CHAOS_OPTIONS;
+  const extra: Array<[string, number, number]> = [
+    ['--turns', o.turns, d.turns],
+    ['--kills', o.killsPerSession, d.killsPerSession],
+    ['--provider-faults', o.providerFaultsPerSession, d.providerFaultsPerSession],
+    ['--tool-faults', o.toolFaultsPerSession, d.toolFaultsPerSession],
+    ['--server-restarts', o.serverRestarts, d.serverRestarts],
+  ];
+  const flags = extra.filter(([, value, fallback]) => value !== fallback).map(([flag, value]) => ` ${flag} ${value}`).join('');
+  return `npm run chaos -- --sessions ${o.sessions} --seed ${o.seed} --concurrency ${o.concurrency}${flags}`;
 }
 
 /** Judges the run; see the module comment. */
@@ -113,7 +122,7 @@ export function buildReport(input: ReportInput): ChaosReport {
     }
   }
   const sum = (f: (c: SessionCheck) => number) => chaos.checks.reduce((n, c) => n + f(c), 0);
-  const rows = chaos.checks.map((c) => sessionRow(c, input));
+  const rows = chaos.checks.map((c) => sessionRow(c));
   const report: ChaosReport = {
     command: reproduceCommand(options),
     options,
@@ -148,7 +157,7 @@ export function buildReport(input: ReportInput): ChaosReport {
   return { ...report, ok: problems.length === 0, problems };
 }
 
-function sessionRow(check: SessionCheck, input: ReportInput): SessionRow {
+function sessionRow(check: SessionCheck): SessionRow {
   const { run, facts } = check;
   const completed = run.error === null && run.turns.length === run.plan.turns.length && run.turns.every((t) => t.status === 'completed');
   return {

@@ -3,8 +3,16 @@
  * complete record (histories + transcript objects) between machines as one gzip'd
  * bundle. An imported thread is kept under `<home>/imports/` and its objects go into the
  * local store, so `show`, `replay`, `diff` and `fork` find it by id without a server.
+ *
+ * With encryption on: the bundle's histories are as the server stores them (encrypted);
+ * its objects are plaintext canonical JSON (their names are their hashes, checked on
+ * read), so a bundle must be handled like the transcript it holds. On import the objects
+ * go into the store encrypted at rest, and the copy kept under `imports/` keeps only the
+ * histories.
  */
 import * as path from 'node:path';
+import type { PayloadCodec } from '@temporalio/common';
+import { decodeThreadHistories } from '../codec/history-codec';
 import { createBundle, importObjects, readBundle, writeBundle, bundleStore, type ThreadBundle } from '../history/bundle';
 import { ObjectNotFoundError } from '../store/errors';
 import { openFsStore } from '../store';
@@ -19,10 +27,10 @@ export interface ExportFlags {
   readonly temporalAddress?: string;
 }
 
-/** Turn heads whose transcript the bundle cannot load (objects the store lacked). */
-export async function incompleteHeads(bundle: ThreadBundle): Promise<string[]> {
+/** Turn heads whose transcript the bundle cannot load (objects the store lacked); `codecs` decode encrypted histories. */
+export async function incompleteHeads(bundle: ThreadBundle, codecs: readonly PayloadCodec[] = []): Promise<string[]> {
   const store = bundleStore(bundle);
-  const run = await buildThreadRun(bundleHistories(bundle), store);
+  const run = await buildThreadRun(await decodeThreadHistories(bundleHistories(bundle), codecs), store);
   const broken: string[] = [];
   for (const turn of run.turns) {
     try {
@@ -42,8 +50,9 @@ export function exportCommand(target: string, flags: ExportFlags, io: DebugIo): 
       if (!flags.output) throw new DebugUsageError('export needs -o <file> (e.g. -o run.unroll.gz)');
       const file = path.resolve(io.cwd, flags.output);
       const source = await resolveThread(ctx, target);
-      const bundle = source.bundle ?? (await createBundle(source.histories, source.store.backend));
-      for (const problem of await incompleteHeads(bundle)) io.err.write(`unroll: warning: the bundle is incomplete (the store lacks objects): ${problem}\n`);
+      // An imported thread's objects are in the local store (its kept copy may have none).
+      const bundle = source.kind === 'bundle' && source.bundle ? source.bundle : await createBundle(source.storedHistories, source.store.backend, { readable: source.histories });
+      for (const problem of await incompleteHeads(bundle, ctx.payloadCodecs())) io.err.write(`unroll: warning: the bundle is incomplete (the store lacks objects): ${problem}\n`);
       await writeBundle(file, bundle);
       io.err.write(`exported ${bundle.threadId}: ${bundle.workflows.length} workflow run(s), ${Object.keys(bundle.objects).length} store object(s) → ${file}\n`);
       return 0;
@@ -57,9 +66,11 @@ export function importCommand(fileArg: string, io: DebugIo): Promise<number> {
     const ctx = DebugContext.open(io);
     const file = path.resolve(io.cwd, fileArg);
     const bundle = await readBundle(file);
-    const store = openFsStore(ctx.config.home);
+    const keys = ctx.keys();
+    const store = openFsStore(ctx.config.home, keys);
     const count = await importObjects(bundle, store.backend);
-    await writeBundle(importedBundlePath(ctx.config.home, bundle.threadId), bundle);
+    // With a key, the transcript lives only in the (encrypted) store, not in plaintext under imports/.
+    await writeBundle(importedBundlePath(ctx.config.home, bundle.threadId), keys ? { ...bundle, objects: {} } : bundle);
     io.err.write(`imported ${bundle.threadId}: ${bundle.workflows.length} workflow run(s), ${count} store object(s) into ${ctx.config.home}\n`);
     io.err.write(`inspect it with: unroll show ${bundle.threadId}\n`);
     return 0;

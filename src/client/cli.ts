@@ -21,6 +21,7 @@ import { turnWorkflowId } from '../shared/ids';
 import type { SettingsChange } from '../workflows/definitions';
 import { compactThread, describeThread, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
 import { exportCommand, importCommand, type ExportFlags } from './bundle';
+import { codecServerCommand, type CodecServerFlags } from './codec-server-command';
 import { diffCommand, type DiffFlags } from './diff';
 import { forkCommand, type ForkFlags } from './fork';
 import { replayCommand, type ReplayFlags } from './replay';
@@ -332,6 +333,13 @@ function program(io: Io, result: { code: number }): Command {
   root.command('import').description('load a bundle into the local store (then show/replay/diff/fork it by id)').argument('<file>', 'bundle file')
     .action(async (file: string) => {
       result.code = await importCommand(file, io);
+    });
+  root.command('codec-server').description('serve the encryption key as a Temporal codec server for the Web UI and CLI (until Ctrl-C)')
+    .option('--port <port>', 'port (default 8888; 0 picks a free one)').option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--origin <url...>', 'browser origins allowed to call it (default: the dev server UI, http://localhost:8233 and http://127.0.0.1:8233)')
+    .option('--namespace <ns>', 'serve only this namespace (default: the configured one)')
+    .action(async (flags: CodecServerFlags) => {
+      result.code = await codecServerCommand(flags, io);
     });
   return root;
 }

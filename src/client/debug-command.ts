@@ -3,8 +3,10 @@
  * share: their I/O, the errors that are the user's to fix (exit 2), colour, and a lazily
  * opened connection to Temporal, so commands that read a bundle never need a server.
  */
-import { IllegalStateError } from '@temporalio/common';
+import { IllegalStateError, type PayloadCodec } from '@temporalio/common';
 import type { LogLevel } from '@temporalio/worker';
+import { payloadCodecsFor } from '../codec/data-converter';
+import { keyRingFor, type KeyRing } from '../codec/keys';
 import { ConfigError, loadConfig, type ConfigOverrides, type UnrollConfig } from '../config/config';
 import { BundleError } from '../history/bundle';
 import { ToolOutputNotFoundError } from '../history/fork-point';
@@ -78,6 +80,7 @@ export function painterFor(stream: { isTTY?: boolean }, env: Record<string, stri
  */
 export class DebugContext {
   private runtimePromise: Promise<UnrollRuntime> | undefined;
+  private keyRing: KeyRing | null | undefined;
 
   constructor(
     readonly config: UnrollConfig,
@@ -90,11 +93,23 @@ export class DebugContext {
     return new DebugContext(loadConfig(io.env, overrides), io, options.withWorker ?? false);
   }
 
+  /** The configured encryption keys (read on first use), or null when encryption is off. */
+  keys(): KeyRing | null {
+    if (this.keyRing === undefined) this.keyRing = keyRingFor(this.config);
+    return this.keyRing;
+  }
+
+  /** The codecs that decode this configuration's payloads (none when encryption is off). */
+  payloadCodecs(): PayloadCodec[] {
+    return payloadCodecsFor(this.keys());
+  }
+
   /** The connected runtime; the first call connects. */
   runtime(): Promise<UnrollRuntime> {
     if (!this.runtimePromise) {
       quietSdk('WARN');
-      this.runtimePromise = openRuntime(this.config, this.io.env, { withWorker: this.withWorker, log: (m) => this.io.err.write(`${m}\n`) });
+      const keys = this.keys();
+      this.runtimePromise = openRuntime(this.config, this.io.env, { withWorker: this.withWorker, log: (m) => this.io.err.write(`${m}\n`), keys });
     }
     return this.runtimePromise;
   }

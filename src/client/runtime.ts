@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { currentHostFacts } from '../activities';
+import { dataConverterFor } from '../codec/data-converter';
+import { keyRingFor, type KeyRing } from '../codec/keys';
 import type { UnrollConfig } from '../config/config';
 import { openFsStore, type TranscriptStore } from '../store';
 import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../temporal/dev-server';
@@ -68,17 +70,24 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): v
   });
 }
 
-/** Connects to Temporal and, when `withWorker`, starts a worker in this process. */
+/**
+ * Connects to Temporal and, when `withWorker`, starts a worker in this process. With an
+ * encryption key configured (`config.encryption`, or `options.keys` when the caller
+ * already loaded it), the client and the worker encrypt every payload and the store
+ * encrypts at rest. Throws `EncryptionKeyError` for a bad key before connecting.
+ */
 export async function openRuntime(
   config: UnrollConfig,
   env: Record<string, string | undefined>,
-  options: { withWorker: boolean; log: (msg: string) => void },
+  options: { withWorker: boolean; log: (msg: string) => void; keys?: KeyRing | null },
 ): Promise<UnrollRuntime> {
+  const keys = options.keys !== undefined ? options.keys : keyRingFor(config);
+  const dataConverter = dataConverterFor(keys);
   await ensureServer(config, options.log);
   const { address, namespace, taskQueue } = config.temporal;
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
-  const store = openFsStore(config.home);
+  const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
+  const store = openFsStore(config.home, keys);
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let native: NativeConnection | undefined;
@@ -89,6 +98,7 @@ export async function openRuntime(
       namespace,
       taskQueue,
       deps: { store, apiKey: (name) => env[name], host: currentHostFacts(env) },
+      ...(dataConverter ? { dataConverter } : {}),
     });
     running = worker.run();
   }

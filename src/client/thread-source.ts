@@ -5,9 +5,13 @@
  *    `unroll import`): its histories from there, its objects from the local store;
  * 3. a thread id on the Temporal server: its histories from the server, its objects
  *    from the local store.
+ * Histories hold payloads as the server stores them; with encryption on they are
+ * decoded here with the configured key (`histories`), and kept as stored for export
+ * (`storedHistories`).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { decodeThreadHistories } from '../codec/history-codec';
 import { bundleHistories, bundleStore, readBundle, type ThreadBundle } from '../history/bundle';
 import { fetchThreadHistories, type ThreadHistories } from '../history/thread-histories';
 import { THREAD_ID } from '../shared/ids';
@@ -21,7 +25,10 @@ export interface ThreadSource {
   readonly kind: 'bundle' | 'imported' | 'server';
   /** The bundle file, or the server address. */
   readonly location: string;
+  /** The histories with every payload decoded: what show, replay, diff and fork read. */
   readonly histories: ThreadHistories;
+  /** The histories as stored (encrypted payloads stay encrypted): what export writes. */
+  readonly storedHistories: ThreadHistories;
   readonly store: TranscriptStore;
   /** The bundle, for bundle and imported sources. */
   readonly bundle: ThreadBundle | null;
@@ -47,10 +54,11 @@ async function isFile(file: string): Promise<boolean> {
 
 /** Resolves a command's `<thread | bundle>` argument; see the module comment. */
 export async function resolveThread(ctx: DebugContext, target: string): Promise<ThreadSource> {
+  const readable = async (stored: ThreadHistories) => ({ storedHistories: stored, histories: await decodeThreadHistories(stored, ctx.payloadCodecs()) });
   const file = path.resolve(ctx.io.cwd, target);
   if (await isFile(file)) {
     const bundle = await readBundle(file);
-    return { kind: 'bundle', location: file, histories: bundleHistories(bundle, file), store: bundleStore(bundle), bundle };
+    return { kind: 'bundle', location: file, ...(await readable(bundleHistories(bundle, file))), store: bundleStore(bundle), bundle };
   }
   if (!THREAD_ID.test(target)) {
     if (/[/\\]|\.gz$|\.json$/.test(target)) throw new DebugUsageError(`no such bundle file: ${file}`);
@@ -59,9 +67,9 @@ export async function resolveThread(ctx: DebugContext, target: string): Promise<
   const imported = importedBundlePath(ctx.config.home, target);
   if (await isFile(imported)) {
     const bundle = await readBundle(imported);
-    return { kind: 'imported', location: imported, histories: bundleHistories(bundle, imported), store: openFsStore(ctx.config.home), bundle };
+    return { kind: 'imported', location: imported, ...(await readable(bundleHistories(bundle, imported))), store: openFsStore(ctx.config.home, ctx.keys()), bundle };
   }
   const runtime = await ctx.runtime();
-  const histories = await fetchThreadHistories(runtime.client, target);
-  return { kind: 'server', location: ctx.config.temporal.address, histories, store: runtime.store, bundle: null };
+  const stored = await fetchThreadHistories(runtime.client, target);
+  return { kind: 'server', location: ctx.config.temporal.address, ...(await readable(stored)), store: runtime.store, bundle: null };
 }

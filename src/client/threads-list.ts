@@ -7,6 +7,7 @@
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { decodeHistory } from '../codec/history-codec';
 import type { Usage } from '../items/schemas';
 import { summarizeSessionRun, type SessionSummary } from '../history/session-summary';
 import { sessionQuery, type ThreadOrigin } from '../workflows/definitions';
@@ -111,7 +112,8 @@ async function threadDetails(client: Client, latest: WorkflowExecutionInfo, askS
     }
   }
   try {
-    const summary: SessionSummary = summarizeSessionRun(await handle.fetchHistory());
+    const history = await decodeHistory(await handle.fetchHistory(), client.options.loadedDataConverter.payloadCodecs, `the history of ${latest.workflowId}`);
+    const summary: SessionSummary = summarizeSessionRun(history);
     return { ...summary, details: 'history' };
   } catch {
     return { turns: null, runningTurn: null, usage: null, lastMessage: null, origin: null, details: 'none' };

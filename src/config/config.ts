@@ -23,7 +23,8 @@ import {
 
 /** A configuration problem, with where it came from. */
 export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+  // Typed as string so that subclasses (e.g. EncryptionKeyError) can name themselves.
+  override readonly name: string = 'ConfigError';
 }
 
 /** Providers known out of the box; config.json may add more or override these. */
@@ -90,8 +91,8 @@ export interface UnrollConfig {
   };
   /** Settings for new threads, except the working directory. */
   readonly session: Omit<SessionSettings, 'cwd'>;
-  /** Where the encryption keys come from; null when encryption is off (see src/codec/keys.ts). */
-  readonly encryption: EncryptionSource | null;
+  /** Where the encryption keys come from; absent when encryption is off (see src/codec/keys.ts). */
+  readonly encryption?: EncryptionSource;
 }
 
 /**
@@ -158,19 +159,19 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
         stepsPerRun: null,
       },
     },
-    encryption: encryptionSource(env, file, home),
+    ...encryptionSource(env, file, home),
   };
 }
 
 /** The configured key source: env vars win over config.json; both env vars at once is an error. */
-function encryptionSource(env: Record<string, string | undefined>, file: ConfigFile, home: string): EncryptionSource | null {
+function encryptionSource(env: Record<string, string | undefined>, file: ConfigFile, home: string): { encryption?: EncryptionSource } {
   const inline = env.UNROLL_ENCRYPTION_KEY;
   const keyFile = env.UNROLL_ENCRYPTION_KEY_FILE;
   if (inline && keyFile) throw new ConfigError('both UNROLL_ENCRYPTION_KEY and UNROLL_ENCRYPTION_KEY_FILE are set: give the keys one way only');
-  if (inline) return { kind: 'inline', text: inline, origin: 'UNROLL_ENCRYPTION_KEY' };
-  if (keyFile) return { kind: 'file', path: path.resolve(keyFile), origin: 'UNROLL_ENCRYPTION_KEY_FILE' };
-  if (file.encryption) return { kind: 'file', path: path.resolve(home, file.encryption.keyFile), origin: `encryption.keyFile in ${path.join(home, 'config.json')}` };
-  return null;
+  if (inline) return { encryption: { kind: 'inline', text: inline, origin: 'UNROLL_ENCRYPTION_KEY' } };
+  if (keyFile) return { encryption: { kind: 'file', path: path.resolve(keyFile), origin: 'UNROLL_ENCRYPTION_KEY_FILE' } };
+  if (file.encryption) return { encryption: { kind: 'file', path: path.resolve(home, file.encryption.keyFile), origin: `encryption.keyFile in ${path.join(home, 'config.json')}` } };
+  return {};
 }
 
 function readConfigFile(file: string): ConfigFile {

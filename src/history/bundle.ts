@@ -44,9 +44,16 @@ export class BundleError extends Error {
   }
 }
 
-/** Builds the bundle of a thread from its histories and the store that holds its objects. */
-export async function createBundle(histories: ThreadHistories, backend: StoreBackend, now = new Date()): Promise<ThreadBundle> {
-  const objects = await closeOverObjects(backend, hashesInHistories(histories));
+/**
+ * Builds the bundle of a thread from its histories and the store that holds its objects.
+ * The histories are written as given (as stored on the server: encrypted payloads stay
+ * encrypted); the objects they reference are found in `options.readable`, the same
+ * histories with their payloads decoded, when they are encrypted. Objects are written as
+ * their plaintext canonical JSON (the backend decrypts them).
+ */
+export async function createBundle(histories: ThreadHistories, backend: StoreBackend, options: { now?: Date; readable?: ThreadHistories } = {}): Promise<ThreadBundle> {
+  const now = options.now ?? new Date();
+  const objects = await closeOverObjects(backend, hashesInHistories(options.readable ?? histories));
   const sorted = [...objects.entries()].sort(([a], [b]) => a.localeCompare(b));
   return {
     format: 'unroll-bundle',

@@ -3,11 +3,14 @@
  * continue-as-new back to the first) and every TurnWorkflow it started (again with all
  * their runs). This is, with the transcript store, the complete record of a run; it is
  * what `show`, `replay`, `diff` and `export` read, whether it comes from the server or
- * from a bundle.
+ * from a bundle. Histories are returned as the server stores them (encrypted payloads
+ * stay encrypted); the client's payload codecs are used only to follow the links
+ * between runs. Readers decode them with `decodeThreadHistories` (src/codec).
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { decodeHistory } from '../codec/history-codec';
 import { sessionWorkflowId } from '../shared/ids';
-import { runRecord, type History } from './history-events';
+import { runRecord, type History, type RunRecord } from './history-events';
 
 /** One run of one workflow, with its history. */
 export interface RecordedWorkflow {
@@ -60,34 +63,38 @@ export async function fetchThreadHistories(client: Client, threadId: string): Pr
   const sessions = await fetchRunsBackwards(client, sessionId, latest.runId);
   const children = new Map<string, string | null>();
   for (const session of sessions) {
-    for (const child of runRecord(session.history).children) {
+    for (const child of session.record.children) {
       if (!children.has(child.workflowId) || child.runId !== null) children.set(child.workflowId, child.runId);
     }
   }
   const turns = await mapLimited([...children.entries()], 4, ([workflowId, runId]) => fetchRunsForwards(client, workflowId, runId));
-  return { threadId, workflows: [...sessions, ...turns.flat()] };
+  return { threadId, workflows: [...sessions, ...turns.flat()].map(({ record: _record, ...run }) => run) };
 }
 
-async function fetchRun(client: Client, workflowId: string, runId: string | undefined): Promise<RecordedWorkflow> {
+/** A fetched run with its record (read from the decoded history). */
+type FetchedRun = RecordedWorkflow & { readonly record: RunRecord };
+
+async function fetchRun(client: Client, workflowId: string, runId: string | undefined): Promise<FetchedRun> {
   const handle = client.workflow.getHandle(workflowId, runId);
   const history = await handle.fetchHistory();
   const actualRunId = runId ?? (await handle.describe()).runId;
-  return { workflowId, runId: actualRunId, workflowType: runRecord(history).workflowType, history };
+  const record = runRecord(await decodeHistory(history, client.options.loadedDataConverter.payloadCodecs, `the history of ${workflowId}`));
+  return { workflowId, runId: actualRunId, workflowType: record.workflowType, history, record };
 }
 
 /** The run `runId` and every run it continued from, oldest first. */
-async function fetchRunsBackwards(client: Client, workflowId: string, runId: string): Promise<RecordedWorkflow[]> {
-  const runs: RecordedWorkflow[] = [];
+async function fetchRunsBackwards(client: Client, workflowId: string, runId: string): Promise<FetchedRun[]> {
+  const runs: FetchedRun[] = [];
   for (let next: string | null = runId; next !== null && runs.length < MAX_RUNS; ) {
     const run = await fetchRun(client, workflowId, next);
     runs.unshift(run);
-    next = runRecord(run.history).continuedFromRunId;
+    next = run.record.continuedFromRunId;
   }
   return runs;
 }
 
 /** The run `runId` (the latest when null) and every run that continued it, oldest first. */
-async function fetchRunsForwards(client: Client, workflowId: string, runId: string | null): Promise<RecordedWorkflow[]> {
+async function fetchRunsForwards(client: Client, workflowId: string, runId: string | null): Promise<FetchedRun[]> {
   if (runId === null) {
     // The child had not started when the session history was read: take what is there.
     try {
@@ -98,11 +105,11 @@ async function fetchRunsForwards(client: Client, workflowId: string, runId: stri
       throw err;
     }
   }
-  const runs: RecordedWorkflow[] = [];
+  const runs: FetchedRun[] = [];
   for (let next: string | null = runId; next !== null && runs.length < MAX_RUNS; ) {
     const run = await fetchRun(client, workflowId, next);
     runs.push(run);
-    next = runRecord(run.history).continuedToRunId;
+    next = run.record.continuedToRunId;
   }
   return runs;
 }

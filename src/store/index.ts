@@ -1,4 +1,6 @@
 import * as path from 'node:path';
+import { EncryptedStoreBackend } from '../codec/encrypted-backend';
+import type { KeyRing } from '../codec/keys';
 import { FsStoreBackend } from './fs-backend';
 import { TranscriptStore } from './transcript-store';
 
@@ -7,7 +9,12 @@ export type { StoreBackend } from './backend';
 export { FsStoreBackend } from './fs-backend';
 export { ObjectNotFoundError, CorruptObjectError } from './errors';
 
-/** Opens the default filesystem store under `<unrollHome>/store`. */
-export function openFsStore(unrollHome: string): TranscriptStore {
-  return new TranscriptStore(new FsStoreBackend(path.join(unrollHome, 'store')));
+/**
+ * Opens the default filesystem store under `<unrollHome>/store`. With `keys`, objects and
+ * markers are encrypted at rest (see src/codec/encrypted-backend.ts); without, they are
+ * written in plaintext and reading an encrypted one is a clear error. Objects written
+ * before encryption was turned on stay readable either way.
+ */
+export function openFsStore(unrollHome: string, keys?: KeyRing | null): TranscriptStore {
+  return new TranscriptStore(new EncryptedStoreBackend(new FsStoreBackend(path.join(unrollHome, 'store')), keys ?? null));
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -18,6 +19,8 @@ export interface UnrollWorkerOptions {
   readonly workflowBundlePath?: string;
   /** Extra worker options (concurrency, sticky cache, identity). */
   readonly tuning?: Partial<WorkerOptions>;
+  /** Payload codecs (encryption, see `dataConverterFor` in src/codec); the SDK default when omitted. */
+  readonly dataConverter?: DataConverter;
 }
 
 /** The bundle `npm run build` writes, if present. */
@@ -36,6 +39,7 @@ export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: createActivities(options.deps),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     // Heartbeats are how a running activity learns it was cancelled (an interrupt):

@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { applyPatchTool } from '../../src/tools/apply-patch';
 import { startHarness, type Harness } from '../support/harness';
 import type { RecordedRequest } from '../support/responses-server';
 import { applyPatchCall, assistantMessage, respond } from '../support/responses-builders';
@@ -123,5 +124,21 @@ describe('hostile and oversized patches in the agent loop', () => {
     const addOutput = h.model.requests[firstRequest + 2].input.find((i) => i.type === 'function_call_output' && i.call_id === hugeAdd.call_id);
     expect(addOutput?.output).toBe('Success. Updated the following files:\nA big/generated.txt');
     expect((await fs.readdir(ws('big'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('apply_patch without a workspace', () => {
+  test('a patch for a workspace directory that does not exist is refused with a message instead of failing the activity', async () => {
+    const gone = path.join(os.tmpdir(), `unroll-no-such-workspace-${process.pid}`);
+    const result = await applyPatchTool.run(
+      { input: patch('*** Add File: a.txt', '+a') },
+      { cwd: gone, signal: new AbortController().signal, heartbeat: () => undefined, callId: 'call_gone' },
+    );
+    expect(result).toEqual({
+      success: false,
+      output: `apply_patch verification failed: the workspace '${gone}' does not exist (ENOENT)`,
+      metadata: { error: result.output },
+    });
+    await expect(fs.access(gone)).rejects.toThrow();
   });
 });

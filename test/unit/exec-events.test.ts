@@ -178,7 +178,12 @@ describe('ExecEventTranslator', () => {
     {
       name: 'a completed turn as turn.completed with usage in exec field names',
       result: result({ status: 'completed' }),
-      expected: [{ type: 'turn.completed', usage: { input_tokens: 120, cached_input_tokens: 100, output_tokens: 30, reasoning_output_tokens: 12 } }],
+      expected: [{
+        type: 'turn.completed',
+        usage: { input_tokens: 120, cached_input_tokens: 100, output_tokens: 30, reasoning_output_tokens: 12 },
+        thread_usage: { input_tokens: 120, cached_input_tokens: 100, output_tokens: 30, reasoning_output_tokens: 12 },
+        context_tokens: 0,
+      }],
     },
     {
       name: 'a failed turn as turn.failed with its error message',
@@ -188,10 +193,16 @@ describe('ExecEventTranslator', () => {
     {
       name: 'an interrupted turn without error as turn.failed naming the status',
       result: result({ status: 'interrupted' }),
-      expected: [{ type: 'turn.failed', error: { message: 'turn interrupted' } }],
+      expected: [{ type: 'turn.failed', error: { message: 'turn interrupted by the user' } }],
     },
   ])('finishes $name', ({ result: turnResult, expected }) => {
     expect(translator.finish(turnResult)).toEqual(expected);
+  });
+
+  it('adds the turn to the usage the thread had before it', () => {
+    const before = { inputTokens: 1000, cachedInputTokens: 10, outputTokens: 5, reasoningOutputTokens: 1 };
+    const [done] = translator.finish(result({ status: 'completed', contextTokens: 4321 }), before);
+    expect(done).toMatchObject({ thread_usage: { input_tokens: 1120, cached_input_tokens: 110, output_tokens: 35, reasoning_output_tokens: 13 }, context_tokens: 4321 });
   });
 });
 

@@ -95,7 +95,11 @@ interface ReadOnlyPath {
 }
 
 async function resolveOperations(operations: readonly FileOperation[], cwd: string, readOnlyPaths: readonly string[]): Promise<ResolvedOperation[]> {
-  const realCwd = await fs.realpath(cwd);
+  const realCwd = await fs.realpath(cwd).catch((error: NodeJS.ErrnoException) => {
+    // A missing workspace is not the patch's fault, but retrying cannot fix it either.
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') throw new PatchVerificationError(`the workspace '${cwd}' does not exist (${error.code})`);
+    throw error;
+  });
   const readOnly = await Promise.all(readOnlyPaths.map(async (given) => ({ given, real: await fs.realpath(given).catch(() => given) })));
   const resolve = (raw: string): Promise<Target> => resolveTarget(cwd, realCwd, raw, readOnly);
   const resolved: ResolvedOperation[] = [];
