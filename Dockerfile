@@ -1,9 +1,10 @@
 # Unroll worker image. It connects to an existing Temporal server (see docker-compose.yml),
-# so it carries no Temporal CLI; git and ripgrep are there for the agent's shell tool.
+# so it carries no Temporal CLI; git and ripgrep are there for the agent's shell tool, bubblewrap
+# for sandboxed threads (the container needs user namespaces for it).
 FROM node:20-bookworm-slim
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates git ripgrep \
+ && apt-get install -y --no-install-recommends ca-certificates git ripgrep bubblewrap \
  && rm -rf /var/lib/apt/lists/* \
  && git config --system --add safe.directory '*'
 
