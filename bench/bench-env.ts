@@ -86,3 +86,36 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     },
   };
 }
+
+/** A benchmark run that stopped making progress. */
+export class BenchStalledError extends Error {
+  override readonly name = 'BenchStalledError';
+}
+
+/**
+ * Waits for `work`, but fails with {@link BenchStalledError} once the scripted model has
+ * received no request for `idleMs`: a run that is stuck (e.g. a workflow task failing on
+ * every attempt, which Temporal retries forever) becomes an error instead of a hang.
+ */
+export async function awaitProgress<T>(env: BenchEnv, what: string, work: Promise<T>, idleMs = 120_000): Promise<T> {
+  const started = Date.now();
+  const lastRequestAt = () => env.model.requests[env.model.requests.length - 1]?.receivedAt.getTime() ?? 0;
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    const check = () => {
+      const idle = Date.now() - Math.max(started, lastRequestAt());
+      if (idle >= idleMs) {
+        reject(new BenchStalledError(`${what}: no model request for ${Math.round(idle / 1000)} s; look for failing workflow tasks (\`temporal workflow show\`), e.g. a workflow bundle rebuilt mid-run`));
+      } else {
+        timer = setTimeout(check, Math.min(5_000, idleMs - idle));
+      }
+    };
+    timer = setTimeout(check, Math.min(5_000, idleMs));
+  });
+  void work.catch(() => undefined); // it may settle after the watchdog gave up
+  try {
+    return await Promise.race([work, stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

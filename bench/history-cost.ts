@@ -16,7 +16,7 @@ import { startThread } from '../src/client/threads';
 import { sessionWorkflowId } from '../src/shared/ids';
 import type { TurnResult } from '../src/workflows/definitions';
 import { assistantMessage, respond, shellCall, updatePlanCall } from '../test/support/responses-builders';
-import { startBenchEnv, type BenchEnv } from './bench-env';
+import { awaitProgress, startBenchEnv, type BenchEnv } from './bench-env';
 import { bytesPerStep, eventsPerStep, fetchRuns } from './history-stats';
 import { figure, sectionMarkdown, type BenchSection, type Figure } from './report';
 
@@ -81,7 +81,7 @@ async function measureSize(env: BenchEnv, targetBytes: number, steps: number): P
     context: { windowTokens: 10_000_000, autoCompactTokens: 9_000_000, compaction: 'local', recentUserMessageTokens: 20_000, stepsPerRun: null },
   });
   const turn = await startThread(env.client, { threadId, settings, text: `grow the context to ${targetBytes} bytes, then plan`, taskQueue: env.taskQueue });
-  const result = (await env.client.workflow.getHandle(turn.turnWorkflowId).result()) as TurnResult;
+  const result = await awaitProgress(env, `history cost at ${label(targetBytes)}`, env.client.workflow.getHandle(turn.turnWorkflowId).result() as Promise<TurnResult>);
   await env.client.workflow.getHandle(sessionWorkflowId(threadId)).terminate('benchmark done');
   if (result.status !== 'completed' || measureFrom === undefined) throw new Error(`history-cost turn ended ${result.status}: ${result.error?.message ?? ''}`);
 

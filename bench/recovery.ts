@@ -24,7 +24,7 @@ import type { TurnResult } from '../src/workflows/definitions';
 import { assistantMessage, hang, respond, updatePlanCall } from '../test/support/responses-builders';
 import { TEST_TIMINGS } from '../test/support/session-settings';
 import { spawnWorker, waitFor, type WorkerProcess } from '../test/support/worker-process';
-import { startBenchEnv, type BenchEnv } from './bench-env';
+import { awaitProgress, startBenchEnv, type BenchEnv } from './bench-env';
 import { eventTimeMs, fetchRuns, inferenceStep } from './history-stats';
 import { figure, sectionMarkdown, type BenchSection } from './report';
 
@@ -98,7 +98,7 @@ async function measureOnce(env: BenchEnv, home: string, timings: ActivityTimings
     const spawnedAt = Date.now();
     workers.push(await startWorker(home, taskQueue, env.address));
     const workerStartup = Date.now() - spawnedAt;
-    const result = (await env.client.workflow.getHandle(turn.turnWorkflowId).result()) as TurnResult;
+    const result = await awaitProgress(env, 'recovery after the kill', env.client.workflow.getHandle(turn.turnWorkflowId).result() as Promise<TurnResult>);
     await env.client.workflow.getHandle(sessionWorkflowId(threadId)).terminate('benchmark done');
     if (result.status !== 'completed') throw new Error(`recovery turn ended ${result.status}: ${result.error?.message ?? ''}`);
 

@@ -16,7 +16,7 @@ import { sessionWorkflowId } from '../src/shared/ids';
 import { defaultWorkflowBundlePath } from '../src/workers/worker';
 import type { TurnResult } from '../src/workflows/definitions';
 import { assistantMessage, respond, updatePlanCall } from '../test/support/responses-builders';
-import { startBenchEnv, type BenchEnv } from './bench-env';
+import { awaitProgress, startBenchEnv, type BenchEnv } from './bench-env';
 import { fetchRuns, type RunHistory } from './history-stats';
 import { figure, sectionMarkdown, type BenchSection } from './report';
 
@@ -45,7 +45,7 @@ async function recordTurn(env: BenchEnv, steps: number): Promise<{ workflowId: s
     context: { windowTokens: 10_000_000, autoCompactTokens: 9_000_000, compaction: 'local', recentUserMessageTokens: 20_000, stepsPerRun: null },
   });
   const turn = await startThread(env.client, { threadId, settings, text: 'plan again and again', taskQueue: env.taskQueue });
-  const result = (await env.client.workflow.getHandle(turn.turnWorkflowId).result()) as TurnResult;
+  const result = await awaitProgress(env, `recording a ${steps}-step turn`, env.client.workflow.getHandle(turn.turnWorkflowId).result() as Promise<TurnResult>);
   await env.client.workflow.getHandle(sessionWorkflowId(threadId)).terminate('benchmark done');
   if (result.status !== 'completed' || result.steps !== steps) throw new Error(`recorded turn ended ${result.status} after ${result.steps} steps`);
   return { workflowId: turn.turnWorkflowId, runs: await fetchRuns(env.client, turn.turnWorkflowId) };

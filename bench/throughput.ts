@@ -18,7 +18,7 @@ import { startThread } from '../src/client/threads';
 import { sessionWorkflowId } from '../src/shared/ids';
 import type { TurnResult } from '../src/workflows/definitions';
 import { assistantMessage, respond, updatePlanCall } from '../test/support/responses-builders';
-import { startBenchEnv, type BenchEnv } from './bench-env';
+import { awaitProgress, startBenchEnv, type BenchEnv } from './bench-env';
 import { figure, percentile, sectionMarkdown, type BenchSection, type Figure } from './report';
 
 /** Options of {@link runThroughputBench}. */
@@ -73,12 +73,13 @@ async function runLevel(env: BenchEnv, sessions: number, steps: number): Promise
   const threadIds = Array.from({ length: sessions }, () => `bench-tp-${randomUUID()}`);
   let results: TurnResult[];
   try {
-    results = await Promise.all(
+    const turns = Promise.all(
       threadIds.map(async (threadId) => {
         const turn = await startThread(env.client, { threadId, settings: env.settings(), text: 'plan repeatedly', taskQueue: env.taskQueue });
         return env.client.workflow.getHandle(turn.turnWorkflowId).result() as Promise<TurnResult>;
       }),
     );
+    results = await awaitProgress(env, `throughput with ${sessions} sessions`, turns);
   } finally {
     clearInterval(sampler);
   }

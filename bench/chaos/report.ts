@@ -9,7 +9,7 @@ import type { LedgerReport, RepeatedCommand, TranscriptFacts } from './execution
 import type { StoreReport, Tree } from './integrity';
 import type { PhaseResult, SessionRun } from './phase';
 import type { ChaosPlan } from './plan';
-import { DEFAULT_CHAOS_OPTIONS, type ChaosOptions } from './run';
+import { DEFAULT_CHAOS_OPTIONS, type ChaosOptions } from './options';
 
 /** One session's checks after a phase. */
 export interface SessionCheck {

@@ -15,39 +15,10 @@ import { hashTree, treeDifferences, verifyStore } from './integrity';
 import { ChaosModel } from './model';
 import { runPhase, type PhaseContext, type PhaseName, type PhaseResult } from './phase';
 import { planChaosRun } from './plan';
+import type { ChaosOptions } from './options';
 import { buildReport, type ChaosReport, type SessionCheck } from './report';
 
-/** The knobs of a run; see {@link DEFAULT_CHAOS_OPTIONS}. */
-export interface ChaosOptions {
-  readonly seed: number;
-  readonly sessions: number;
-  readonly concurrency: number;
-  readonly turns: number;
-  readonly killsPerSession: number;
-  readonly providerFaultsPerSession: number;
-  readonly toolFaultsPerSession: number;
-  readonly serverRestarts: number;
-  /** A session that has not finished by then counts as not completed. */
-  readonly sessionDeadlineMs: number;
-  /** Keep the run's temp dir (workspaces, store, logs) for inspection. */
-  readonly keepWorkDir: boolean;
-  /** Progress lines (stderr in the CLI). */
-  readonly log: (line: string) => void;
-}
-
-/** The full run of `npm run chaos`: 20 sessions, seed 1. */
-export const DEFAULT_CHAOS_OPTIONS: Omit<ChaosOptions, 'log'> = {
-  seed: 1,
-  sessions: 20,
-  concurrency: 4,
-  turns: 3,
-  killsPerSession: 3,
-  providerFaultsPerSession: 3,
-  toolFaultsPerSession: 2,
-  serverRestarts: 2,
-  sessionDeadlineMs: 10 * 60_000,
-  keepWorkDir: false,
-};
+export { DEFAULT_CHAOS_OPTIONS, type ChaosOptions } from './options';
 
 const activeCleanups = new Set<() => Promise<void>>();
 

@@ -138,21 +138,21 @@ async function awaitTurn(client: Client, workflowId: string, turn: number, deadl
 async function persist<T>(what: string, deadline: number, options: DriveOptions, fn: () => Promise<T>): Promise<T> {
   for (;;) {
     const remaining = deadline - Date.now();
-    if (remaining <= 0) throw new SessionDeadlineError(options.plan.name, what, options.deadlineMs);
+    const late = () => new SessionDeadlineError(options.plan.name, what, options.deadlineMs);
+    if (remaining <= 0) throw late();
     try {
-      return await withTimeout(fn(), remaining);
+      return await withTimeout(fn(), remaining, late);
     } catch (err) {
-      if (err instanceof WorkflowFailedError || err instanceof WorkflowUpdateFailedError) throw err;
-      if (err instanceof SessionDeadlineError) throw new SessionDeadlineError(options.plan.name, what, options.deadlineMs);
+      if (err instanceof WorkflowFailedError || err instanceof WorkflowUpdateFailedError || err instanceof SessionDeadlineError) throw err;
       await sleep(500);
     }
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, late: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SessionDeadlineError('', '', ms)), ms);
+    timer = setTimeout(() => reject(late()), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

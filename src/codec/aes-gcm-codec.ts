@@ -47,7 +47,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
 
   /** Encrypts every payload with the active key. */
   encode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(payloads.map((p) => this.encodeOne(p)));
+    return new Promise((resolve) => resolve(payloads.map((p) => this.encodeOne(p))));
   }
 
   /**
@@ -56,11 +56,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
    * {@link DecryptionError} for a payload that fails authentication.
    */
   decode(payloads: Payload[]): Promise<Payload[]> {
-    try {
-      return Promise.resolve(payloads.map((p) => this.decodeOne(p)));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    return new Promise((resolve) => resolve(payloads.map((p) => this.decodeOne(p))));
   }
 
   /** {@link encode} for one payload, synchronously. */

@@ -6,8 +6,8 @@
  * key first and keeping the old ones below it for as long as data encrypted with them may
  * still be read.
  *
- * Sources (see `loadConfig`): `UNROLL_ENCRYPTION_KEY` holds specs separated by commas or
- * whitespace; a key file (`UNROLL_ENCRYPTION_KEY_FILE` or config.json
+ * Sources (see `loadConfig`): `UNROLL_ENCRYPTION_KEY` holds specs separated by commas; a
+ * key file (`UNROLL_ENCRYPTION_KEY_FILE` or config.json
  * `encryption.keyFile`) holds one spec per line, with blank lines and `#` comments
  * ignored. Error messages name the source and the line, never the key material.
  */
@@ -92,9 +92,9 @@ export function parseKeySpec(spec: string, where: string): EncryptionKey {
   return { id: id ?? derivedKeyId(key), key };
 }
 
-/** Parses the text of `UNROLL_ENCRYPTION_KEY`: specs separated by commas or whitespace. */
+/** Parses the text of `UNROLL_ENCRYPTION_KEY`: specs separated by commas. */
 export function parseInlineKeys(text: string, origin: string): KeyRing {
-  const specs = text.split(/[\s,]+/).filter((s) => s !== '');
+  const specs = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (specs.length === 0) throw new EncryptionKeyError(`${origin} is empty`);
   return withContext(origin, () => new KeyRing(specs.map((spec, i) => parseKeySpec(spec, specs.length > 1 ? `${origin} (key ${i + 1})` : origin))));
 }

@@ -11,6 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { SessionSettings } from '../../src/config/settings';
+import { dataConverterFor } from '../../src/codec/data-converter';
+import type { KeyRing } from '../../src/codec/keys';
 import { openFsStore, type TranscriptStore } from '../../src/store';
 import { createUnrollWorker } from '../../src/workers/worker';
 import { followTurn, startThread, submitTurn } from '../../src/client/threads';
@@ -62,21 +64,32 @@ export function testEnvironment(): { address: string; bundlePath: string; cliPat
   return { address, bundlePath, cliPath };
 }
 
-export async function startHarness(options: { worker?: boolean } = {}): Promise<Harness> {
+/** Options of {@link startHarness}; all optional, the defaults are what most tests want. */
+export interface HarnessOptions {
+  /** Start the in-process worker at once (default true). */
+  readonly worker?: boolean;
+  /** Encrypt: the client and worker get the AES-GCM payload codec, the store encrypts at rest. */
+  readonly keys?: KeyRing;
+  /** The environment the worker reads API keys from (default: OPENAI_API_KEY=test-key). */
+  readonly apiKeys?: Record<string, string>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   quietRuntime();
   const { address, bundlePath } = testEnvironment();
   const home = await mkdtemp(path.join(os.tmpdir(), 'unroll-home-'));
   const workspace = await mkdtemp(path.join(os.tmpdir(), 'unroll-ws-'));
   const connection = await NativeConnection.connect({ address });
   const clientConnection = await Connection.connect({ address });
-  const client = new Client({ connection: clientConnection });
-  const store = openFsStore(home);
+  const dataConverter = dataConverterFor(options.keys);
+  const client = new Client({ connection: clientConnection, ...(dataConverter ? { dataConverter } : {}) });
+  const store = openFsStore(home, options.keys);
   const model = await ScriptedResponsesServer.start();
   const taskQueue = `test-${randomUUID()}`;
   let running: Promise<void> | undefined;
   const deps = {
     store,
-    apiKey: (name: string) => (name === 'OPENAI_API_KEY' ? 'test-key' : undefined),
+    apiKey: (name: string) => (options.apiKeys ? options.apiKeys[name] : name === 'OPENAI_API_KEY' ? 'test-key' : undefined),
     host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T12:00:00Z') },
   };
   const harness: Harness = {
@@ -91,7 +104,7 @@ export async function startHarness(options: { worker?: boolean } = {}): Promise<
     worker: undefined,
     settings: (overrides = {}) => ({ ...scriptedSessionSettings({ cwd: workspace, baseUrl: model.url, taskQueue }), ...overrides }),
     async startWorker() {
-      const worker = await createUnrollWorker({ connection, namespace: 'default', taskQueue, deps, workflowBundlePath: bundlePath });
+      const worker = await createUnrollWorker({ connection, namespace: 'default', taskQueue, deps, workflowBundlePath: bundlePath, ...(dataConverter ? { dataConverter } : {}) });
       harness.worker = worker;
       running = worker.run();
     },

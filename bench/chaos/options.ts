@@ -1,0 +1,33 @@
+/** The knobs of a chaos run and their defaults (the full run of `npm run chaos`). */
+
+/** The knobs of a run; see {@link DEFAULT_CHAOS_OPTIONS}. */
+export interface ChaosOptions {
+  readonly seed: number;
+  readonly sessions: number;
+  readonly concurrency: number;
+  readonly turns: number;
+  readonly killsPerSession: number;
+  readonly providerFaultsPerSession: number;
+  readonly toolFaultsPerSession: number;
+  readonly serverRestarts: number;
+  /** A session that has not finished by then counts as not completed. */
+  readonly sessionDeadlineMs: number;
+  /** Keep the run's temp dir (workspaces, store, logs) for inspection. */
+  readonly keepWorkDir: boolean;
+  /** Progress lines (stderr in the CLI). */
+  readonly log: (line: string) => void;
+}
+
+/** The full run of `npm run chaos`: 20 sessions, seed 1. */
+export const DEFAULT_CHAOS_OPTIONS: Omit<ChaosOptions, 'log'> = {
+  seed: 1,
+  sessions: 20,
+  concurrency: 4,
+  turns: 3,
+  killsPerSession: 3,
+  providerFaultsPerSession: 3,
+  toolFaultsPerSession: 2,
+  serverRestarts: 2,
+  sessionDeadlineMs: 10 * 60_000,
+  keepWorkDir: false,
+};
