@@ -5,7 +5,7 @@
  * diff, export and import (handlers in their own files). Usage errors exit 2 with a
  * message; a failed turn exits 1.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../config/config';
@@ -17,9 +17,9 @@ import { HumanOutput } from './human-output';
 import { approveCommand, denyCommand, interruptCommand, pendingCommand, sendCommand } from './intervene-commands';
 import { emit, exitCodeFor, watchTurn, type EventSink } from './run-turn';
 import { installRuntimeLogger, openRuntime, REPO_TOOLS_DIR } from './runtime';
-import { turnWorkflowId } from '../shared/ids';
+import { THREAD_ID, turnWorkflowId } from '../shared/ids';
 import type { SettingsChange } from '../workflows/definitions';
-import { compactThread, describeThread, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
+import { compactThread, describeThread, InvalidThreadIdError, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
 import { exportCommand, importCommand, type ExportFlags } from './bundle';
 import { codecServerCommand, type CodecServerFlags } from './codec-server-command';
 import { diffCommand, type DiffFlags } from './diff';
@@ -103,6 +103,14 @@ function sinkFor(flags: ModelFlags, io: Io): EventSink {
   return { kind: 'human', view: new HumanOutput({ err: io.err, out: io.out, color }) };
 }
 
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function requireKey(config: UnrollConfig, io: Io): void {
   const problem = missingApiKey(config.session.provider, io.env);
   if (problem) throw new UsageError(problem);
@@ -113,6 +121,7 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
   requireKey(config, io);
   const text = promptText(words, io);
   const cwd = path.resolve(io.cwd, flags.cd ?? '.');
+  if (!isDirectory(cwd)) throw new UsageError(`the workspace ${cwd} is not a directory (-C/--cd)`);
   const sink = sinkFor(flags, io);
   const log = (msg: string) => io.err.write(`${msg}\n`);
   installRuntimeLogger('WARN');
@@ -153,11 +162,13 @@ function settingsChangeFrom(flags: ModelFlags): SettingsChange | undefined {
 }
 
 async function resumeCommand(threadId: string, words: string[], flags: ModelFlags & { worker?: boolean }, io: Io): Promise<number> {
+  if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
   const change = settingsChangeFrom(flags);
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
   installRuntimeLogger('WARN');
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
+  const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
   try {
     let view = await describeThread(runtime.client, threadId);
     requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
@@ -176,8 +187,10 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
     if (sink.kind === 'human') sink.view.user(text);
     const started = await submitTurn(runtime.client, threadId, text, change);
     view = await describeThread(runtime.client, threadId);
-    return exitCodeFor(await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, view.usage));
+    const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
+    return exitCodeFor(await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, view.usage, prompter));
   } finally {
+    uninstall();
     await runtime.close();
   }
 }
@@ -352,7 +365,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return result.code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ThreadNotFoundError) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ThreadNotFoundError || err instanceof InvalidThreadIdError) {
       io.err.write(`unroll: ${err.message}\n`);
       return 2;
     }

@@ -30,7 +30,8 @@ export function approvalPrompter(client: Client, threadId: string, input: NodeJS
 }
 
 /**
- * Installs the Ctrl-C behaviour for the duration of a turn; returns the uninstaller.
+ * Installs the Ctrl-C behaviour for the duration of a turn (and SIGTERM: leave at once,
+ * like a crash; the thread stays resumable); returns the uninstaller.
  * `threadId` is read when the signal arrives (it may be known only after the start).
  */
 export function installCtrlC(client: Client, threadId: () => string | undefined, err: NodeJS.WritableStream): () => void {
@@ -45,6 +46,15 @@ export function installCtrlC(client: Client, threadId: () => string | undefined,
     err.write('\ninterrupting the turn… (Ctrl-C again to leave at once)\n');
     interruptTurn(client, id).catch((e: unknown) => err.write(`could not interrupt: ${e instanceof Error ? e.message : String(e)}\n`));
   };
+  const onSigterm = () => {
+    const id = threadId();
+    err.write(`\nterminated; the thread goes on when a worker runs${id ? ` (unroll resume ${id})` : ''}\n`);
+    process.exit(143);
+  };
   process.on('SIGINT', onSigint);
-  return () => process.off('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  return () => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+  };
 }

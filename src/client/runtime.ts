@@ -66,6 +66,9 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): v
   runtimeLogLevel = level;
   Runtime.install({
     logger: new DefaultLogger(level),
+    // The commands handle their own signals (Ctrl-C interrupts a turn in `exec`; `worker`
+    // shuts down gracefully), so the SDK must not shut the worker down behind their back.
+    shutdownSignals: [],
     ...(nativeLevel ? { telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: nativeLevel, other: nativeLevel }) } } } : {}),
   });
 }

@@ -122,6 +122,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
   if (!baseUrl) {
     throw new ConfigError(`unknown provider "${providerName}": known providers are ${Object.keys(providers).join(', ')}; or give --base-url`);
   }
+  if (!/^https?:\/\/[^\s/]+/.test(baseUrl) || !URL.canParse(baseUrl)) {
+    throw new ConfigError(`the base URL "${baseUrl}" is not an http(s) URL (from --base-url, UNROLL_BASE_URL or config.json)`);
+  }
   const envKey = overrides.envKey ?? file.envKey ?? (known ? (known.envKey ?? null) : 'OPENAI_API_KEY');
   const reasoningEffort = overrides.reasoningEffort !== undefined ? overrides.reasoningEffort : file.reasoningEffort !== undefined ? file.reasoningEffort : 'medium';
   const model = overrides.model ?? env.UNROLL_MODEL ?? file.model ?? DEFAULT_MODEL;

@@ -157,6 +157,18 @@ describe('the unroll CLI', () => {
     expect(run.stderr).toContain('expected one of');
   });
 
+  test.each([
+    [['exec', '-C', '/does/not/exist', 'hi'], 'is not a directory'],
+    [['exec', '--base-url', 'not-a-url', 'hi'], 'is not an http(s) URL'],
+    [['resume', 'bad id', 'hi'], 'is not a valid thread id'],
+  ])('%j is a usage error (exit 2) naming the problem', async (args, message) => {
+    const before = model.requests.length;
+    const run = await runCli(args, env, workspace);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(model.requests).toHaveLength(before);
+  });
+
   test('resume of an unknown thread says so', async () => {
     const run = await runCli(['resume', 'th-does-not-exist', 'hi'], env, workspace);
     expect(run.code).toBe(2);
