@@ -49,7 +49,7 @@ export function createToolActivities({ store }: ToolDeps) {
       }
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt },
         { shellTimeoutMs: input.shellTimeoutMs },
       );
       // Cancelled (the turn was interrupted): the tool has stopped its processes; report

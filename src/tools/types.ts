@@ -19,6 +19,8 @@ export interface ToolContext {
   readonly heartbeat: (details?: unknown) => void;
   /** The model's call id, for messages and logs. */
   readonly callId: string;
+  /** The activity attempt (1 for the first); a tool may treat a retry specially. */
+  readonly attempt?: number;
   /** The sandbox to run processes in; absent or null means none. */
   readonly sandbox?: SandboxPolicy | null;
 }

@@ -374,3 +374,15 @@ describe('applyPatchTool', () => {
     expect([applyPatchTool.name, applyPatchTool.parallelSafe]).toEqual(['apply_patch', false]);
   });
 });
+
+describe('apply_patch on an activity retry', () => {
+  test('a delete-only patch whose file is already gone is recognised as applied when retried', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'unroll-patch-retry-'));
+    await fs.writeFile(path.join(dir, 'old.txt'), 'bye\n');
+    const patch = '*** Begin Patch\n*** Delete File: old.txt\n*** End Patch';
+    expect(await applyPatch(patch, dir)).toEqual({ ok: true, changes: [{ kind: 'D', path: 'old.txt' }], alreadyApplied: false });
+    expect(await applyPatch(patch, dir, { retry: true })).toEqual({ ok: true, changes: [{ kind: 'D', path: 'old.txt' }], alreadyApplied: true });
+    expect((await applyPatch(patch, dir)).ok).toBe(false);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+});

@@ -39,6 +39,11 @@ export const VERIFICATION_FAILED = 'apply_patch verification failed: ';
 export interface ApplyPatchOptions {
   /** Absolute paths (files or directories) under which nothing may be added, changed or deleted. */
   readonly readOnlyPaths?: readonly string[];
+  /**
+   * True when this is a retry of an activity that may already have applied the patch:
+   * a file to delete that is missing then counts as deleted by the earlier attempt.
+   */
+  readonly retry?: boolean;
 }
 
 /**
@@ -55,7 +60,7 @@ export async function applyPatch(patchText: string, cwd: string, options: ApplyP
   try {
     const { operations } = parsePatch(patchText);
     const resolved = await resolveOperations(operations, cwd, options.readOnlyPaths ?? []);
-    plan = await planPatch(resolved);
+    plan = await planPatch(resolved, options.retry ?? false);
   } catch (error) {
     if (error instanceof PatchParseError) return { ok: false, error: `${VERIFICATION_FAILED}invalid patch: ${error.message}` };
     if (error instanceof PatchVerificationError) return { ok: false, error: `${VERIFICATION_FAILED}${error.message}` };
@@ -218,9 +223,9 @@ interface PatchPlan {
  * applied (writes go in patch order) or everything else is, this is a retry and the
  * ambiguous one was done too; otherwise it is a fresh patch and applies as written.
  */
-async function planPatch(operations: readonly ResolvedOperation[]): Promise<PatchPlan> {
+async function planPatch(operations: readonly ResolvedOperation[], retry = false): Promise<PatchPlan> {
   const first = await runPass(operations, new WorkspaceView(), () => undefined);
-  const decisions = decideAmbiguous(first.verdicts);
+  const decisions = decideAmbiguous(first.verdicts, retry);
   if (decisions.every((decision, i) => decision === defaultDecision(first.verdicts[i]))) return first;
   return runPass(operations, new WorkspaceView(), (i) => decisions[i]);
 }
@@ -254,8 +259,8 @@ function defaultDecision(verdict: Verdict): Decision {
   return verdict === 'before' || verdict === 'both' ? 'apply' : 'skip';
 }
 
-function decideAmbiguous(verdicts: readonly Verdict[]): Decision[] {
-  const anyAfter = verdicts.includes('after');
+function decideAmbiguous(verdicts: readonly Verdict[], retry: boolean): Decision[] {
+  const anyAfter = verdicts.includes('after') || retry;
   const anyBefore = verdicts.includes('before');
   return verdicts.map((verdict, i) => {
     if (verdict === 'missing') return anyAfter ? 'skip' : 'apply';

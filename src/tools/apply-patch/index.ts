@@ -79,7 +79,7 @@ export const applyPatchTool = {
       const error = 'patch rejected: the sandbox is read-only (sandbox_mode read-only), so no file may be changed';
       return { output: error, success: false, metadata: { error } };
     }
-    const outcome = await applyPatch(args.input, ctx.cwd, { readOnlyPaths: readOnlyPathsOf(sandbox) });
+    const outcome = await applyPatch(args.input, ctx.cwd, { readOnlyPaths: readOnlyPathsOf(sandbox), retry: (ctx.attempt ?? 1) > 1 });
     if (!outcome.ok) return { output: outcome.error, success: false, metadata: { error: outcome.error } };
     return {
       output: successMessage(outcome.changes, outcome.alreadyApplied),
