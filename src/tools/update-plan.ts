@@ -20,6 +20,13 @@ export const UpdatePlanArgs = z
   });
 export type UpdatePlanArgs = z.infer<typeof UpdatePlanArgs>;
 
+const MAX_STEPS_SHOWN = 50;
+const MAX_TEXT = 500;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /**
  * The `update_plan` tool: the model records its plan; Unroll shows it to the user as a
  * to-do list. It has no side effects, so it is safe to run in parallel and to retry.
@@ -34,7 +41,11 @@ export const updatePlanTool = {
     return Promise.resolve({
       output: 'Plan updated',
       success: true,
-      metadata: { plan: args.plan, ...(args.explanation ? { explanation: args.explanation } : {}) },
+      // Metadata travels in Temporal history: keep it small whatever the model sent.
+      metadata: {
+        plan: args.plan.slice(0, MAX_STEPS_SHOWN).map((s) => ({ step: clip(s.step, MAX_TEXT), status: s.status })),
+        ...(args.explanation ? { explanation: clip(args.explanation, MAX_TEXT) } : {}),
+      },
     });
   },
 };

@@ -46,6 +46,10 @@ export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<
     // send them at least every second so a killed command stops within about a second.
     maxHeartbeatThrottleInterval: '1s',
     defaultHeartbeatThrottleInterval: '1s',
+    // After a worker dies, its cached workflows' next tasks wait this long on its sticky
+    // queue before any worker may take them (the SDK default is 10 s): the bulk of the
+    // time a crash costs. Live workers pick sticky tasks up in milliseconds.
+    stickyQueueScheduleToStartTimeout: '2s',
     ...options.tuning,
   });
 }
