@@ -116,13 +116,26 @@ function retryLines(a: ActivityView, paint: Paint, pad: string): string[] {
   return [paint('33', `${pad}retried: ${a.attempts} attempts${a.lastRetryFailure ? `; last error: ${oneLine(a.lastRetryFailure, 200)}` : ''}`)];
 }
 
+/** How a call's approval (if any) or a made-up output is shown next to it. */
+function approvalNote(call: ToolCallRun, paint: Paint): string {
+  const decision = call.approval?.decision;
+  if (decision === 'approve' || decision === 'approve-for-session') return paint('33', ` · approved${decision === 'approve-for-session' ? ' for the session' : ''}`);
+  if (decision === 'deny' || decision === 'abort') return paint('31', ` · ${decision === 'abort' ? 'denied (turn aborted)' : 'denied'}: not run`);
+  if (call.fallbackOutput) {
+    return /approval request timed out|escalation refused/.test(call.output ?? '')
+      ? paint('31', ' · not run (approval timed out or refused)')
+      : paint('31', ' (tool gave up; output made up by the workflow)');
+  }
+  return '';
+}
+
 function toolLines(call: ToolCallRun, paint: Paint, pad: string, limits: RenderLimits): string[] {
   const state =
     call.status === 'completed' ? paint('32', call.exitCode !== null ? `exit ${call.exitCode}` : 'ok')
     : call.status === 'failed' ? paint('31', call.exitCode !== null ? `exit ${call.exitCode}` : 'failed')
     : paint('33', call.status);
   const args = call.arguments === null ? '(arguments not in store)' : limited(call.arguments, limits);
-  const lines = [`${pad}${paint('35', '▸')} ${call.name} ${paint('2', call.callId)} ${args}  → ${state} · ${duration(call.durationMs)}${call.fallbackOutput ? paint('31', ' (tool gave up; output made up by the workflow)') : ''}`];
+  const lines = [`${pad}${paint('35', '▸')} ${call.name} ${paint('2', call.callId)} ${args}  → ${state} · ${duration(call.durationMs)}${approvalNote(call, paint)}`];
   if (call.activity) lines.push(...retryLines(call.activity, paint, `${pad}  `));
   if (call.output !== null && call.output.trim() !== '') {
     // Shell outputs start with the exit code and wall time, already on the call's line.

@@ -10,13 +10,14 @@ import { messageText, type ConversationItem } from '../items/schemas';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { ObjectNotFoundError, type TranscriptNode, type TranscriptStore } from '../store';
 import type { SessionInput, TurnInput, TurnResult } from '../workflows/definitions';
-import { activityRecords, runRecord, type ActivityRecord, type RunRecord } from './history-events';
+import { activityRecords, approvalRecords, runRecord, type ActivityRecord, type RunRecord } from './history-events';
 import type { RecordedWorkflow, ThreadHistories } from './thread-histories';
 import type { ActivityView, CompactionView, RunView, StepRun, ThreadRun, ToolCallRun, TurnRun } from './thread-run';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type StepDraft = Mutable<StepRun> & { rejected: ActivityView[]; before: ActivityView[]; toolCalls: ToolCallRun[]; result: InferenceResult | null };
-type ToolActivity = { record: ActivityRecord; fallback: ActivityRecord | null };
+/** A call's tool activity (null when the call never ran: denied, refused) and any made-up output. */
+type ToolActivity = { record: ActivityRecord | null; fallback: ActivityRecord | null };
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -160,7 +161,7 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
       } else if (record.name === 'storeToolOutput') {
         const callId = (record.input as { callId?: string }).callId ?? '';
         const tool = tools.get(callId);
-        if (tool) tools.set(callId, { ...tool, fallback: record });
+        tools.set(callId, { record: tool?.record ?? null, fallback: record });
       } else {
         pending.push(activityView(record, true));
       }
@@ -170,8 +171,12 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
   const turnCompaction = await reader.observe(input.head, null);
   const setupResult = setup?.outcome === 'completed' ? (setup.result as { head: string; abortedCalls: string[] }) : null;
   await reader.observe(setupResult?.head ?? null, null);
+  const answers = new Map(runs.flatMap((run) => [...approvalRecords(run.history)]));
   const finished: StepRun[] = [];
-  for (const draft of steps) finished.push(await finishStep(draft, tools, reader));
+  for (const draft of steps) {
+    const step = await finishStep(draft, tools, reader);
+    finished.push({ ...step, toolCalls: step.toolCalls.map((call) => ({ ...call, approval: answers.has(call.callId) ? { decision: answers.get(call.callId)!.decision } : null })) });
+  }
 
   const status = result?.status ?? (lastRecord.status === 'continued-as-new' ? 'running' : lastRecord.status);
   const error = result?.error ?? (lastRecord.failure ? { type: 'TurnWorkflowFailed', message: lastRecord.failure } : null);
@@ -259,9 +264,14 @@ async function toolCallRun(call: ToolCallRef, tool: ToolActivity | undefined, re
   if (!tool) {
     return { ...base, status: 'not-run', exitCode: null, durationMs: null, output: null, outputHash: null, metadata: null, fallbackOutput: false, activity: null };
   }
+  const fallbackHash = tool.fallback?.outcome === 'completed' ? (tool.fallback.result as string) : null;
+  if (!tool.record) {
+    // Never ran (denied, refused, timed out): the workflow recorded why as its output.
+    const output = TOOL_OUTPUT_FIELD(await reader.item(fallbackHash));
+    return { ...base, status: 'not-run', exitCode: null, durationMs: null, output, outputHash: fallbackHash, metadata: null, fallbackOutput: fallbackHash !== null, activity: null };
+  }
   const activity = activityView(tool.record);
   const done = tool.record.outcome === 'completed' ? (tool.record.result as RunToolResult) : null;
-  const fallbackHash = tool.fallback?.outcome === 'completed' ? (tool.fallback.result as string) : null;
   const outputHash = done?.outputHash ?? fallbackHash;
   const metadata = done?.metadata ?? null;
   const status = done

@@ -189,6 +189,28 @@ export interface RunRecord {
   readonly events: number;
 }
 
+/** An answer a person gave to an approval request (the `answerApproval` update). */
+export interface ApprovalRecord {
+  readonly callId: string;
+  readonly decision: string;
+  readonly eventId: number;
+}
+
+/** The approval answers a turn run received, by call id (from completed updates). */
+export function approvalRecords(history: History): Map<string, ApprovalRecord> {
+  const answers = new Map<string, ApprovalRecord>();
+  for (const event of history.events ?? []) {
+    const completed = event.workflowExecutionUpdateCompletedEventAttributes;
+    const success = completed?.outcome?.success;
+    if (!success) continue;
+    const value = firstPayload(success, 'update result') as { callId?: unknown; decision?: unknown } | undefined;
+    if (typeof value?.callId === 'string' && typeof value.decision === 'string') {
+      answers.set(value.callId, { callId: value.callId, decision: value.decision, eventId: eventId(event) });
+    }
+  }
+  return answers;
+}
+
 /** Reads the start, end and children of one workflow run. */
 export function runRecord(history: History): RunRecord {
   const events = history.events ?? [];

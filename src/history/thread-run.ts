@@ -43,8 +43,10 @@ export interface ToolCallRun {
   readonly outputHash: string | null;
   readonly itemHash: string;
   readonly metadata: Record<string, unknown> | null;
-  /** True when the workflow made the output up because the tool activity gave up. */
+  /** True when the workflow made the output up (the tool activity gave up, or the call was denied). */
   readonly fallbackOutput: boolean;
+  /** The person's answer when the call needed approval (absent: none asked, or it timed out). */
+  readonly approval?: { readonly decision: string } | null;
   readonly activity: ActivityView | null;
 }
 

@@ -14,6 +14,8 @@ import type { SessionSettings } from '../../src/config/settings';
 import { isToolOutput } from '../../src/items/schemas';
 import type { TurnEvent } from '../../src/workflows/definitions';
 import { ABORTED_BY_USER } from '../../src/workflows/turn';
+import { buildThreadRun } from '../../src/history/build-run';
+import { fetchThreadHistories } from '../../src/history/thread-histories';
 import { startHarness, transcriptItems, type Harness } from '../support/harness';
 import { assistantMessage, functionCall, respond, shellCall } from '../support/responses-builders';
 import { waitFor } from '../support/worker-process';
@@ -50,6 +52,9 @@ describe('a person in the loop', () => {
     expect(result.status).toBe('completed');
     expect(await readFile(path.join(h.workspace, 'approved.txt'), 'utf8')).toBe('approved\n');
     expect(events.filter((e) => e.kind === 'approval.resolved')).toMatchObject([{ decision: 'approve' }]);
+    // `unroll show` reads the answer back from the turn's history.
+    const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
+    expect(run.turns[0].steps[0].toolCalls[0]).toMatchObject({ name: 'shell', approval: { decision: 'approve' }, status: 'completed' });
   });
 
   test('untrusted: a known read-only command runs without asking', async () => {
@@ -68,6 +73,8 @@ describe('a person in the loop', () => {
     expect(result.status).toBe('completed');
     expect(existsSync(path.join(h.workspace, 'denied.txt'))).toBe(false);
     expect(await outputs(result.head)).toEqual(['the user denied this command; it was not run']);
+    const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
+    expect(run.turns[0].steps[0].toolCalls[0]).toMatchObject({ approval: { decision: 'deny' }, fallbackOutput: true });
     expect(JSON.stringify(h.model.requests[h.model.requests.length - 1].input)).toContain('the user denied this command');
   });
 
