@@ -6,13 +6,11 @@
  * Runs the compiled CLI (`npm run build` first; `npm test` does).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { testEnvironment } from '../support/harness';
-import { ScriptedResponsesServer } from '../support/responses-server';
+import type { ScriptedResponsesServer } from '../support/responses-server';
+import { startCliFixture, type CliFixture } from '../e2e/run-cli';
 import { assistantMessage, respond } from '../support/responses-builders';
 
 const CLI = path.resolve(__dirname, '..', '..', 'bin', 'unroll');
@@ -47,25 +45,14 @@ describe('CLI misuse', () => {
   let env: Record<string, string | undefined>;
   let requestsBefore: number;
 
+  let fixture: CliFixture;
+
   beforeAll(async () => {
-    model = await ScriptedResponsesServer.start();
-    home = await mkdtemp(path.join(os.tmpdir(), 'unroll-misuse-home-'));
-    workspace = await mkdtemp(path.join(os.tmpdir(), 'unroll-misuse-ws-'));
-    env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      UNROLL_HOME: home,
-      UNROLL_TEMPORAL_ADDRESS: testEnvironment().address,
-      UNROLL_TASK_QUEUE: `misuse-${randomUUID()}`,
-      UNROLL_BASE_URL: model.url,
-      UNROLL_MODEL: 'test-model',
-      OPENAI_API_KEY: 'test-key',
-    };
+    fixture = await startCliFixture('misuse');
+    ({ model, home, workspace, env } = fixture);
   });
   afterAll(async () => {
-    await model.close();
-    await rm(home, { recursive: true, force: true });
-    await rm(workspace, { recursive: true, force: true });
+    await fixture.close();
   });
   beforeEach(() => {
     requestsBefore = model.requests.length;

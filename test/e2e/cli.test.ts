@@ -2,57 +2,25 @@
  * `unroll exec` / `unroll resume` as a user runs them: the compiled CLI in a child
  * process, against the shared dev server and a scripted Responses server.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import * as os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { ScriptedResponsesServer } from '../support/responses-server';
-import { testEnvironment } from '../support/harness';
+import type { ScriptedResponsesServer } from '../support/responses-server';
+import { runCli, startCliFixture, type CliFixture } from './run-cli';
 import { applyPatchCall, assistantMessage, reasoning, respond, shellCall, updatePlanCall } from '../support/responses-builders';
-
-const CLI = path.resolve(__dirname, '..', '..', 'bin', 'unroll');
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string | undefined>, cwd: string): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: env, cwd, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('the unroll CLI', () => {
   let model: ScriptedResponsesServer;
-  let home: string;
   let workspace: string;
   let env: Record<string, string | undefined>;
 
+  let fixture: CliFixture;
+
   beforeAll(async () => {
-    model = await ScriptedResponsesServer.start();
-    home = await mkdtemp(path.join(os.tmpdir(), 'unroll-cli-home-'));
-    workspace = await mkdtemp(path.join(os.tmpdir(), 'unroll-cli-ws-'));
-    env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      UNROLL_HOME: home,
-      UNROLL_TEMPORAL_ADDRESS: testEnvironment().address,
-      UNROLL_TASK_QUEUE: `cli-${randomUUID()}`,
-      UNROLL_BASE_URL: model.url,
-      UNROLL_MODEL: 'test-model',
-      OPENAI_API_KEY: 'test-key',
-    };
+    fixture = await startCliFixture('cli');
+    ({ model, workspace, env } = fixture);
   });
   afterAll(async () => {
-    await model.close();
-    await rm(home, { recursive: true, force: true });
-    await rm(workspace, { recursive: true, force: true });
+    await fixture.close();
   });
   afterEach(() => model.assertProtocol());
 

@@ -4,15 +4,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import * as os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { testEnvironment } from '../support/harness';
 import { assistantMessage, respond, shellCall } from '../support/responses-builders';
-import { ScriptedResponsesServer } from '../support/responses-server';
+import type { ScriptedResponsesServer } from '../support/responses-server';
 import { waitFor } from '../support/worker-process';
-import { runCli, type CliRun } from './run-cli';
+import { runCli, startCliFixture, type CliFixture, type CliRun } from './run-cli';
 
 const CLI = path.resolve(__dirname, '..', '..', 'bin', 'unroll');
 
@@ -33,30 +30,17 @@ function startExec(args: string[], env: Record<string, string | undefined>, cwd:
 
 describe('intervening with the CLI', () => {
   let model: ScriptedResponsesServer;
-  let home: string;
   let workspace: string;
   let env: Record<string, string | undefined>;
 
+  let fixture: CliFixture;
+
   beforeAll(async () => {
-    model = await ScriptedResponsesServer.start();
-    home = await mkdtemp(path.join(os.tmpdir(), 'unroll-hitl-home-'));
-    workspace = await mkdtemp(path.join(os.tmpdir(), 'unroll-hitl-ws-'));
-    env = {
-      PATH: process.env.PATH,
-      HOME: home,
-      UNROLL_HOME: home,
-      UNROLL_TEMPORAL_ADDRESS: testEnvironment().address,
-      UNROLL_TASK_QUEUE: `hitl-cli-${randomUUID()}`,
-      UNROLL_BASE_URL: model.url,
-      UNROLL_MODEL: 'test-model',
-      OPENAI_API_KEY: 'test-key',
-      NO_COLOR: '1',
-    };
+    fixture = await startCliFixture('hitl-cli');
+    ({ model, workspace, env } = fixture);
   });
   afterAll(async () => {
-    await model.close();
-    await rm(home, { recursive: true, force: true });
-    await rm(workspace, { recursive: true, force: true });
+    await fixture.close();
   });
   afterEach(() => model.assertProtocol());
 

@@ -1,9 +1,14 @@
 /**
  * Runs the compiled CLI (`bin/unroll`, so `npm run build` first) in a child process and
- * collects its exit code and output, for the end-to-end tests of the debugging commands.
+ * collects its exit code and output, for the end-to-end tests; and the fixture they share.
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { testEnvironment } from '../support/harness';
+import { ScriptedResponsesServer } from '../support/responses-server';
 
 const CLI = path.resolve(__dirname, '..', '..', 'bin', 'unroll');
 
@@ -33,5 +38,44 @@ export function offlineEnv(home: string): Record<string, string | undefined> {
     UNROLL_TEMPORAL_ADDRESS: '127.0.0.1:9',
     UNROLL_AUTO_START_SERVER: '0',
     NO_COLOR: '1',
+  };
+}
+
+/** What a CLI test needs: a scripted model, an Unroll home, a workspace and the env pointing at them. */
+export interface CliFixture {
+  readonly model: ScriptedResponsesServer;
+  readonly home: string;
+  readonly workspace: string;
+  /** Exactly the environment the CLI runs with: the shared dev server, its own task queue. */
+  readonly env: Record<string, string | undefined>;
+  close(): Promise<void>;
+}
+
+/** Starts a scripted model and temp dirs for CLI tests named `name`. */
+export async function startCliFixture(name: string): Promise<CliFixture> {
+  const model = await ScriptedResponsesServer.start();
+  const home = await mkdtemp(path.join(os.tmpdir(), `unroll-${name}-home-`));
+  const workspace = await mkdtemp(path.join(os.tmpdir(), `unroll-${name}-ws-`));
+  const env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    UNROLL_HOME: home,
+    UNROLL_TEMPORAL_ADDRESS: testEnvironment().address,
+    UNROLL_TASK_QUEUE: `${name}-${randomUUID()}`,
+    UNROLL_BASE_URL: model.url,
+    UNROLL_MODEL: 'test-model',
+    OPENAI_API_KEY: 'test-key',
+    NO_COLOR: '1',
+  };
+  return {
+    model,
+    home,
+    workspace,
+    env,
+    async close() {
+      await model.close();
+      await rm(home, { recursive: true, force: true });
+      await rm(workspace, { recursive: true, force: true });
+    },
   };
 }
