@@ -158,6 +158,10 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         const response = await inferWithOverflowRecovery();
         head = response.head;
         append = [];
+        // The previous step's outputs are in the new head now; an interruption from here on
+        // concerns only the calls of this response.
+        stepCalls = [];
+        stepOutputs = new Map();
         usage = addUsage(usage, response.usage);
         contextTokens = response.usage.inputTokens + response.usage.outputTokens || tokensOfBytes(response.inputBytes + response.outputBytes);
         for (const ref of response.outputs) {
@@ -248,6 +252,8 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     if (append.length === 0 || head === null) return;
     head = await store.commitAppend({ threadId, turn: input.turn, head, append, meta: { kind: 'commit', reason: why, turn: input.turn } });
     append = [];
+    stepCalls = [];
+    stepOutputs = new Map();
   }
 
   async function compact(reason: CompactionReason): Promise<void> {
