@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { describeThread, submitTurn } from '../../src/client/threads';
 import { startHarness, type Harness } from '../support/harness';
+import { waitFor } from '../support/worker-process';
 import type { InputItem, RecordedRequest } from '../support/responses-server';
 import { assistantMessage, respond, shellCall } from '../support/responses-builders';
 
@@ -127,8 +128,8 @@ describe('a thread over several turns', () => {
     const next = await h.runTurn(threadId, 'are you there?');
     expect(next.result.status).toBe('completed');
     expect(next.result.lastMessage?.excerpt).toBe('still here');
-    const thread = await describeThread(h.client, threadId);
-    expect(thread.turns).toBe(2);
+    // The session records the turn after its child returns: wait for that, not for the child.
+    await waitFor('the session to record turn 2', async () => (await describeThread(h.client, threadId)).turns === 2);
     expect(messages(request(1), 'user').filter((t) => t.trim() === '')).toEqual([]);
   });
 });
