@@ -5,22 +5,26 @@
  * marker is written; when a retry (after a worker crash) finds the marker without a
  * result, the command is reported to the model as interrupted instead of being run a
  * second time. When a retry finds a recorded result (the crash came after the command
- * finished), that result is returned as is, for every tool. An apply_patch cut short
- * mid-write simply runs again (it recognises the parts already applied), and
- * update_plan has no side effects.
+ * finished), that result is returned as is, for every tool. apply_patch journals its
+ * plan (each file's content hash before and after) in a second marker before it touches
+ * the workspace; a retry reads the journal back and finishes exactly the files the
+ * interrupted attempt left undone, so no part of a patch is applied twice (see
+ * src/tools/apply-patch/apply.ts). update_plan has no side effects.
  */
 import type { ConversationItem, ToolCallItem } from '../items/schemas';
 import { isToolCall } from '../items/schemas';
 import { sha256Hex } from '../store/canonical-json';
 import type { TranscriptStore } from '../store/transcript-store';
 import { executeToolCall } from '../tools/registry';
-import type { ToolResult } from '../tools/types';
+import type { CallJournal, ToolResult } from '../tools/types';
 import { currentActivityEnv } from './activity-context';
 import type { RunToolInput, RunToolResult } from './types';
 
 /** Dependencies of the tool activity. */
 export interface ToolDeps {
   readonly store: TranscriptStore;
+  /** Test hook passed to tools as `ToolContext.stepHook`; never set in normal runs. */
+  readonly stepHook?: (step: string) => Promise<void>;
 }
 
 /** What the model is told about a command whose worker died while it ran. */
@@ -32,7 +36,7 @@ export const INTERRUPTED_OUTPUT =
 const AT_MOST_ONCE = new Set(['shell']);
 
 /** Creates `runTool`. */
-export function createToolActivities({ store }: ToolDeps) {
+export function createToolActivities({ store, stepHook }: ToolDeps) {
   return {
     /** Runs one tool call; see the module comment for the retry rules. */
     async runTool(input: RunToolInput): Promise<RunToolResult> {
@@ -47,9 +51,10 @@ export function createToolActivities({ store }: ToolDeps) {
         if (marker === 'started') return record(store, item, interrupted(), markerKey);
         await store.putMarker(markerKey, 'started');
       }
+      const journal: CallJournal = { read: () => store.getMarker(`${markerKey}.journal`), write: (value) => store.putMarker(`${markerKey}.journal`, value) };
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook },
         { shellTimeoutMs: input.shellTimeoutMs },
       );
       // Cancelled (the turn was interrupted): the tool has stopped its processes; report

@@ -61,7 +61,12 @@ export type ApplyPatchArgs = z.infer<typeof ApplyPatchArgs>;
  * following files:` then `A|M|D path` lines) with `metadata: { changes, alreadyApplied }`;
  * a patch that does not parse, leaves the workspace or does not match returns
  * `success: false` with the error text (starting `apply_patch verification failed:`) and
- * `metadata: { error }`. Only infrastructure failures throw.
+ * `metadata: { error }`; so does a write the disk refused (rolled back, nothing changed).
+ * Only infrastructure failures throw.
+ *
+ * With `ctx.journal` (the tool activity gives one) the plan is journaled before any file
+ * is touched, and a retry of the call finishes exactly what its interrupted attempt left
+ * undone, answering as the first attempt would have; see ./apply.ts.
  *
  * Under a sandbox (`ctx.sandbox`) the patch obeys the same rules as a command would:
  * read-only refuses every patch (`patch rejected: …`); workspace-write refuses paths under
@@ -79,7 +84,14 @@ export const applyPatchTool = {
       const error = 'patch rejected: the sandbox is read-only (sandbox_mode read-only), so no file may be changed';
       return { output: error, success: false, metadata: { error } };
     }
-    const outcome = await applyPatch(args.input, ctx.cwd, { readOnlyPaths: readOnlyPathsOf(sandbox), retry: (ctx.attempt ?? 1) > 1 });
+    const outcome = await applyPatch(args.input, ctx.cwd, {
+      readOnlyPaths: readOnlyPathsOf(sandbox),
+      // With a journal a retry knows exactly what its earlier attempt did; without one
+      // (outside the activity) fall back to guessing from the files.
+      retry: ctx.journal === undefined && (ctx.attempt ?? 1) > 1,
+      journal: ctx.journal,
+      onStep: ctx.stepHook,
+    });
     if (!outcome.ok) return { output: outcome.error, success: false, metadata: { error: outcome.error } };
     return {
       output: successMessage(outcome.changes, outcome.alreadyApplied),
