@@ -43,7 +43,7 @@ export function createToolActivities({ store, stepHook }: ToolDeps) {
       const env = currentActivityEnv();
       const item = await store.getItem(input.call.itemHash);
       if (!isToolCall(item)) throw new TypeError(`item ${input.call.itemHash} is a ${item.type}, not a tool call`);
-      const markerKey = `calls/${sha256Hex(`${input.threadId}\u0000${input.turn}\u0000${input.step}\u0000${item.call_id}`)}`;
+      const markerKey = callMarkerKey(input, item.call_id);
       // A recorded result means an earlier attempt finished: return it, run nothing.
       const marker = await store.getMarker(markerKey);
       if (marker?.startsWith('done ')) return JSON.parse(marker.slice(5)) as RunToolResult;
@@ -63,6 +63,15 @@ export function createToolActivities({ store, stepHook }: ToolDeps) {
       return record(store, item, result, markerKey);
     },
   };
+}
+
+/**
+ * The store marker of one tool call: `done <result>` once it finished, `started` while a
+ * shell command runs; `<key>.journal` holds apply_patch's journal. Unique per thread,
+ * turn, step and call id, so a retry of the activity finds its earlier attempt's markers.
+ */
+export function callMarkerKey(input: Pick<RunToolInput, 'threadId' | 'turn' | 'step'>, callId: string): string {
+  return `calls/${sha256Hex(`${input.threadId}\u0000${input.turn}\u0000${input.step}\u0000${callId}`)}`;
 }
 
 function interrupted(): ToolResult & { interrupted: true } {

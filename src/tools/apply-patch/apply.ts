@@ -105,9 +105,9 @@ function writeFailureMessage({ error, unrestored }: WriteFailure): string {
   const outcome =
     unrestored.length === 0
       ? 'No file was changed'
-      : `The rollback could not restore ${unrestored.map((rel) => `'${rel}'`).join(', ')} (they hold the patched content); every other file is unchanged`;
-  const hint = ['ENOSPC', 'EDQUOT'].includes((error.cause as NodeJS.ErrnoException | undefined)?.code ?? '') ? ' once there is space again' : '';
-  return `${WRITE_FAILED}${error.message}. ${outcome}; send the patch again${hint} if it is still needed.`;
+      : `The rollback could not restore ${unrestored.map((rel) => `'${rel}'`).join(', ')} (patched content kept); every other file is unchanged`;
+  const full = ['ENOSPC', 'EDQUOT'].includes((error.cause as NodeJS.ErrnoException | undefined)?.code ?? '');
+  return `${WRITE_FAILED}${error.message}. ${outcome}; ${full ? 'free some space' : 'fix the cause'}, then send the patch again if it is still needed.`;
 }
 
 /**

@@ -35,7 +35,8 @@ const IO_PROBLEMS: Readonly<Record<string, string>> = {
   EIO: 'input/output error',
   EMFILE: 'too many open files',
   ENAMETOOLONG: 'file name too long',
-  EXDEV: 'the temporary file ended up on another file system',
+  EXDEV: 'cross-device link (the path is a mount point or on another file system)',
+  EBUSY: 'device or resource busy (the path may be a mount point)',
 };
 
 /** `no space left on device (ENOSPC)`, or the error's own message for anything else. */
