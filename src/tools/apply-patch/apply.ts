@@ -97,7 +97,7 @@ async function planOrExplain(patchText: string, cwd: string, readOnlyPaths: read
 
 function contentsOf(plan: PatchPlan): Map<number, Exclude<PlannedWrite, null>> {
   const contents = new Map<number, Exclude<PlannedWrite, null>>();
-  plan.files.forEach((file, index) => file.write !== null && contents.set(index, file.write));
+  for (const [index, file] of plan.files.entries()) if (file.write !== null) contents.set(index, file.write);
   return contents;
 }
 

@@ -90,7 +90,12 @@ export const applyPatchTool = {
       // (outside the activity) fall back to guessing from the files.
       retry: ctx.journal === undefined && (ctx.attempt ?? 1) > 1,
       journal: ctx.journal,
-      onStep: ctx.stepHook,
+      // A heartbeat per file keeps a long patch from being taken for a dead one and retried
+      // while it still runs.
+      onStep: (step) => {
+        ctx.heartbeat();
+        return ctx.stepHook?.(step) ?? Promise.resolve();
+      },
     });
     if (!outcome.ok) return { output: outcome.error, success: false, metadata: { error: outcome.error } };
     return {

@@ -90,7 +90,6 @@ export async function planPatch(operations: readonly ResolvedOperation[], retry 
 
 // ---------------------------------------------------------------- file view
 
-
 interface FileSnapshot {
   readonly text: string;
   readonly binary: boolean;
