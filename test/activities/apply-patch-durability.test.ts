@@ -157,6 +157,7 @@ describe('apply_patch retried after its worker died mid-patch', () => {
 
     const result = await retry(input);
     expect({ success: result.success, output: await outputText(result) }).toEqual({ success: true, output: await outputText(firstRun) });
+    expect([firstRun.metadata.resumed, result.metadata.resumed]).toEqual([undefined, true]);
     expect(await checkPatchApplication(shape.patch, before, workspace)).toEqual({ verdict: 'once', paths: expect.any(Object), leftovers: [] });
     expect(await snapshot(workspace)).toEqual(await snapshot(reference));
   });

@@ -28,9 +28,10 @@ export type { FileChange } from './plan';
 /**
  * The result of {@link applyPatch}. On success `changes` lists every operation of the
  * patch in order, and `alreadyApplied` is true when the files already had all of them
- * (nothing was written). On failure nothing was written and `error` explains why.
+ * (nothing was written); `resumed` is set when a retry finished a journaled patch its
+ * interrupted attempt had started. On failure nothing was written and `error` explains why.
  */
-export type ApplyPatchOutcome = { ok: true; changes: FileChange[]; alreadyApplied: boolean } | { ok: false; error: string };
+export type ApplyPatchOutcome = { ok: true; changes: FileChange[]; alreadyApplied: boolean; resumed?: true } | { ok: false; error: string };
 
 /** Every verification failure message starts with this, as in Codex. */
 export const VERIFICATION_FAILED = 'apply_patch verification failed: ';
@@ -130,7 +131,7 @@ async function resume(recorded: string, patchText: string, cwd: string, options:
     return { ok: false, error: conflictMessage(slots, states) };
   }
   const todo = slots.filter((_, i) => states[i] === 'before');
-  const done = { ok: true as const, changes: changesOf(journal), alreadyApplied: false };
+  const done = { ok: true as const, changes: changesOf(journal), alreadyApplied: false, resumed: true as const };
   if (todo.length === 0) {
     await removeLeftovers(slots);
     return done;

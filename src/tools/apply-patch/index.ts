@@ -58,7 +58,8 @@ export type ApplyPatchArgs = z.infer<typeof ApplyPatchArgs>;
 /**
  * The `apply_patch` tool handler. Not parallel-safe: it changes the workspace. `run`
  * applies `args.input` under `ctx.cwd` and returns Codex's summary (`Success. Updated the
- * following files:` then `A|M|D path` lines) with `metadata: { changes, alreadyApplied }`;
+ * following files:` then `A|M|D path` lines) with `metadata: { changes, alreadyApplied,
+ * resumed? }`;
  * a patch that does not parse, leaves the workspace or does not match returns
  * `success: false` with the error text (starting `apply_patch verification failed:`) and
  * `metadata: { error }`; so does a write the disk refused (rolled back, nothing changed).
@@ -101,7 +102,9 @@ export const applyPatchTool = {
     return {
       output: successMessage(outcome.changes, outcome.alreadyApplied),
       success: true,
-      metadata: { changes: outcome.changes, alreadyApplied: outcome.alreadyApplied },
+      // `resumed` (a retry finished the patch) is for counting in chaos runs; the model's
+      // output is the same as a first run's.
+      metadata: { changes: outcome.changes, alreadyApplied: outcome.alreadyApplied, ...(outcome.resumed ? { resumed: true } : {}) },
     };
   },
 };
