@@ -14,6 +14,8 @@ export interface ActivityDeps {
   readonly store: TranscriptStore;
   readonly apiKey: (envKey: string) => string | undefined;
   readonly host: HostFacts;
+  /** Test hook for crash tests (see `ToolContext.stepHook`); never set in normal runs. */
+  readonly toolStepHook?: (step: string) => Promise<void>;
 }
 
 /** Creates every activity with its dependencies. */
@@ -22,7 +24,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createTurnSetupActivities({ store: deps.store, host: deps.host }),
     ...createInferenceActivities({ store: deps.store, clients }),
-    ...createToolActivities({ store: deps.store }),
+    ...createToolActivities({ store: deps.store, stepHook: deps.toolStepHook }),
     ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
   };
 }

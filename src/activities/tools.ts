@@ -5,22 +5,26 @@
  * marker is written; when a retry (after a worker crash) finds the marker without a
  * result, the command is reported to the model as interrupted instead of being run a
  * second time. When a retry finds a recorded result (the crash came after the command
- * finished), that result is returned as is, for every tool. An apply_patch cut short
- * mid-write simply runs again (it recognises the parts already applied), and
- * update_plan has no side effects.
+ * finished), that result is returned as is, for every tool. apply_patch journals its
+ * plan (each file's content hash before and after) in a second marker before it touches
+ * the workspace; a retry reads the journal back and finishes exactly the files the
+ * interrupted attempt left undone, so no part of a patch is applied twice (see
+ * src/tools/apply-patch/apply.ts). update_plan has no side effects.
  */
 import type { ConversationItem, ToolCallItem } from '../items/schemas';
 import { isToolCall } from '../items/schemas';
 import { sha256Hex } from '../store/canonical-json';
 import type { TranscriptStore } from '../store/transcript-store';
 import { executeToolCall } from '../tools/registry';
-import type { ToolResult } from '../tools/types';
+import type { CallJournal, ToolResult } from '../tools/types';
 import { currentActivityEnv } from './activity-context';
 import type { RunToolInput, RunToolResult } from './types';
 
 /** Dependencies of the tool activity. */
 export interface ToolDeps {
   readonly store: TranscriptStore;
+  /** Test hook passed to tools as `ToolContext.stepHook`; never set in normal runs. */
+  readonly stepHook?: (step: string) => Promise<void>;
 }
 
 /** What the model is told about a command whose worker died while it ran. */
@@ -32,14 +36,14 @@ export const INTERRUPTED_OUTPUT =
 const AT_MOST_ONCE = new Set(['shell']);
 
 /** Creates `runTool`. */
-export function createToolActivities({ store }: ToolDeps) {
+export function createToolActivities({ store, stepHook }: ToolDeps) {
   return {
     /** Runs one tool call; see the module comment for the retry rules. */
     async runTool(input: RunToolInput): Promise<RunToolResult> {
       const env = currentActivityEnv();
       const item = await store.getItem(input.call.itemHash);
       if (!isToolCall(item)) throw new TypeError(`item ${input.call.itemHash} is a ${item.type}, not a tool call`);
-      const markerKey = `calls/${sha256Hex(`${input.threadId}\u0000${input.turn}\u0000${input.step}\u0000${item.call_id}`)}`;
+      const markerKey = callMarkerKey(input, item.call_id);
       // A recorded result means an earlier attempt finished: return it, run nothing.
       const marker = await store.getMarker(markerKey);
       if (marker?.startsWith('done ')) return JSON.parse(marker.slice(5)) as RunToolResult;
@@ -47,9 +51,10 @@ export function createToolActivities({ store }: ToolDeps) {
         if (marker === 'started') return record(store, item, interrupted(), markerKey);
         await store.putMarker(markerKey, 'started');
       }
+      const journal: CallJournal = { read: () => store.getMarker(`${markerKey}.journal`), write: (value) => store.putMarker(`${markerKey}.journal`, value) };
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook },
         { shellTimeoutMs: input.shellTimeoutMs },
       );
       // Cancelled (the turn was interrupted): the tool has stopped its processes; report
@@ -58,6 +63,15 @@ export function createToolActivities({ store }: ToolDeps) {
       return record(store, item, result, markerKey);
     },
   };
+}
+
+/**
+ * The store marker of one tool call: `done <result>` once it finished, `started` while a
+ * shell command runs; `<key>.journal` holds apply_patch's journal. Unique per thread,
+ * turn, step and call id, so a retry of the activity finds its earlier attempt's markers.
+ */
+export function callMarkerKey(input: Pick<RunToolInput, 'threadId' | 'turn' | 'step'>, callId: string): string {
+  return `calls/${sha256Hex(`${input.threadId}\u0000${input.turn}\u0000${input.step}\u0000${callId}`)}`;
 }
 
 function interrupted(): ToolResult & { interrupted: true } {

@@ -23,6 +23,24 @@ export interface ToolContext {
   readonly attempt?: number;
   /** The sandbox to run processes in; absent or null means none. */
   readonly sandbox?: SandboxPolicy | null;
+  /**
+   * A small durable record of this call that survives the worker (the tool activity keeps
+   * it in the store); a tool that changes the world in several steps notes its plan here so
+   * a retry can finish it exactly. Absent outside the activity.
+   */
+  readonly journal?: CallJournal;
+  /**
+   * Test hook, never set in normal runs: awaited between the steps of a change made in
+   * several steps (apply_patch: `apply_patch:staged:<path>`, `apply_patch:committed:<path>`),
+   * so a crash test can stop a worker at an exact point.
+   */
+  readonly stepHook?: (step: string) => Promise<void>;
+}
+
+/** See {@link ToolContext.journal}: one string per call, read back by a retry of the call. */
+export interface CallJournal {
+  read(): Promise<string | undefined>;
+  write(value: string): Promise<void>;
 }
 
 /** What a tool returns: the text for the model plus small metadata for display. */

@@ -375,7 +375,7 @@ describe('applyPatchTool', () => {
   });
 });
 
-describe('apply_patch on an activity retry', () => {
+describe('apply_patch on an activity retry without a journal (outside the tool activity)', () => {
   test('a delete-only patch whose file is already gone is recognised as applied when retried', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'unroll-patch-retry-'));
     await fs.writeFile(path.join(dir, 'old.txt'), 'bye\n');

@@ -19,9 +19,12 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `unroll worker` with the given Unroll home, task queue and server address. */
-export async function spawnWorker(options: { home: string; taskQueue: string; address: string; env?: Record<string, string> }): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [CLI, 'worker'], {
+/**
+ * Starts `unroll worker` with the given Unroll home, task queue and server address, or
+ * `script` instead (a compiled worker entry point such as ./pausing-worker.ts).
+ */
+export async function spawnWorker(options: { home: string; taskQueue: string; address: string; env?: Record<string, string>; script?: string }): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, options.script ? [options.script] : [CLI, 'worker'], {
     env: {
       PATH: process.env.PATH,
       HOME: options.home,

@@ -58,10 +58,16 @@ export type ApplyPatchArgs = z.infer<typeof ApplyPatchArgs>;
 /**
  * The `apply_patch` tool handler. Not parallel-safe: it changes the workspace. `run`
  * applies `args.input` under `ctx.cwd` and returns Codex's summary (`Success. Updated the
- * following files:` then `A|M|D path` lines) with `metadata: { changes, alreadyApplied }`;
+ * following files:` then `A|M|D path` lines) with `metadata: { changes, alreadyApplied,
+ * resumed? }`;
  * a patch that does not parse, leaves the workspace or does not match returns
  * `success: false` with the error text (starting `apply_patch verification failed:`) and
- * `metadata: { error }`. Only infrastructure failures throw.
+ * `metadata: { error }`; so does a write the disk refused (rolled back, nothing changed).
+ * Only infrastructure failures throw.
+ *
+ * With `ctx.journal` (the tool activity gives one) the plan is journaled before any file
+ * is touched, and a retry of the call finishes exactly what its interrupted attempt left
+ * undone, answering as the first attempt would have; see ./apply.ts.
  *
  * Under a sandbox (`ctx.sandbox`) the patch obeys the same rules as a command would:
  * read-only refuses every patch (`patch rejected: …`); workspace-write refuses paths under
@@ -79,12 +85,26 @@ export const applyPatchTool = {
       const error = 'patch rejected: the sandbox is read-only (sandbox_mode read-only), so no file may be changed';
       return { output: error, success: false, metadata: { error } };
     }
-    const outcome = await applyPatch(args.input, ctx.cwd, { readOnlyPaths: readOnlyPathsOf(sandbox), retry: (ctx.attempt ?? 1) > 1 });
+    const outcome = await applyPatch(args.input, ctx.cwd, {
+      readOnlyPaths: readOnlyPathsOf(sandbox),
+      // With a journal a retry knows exactly what its earlier attempt did; without one
+      // (outside the activity) fall back to guessing from the files.
+      retry: ctx.journal === undefined && (ctx.attempt ?? 1) > 1,
+      journal: ctx.journal,
+      // A heartbeat per file keeps a long patch from being taken for a dead one and retried
+      // while it still runs.
+      onStep: (step) => {
+        ctx.heartbeat();
+        return ctx.stepHook?.(step) ?? Promise.resolve();
+      },
+    });
     if (!outcome.ok) return { output: outcome.error, success: false, metadata: { error: outcome.error } };
     return {
       output: successMessage(outcome.changes, outcome.alreadyApplied),
       success: true,
-      metadata: { changes: outcome.changes, alreadyApplied: outcome.alreadyApplied },
+      // `resumed` (a retry finished the patch) is for counting in chaos runs; the model's
+      // output is the same as a first run's.
+      metadata: { changes: outcome.changes, alreadyApplied: outcome.alreadyApplied, ...(outcome.resumed ? { resumed: true } : {}) },
     };
   },
 };
