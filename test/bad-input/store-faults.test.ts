@@ -16,7 +16,8 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import { answerApproval, pendingApprovals } from '../../src/client/intervene';
-import { compactThread, describeThread, followTurn, startThread } from '../../src/client/threads';
+import { WorkflowFailedError } from '@temporalio/client';
+import { compactThread, describeThread, followTurn, startThread, submitTurn } from '../../src/client/threads';
 import { sessionWorkflowId } from '../../src/shared/ids';
 import { StoreFailureType } from '../../src/shared/failure-types';
 import { turnProgressQuery, type TurnEvent } from '../../src/workflows/definitions';
@@ -188,5 +189,26 @@ describe('store faults under a running turn', () => {
     expect(requestsSinceStart()).toBe(1);
     const thread = await describeThread(h.client, threadId);
     expect(thread).toMatchObject({ runningTurn: null, turns: 1, lastTurn: { status: 'failed', error: result.error } });
+  });
+
+  test('a corrupted head of an earlier turn ends the next turn after 3 attempts to begin it, naming the node and the thread, without asking the model', async () => {
+    h.model.enqueue(respond(assistantMessage('first answer')));
+    const { threadId, result: first } = await h.runThread('a turn to build on');
+    const head = first.head!;
+    await writeFile(objectFile(head), 'not the node that was written');
+
+    const started = await submitTurn(h.client, threadId, 'go on');
+    const outcome = await followTurn(h.client, started.turnWorkflowId, () => undefined, { pollMs: 50 }).catch((err: unknown) => err);
+
+    const expected = `transcript node ${head} of thread ${threadId} is corrupt: content does not match its hash (still so after 3 attempts: retrying cannot repair it)`;
+    // beginTurn runs before the turn's loop: until TurnWorkflow maps this failure to a
+    // `failed` result (the workflow owner's part), it fails the turn workflow itself,
+    // with the store's message as the cause of the activity failure.
+    const message = outcome instanceof WorkflowFailedError
+      ? (outcome.cause?.cause as Error | undefined)?.message
+      : (outcome as { error?: { message?: string } }).error?.message;
+    expect(message).toBe(expected);
+    expect(requestsSinceStart()).toBe(1);
+    expect(await describeThread(h.client, threadId)).toMatchObject({ runningTurn: null, turns: 2, lastTurn: { turn: 2, status: 'failed' } });
   });
 });
