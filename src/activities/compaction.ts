@@ -9,6 +9,10 @@
  * or, locally, the most recent user messages within a token budget and a handoff
  * summary the model wrote when asked. If the compaction request itself does not fit
  * the window, the oldest items are dropped and it is tried again.
+ *
+ * As in inference, the model's answer is kept in the worker's memory until the new root
+ * is stored (./received-responses), so a retry after a store failure does not ask again;
+ * store errors are classified as in ./store-errors.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
@@ -29,6 +33,8 @@ import { currentActivityEnv, type ActivityEnv } from './activity-context';
 import { requestBody } from './inference';
 import { classifyInferenceError } from './inference-errors';
 import { ModelClients, streamResponse, toRequestItem, usageOf } from './model-client';
+import { ReceivedResponses } from './received-responses';
+import { classifyingStoreErrors } from './store-errors';
 import { contextMessages, freshContext, recordTurnHead, type HostFacts } from './turn-setup';
 import type { ContextState } from './types';
 
@@ -63,9 +69,17 @@ export interface CompactionDeps {
   readonly host: HostFacts;
 }
 
+/** What the model answered to a compaction, and how much had to be dropped to ask. */
+interface CompactionOutcome {
+  readonly items: ConversationItem[];
+  readonly usage: Usage;
+  readonly droppedItems: number;
+}
+
 /** Creates `compactTranscript`. */
 export function createCompactionActivities(deps: CompactionDeps) {
-  return {
+  const received = new ReceivedResponses<CompactionOutcome>();
+  return classifyingStoreErrors({
     /** Compacts the transcript named by `head`; see the module comment. */
     async compactTranscript(input: CompactInput): Promise<CompactResult> {
       const env = currentActivityEnv();
@@ -73,26 +87,12 @@ export function createCompactionActivities(deps: CompactionDeps) {
       const items = normalizeHistory((await deps.store.loadTranscript(input.head)).map((s) => s.item));
       const history = items.filter((item) => !isContextMessage(item));
       const fresh = await freshContext(input.settings, deps.host);
-      const client = deps.clients.clientFor(input.settings);
       const mode = input.settings.context.compaction;
-      // The request keeps the whole history in order (so it extends the previous request
-      // and hits the prompt cache); on overflow the oldest conversation items go first.
-      let body = items;
-      let droppedItems = 0;
-      let outcome: { items: ConversationItem[]; usage: Usage };
-      for (;;) {
-        try {
-          outcome = mode === 'remote'
-            ? await remoteCompaction(client, input, body)
-            : await localCompaction(client, input, body, history, env);
-          break;
-        } catch (err) {
-          if (!isOverflow(err)) throw err;
-          const trimmed = dropOldest(body);
-          if (trimmed.length === body.length) throw err;
-          droppedItems += body.length - trimmed.length;
-          body = trimmed;
-        }
+      const key = ReceivedResponses.keyOf({ threadId: input.threadId, turn: input.turn, head: input.head, reason: input.reason, mode });
+      let outcome = received.get(key);
+      if (!outcome) {
+        outcome = await askForReplacement(deps.clients.clientFor(input.settings), input, items, history, env);
+        received.set(key, outcome);
       }
       const replacement = [...contextMessages(fresh), ...outcome.items];
       const head = await deps.store.append(null, replacement, {
@@ -103,6 +103,7 @@ export function createCompactionActivities(deps: CompactionDeps) {
         turn: input.turn,
       });
       if (input.turn > 0) await recordTurnHead(deps.store, input.threadId, input.turn, head);
+      received.delete(key);
       return {
         head,
         context: fresh.state,
@@ -110,11 +111,42 @@ export function createCompactionActivities(deps: CompactionDeps) {
         reason: input.reason,
         tokensBefore: estimateTokens(items),
         tokensAfter: estimateTokens(replacement),
-        droppedItems,
+        droppedItems: outcome.droppedItems,
         usage: outcome.usage,
       };
     },
-  };
+  });
+}
+
+/**
+ * Asks the provider for the replacement history. The request keeps the whole history in
+ * order (so it extends the previous request and hits the prompt cache); on overflow the
+ * oldest conversation items go first.
+ */
+async function askForReplacement(
+  client: OpenAI,
+  input: CompactInput,
+  items: ConversationItem[],
+  history: ConversationItem[],
+  env: ActivityEnv,
+): Promise<CompactionOutcome> {
+  const mode = input.settings.context.compaction;
+  let body = items;
+  let droppedItems = 0;
+  for (;;) {
+    try {
+      const outcome = mode === 'remote'
+        ? await remoteCompaction(client, input, body)
+        : await localCompaction(client, input, body, history, env);
+      return { ...outcome, droppedItems };
+    } catch (err) {
+      if (!isOverflow(err)) throw err;
+      const trimmed = dropOldest(body);
+      if (trimmed.length === body.length) throw err;
+      droppedItems += body.length - trimmed.length;
+      body = trimmed;
+    }
+  }
 }
 
 /**

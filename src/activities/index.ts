@@ -6,6 +6,7 @@ import type { TranscriptStore } from '../store/transcript-store';
 import { createCompactionActivities } from './compaction';
 import { createInferenceActivities } from './inference';
 import { ModelClients } from './model-client';
+import { classifyingStoreErrors } from './store-errors';
 import { createToolActivities } from './tools';
 import { createTurnSetupActivities, type HostFacts } from './turn-setup';
 
@@ -24,7 +25,9 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createTurnSetupActivities({ store: deps.store, host: deps.host }),
     ...createInferenceActivities({ store: deps.store, clients }),
-    ...createToolActivities({ store: deps.store, stepHook: deps.toolStepHook }),
+    // Store errors leave every activity classified (see ./store-errors); the other
+    // groups wrap themselves, the tool activity is wrapped here.
+    ...classifyingStoreErrors(createToolActivities({ store: deps.store, stepHook: deps.toolStepHook })),
     ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
   };
 }

@@ -5,7 +5,13 @@
  * reasoning included so it can be sent back, `prompt_cache_key` = thread id), stores
  * every output item, writes the new transcript node, and returns references: the new
  * head, the tool calls and the usage. The openai client's own retries are off: Temporal
- * retries, and the errors are classified in ./inference-errors.
+ * retries, and the errors are classified in ./inference-errors (the model's) and
+ * ./store-errors (the store's).
+ *
+ * A retry must not ask the model again for an answer it already gave: once a response
+ * is complete it is kept in the worker's memory (./received-responses) until it is
+ * stored, so a retry after a store failure (a full disk) on the same worker only stores
+ * it.
  */
 import type OpenAI from 'openai';
 import type { SessionSettings } from '../config/settings';
@@ -13,8 +19,10 @@ import { isToolCall, messageText, type ConversationItem } from '../items/schemas
 import { BASE_INSTRUCTIONS } from '../prompt/base-instructions';
 import type { TranscriptStore } from '../store/transcript-store';
 import { describeCall, toolSpecs } from '../tools/registry';
-import { currentActivityEnv } from './activity-context';
-import { buildRequestInput, ModelClients, reasoningParams, streamResponse } from './model-client';
+import { currentActivityEnv, type ActivityEnv } from './activity-context';
+import { buildRequestInput, ModelClients, reasoningParams, streamResponse, type StreamedResponse } from './model-client';
+import { ReceivedResponses } from './received-responses';
+import { classifyingStoreErrors } from './store-errors';
 import { recordTurnHead } from './turn-setup';
 import type { InferenceInput, InferenceResult, OutputRef, ToolCallRef } from './types';
 
@@ -38,36 +46,59 @@ export function requestBody(threadId: string, settings: SessionSettings): Omit<O
   };
 }
 
+/** A complete response and the size of the request that got it. */
+interface ReceivedInference {
+  readonly response: StreamedResponse;
+  readonly inputItems: number;
+  readonly inputBytes: number;
+}
+
 /** Creates `runInference`. */
 export function createInferenceActivities(deps: InferenceDeps) {
-  return {
+  const received = new ReceivedResponses<ReceivedInference>();
+
+  /** Loads the step's input and asks the model. */
+  async function ask(input: InferenceInput, env: ActivityEnv): Promise<ReceivedInference> {
+    const client = deps.clients.clientFor(input.settings);
+    const requestInput = await buildRequestInput(deps.store, input.head, input.append);
+    const response = await streamResponse(
+      client,
+      { ...requestBody(input.threadId, input.settings), input: requestInput as unknown as OpenAI.Responses.ResponseInput },
+      { settings: input.settings, signal: env.signal, heartbeat: env.heartbeat },
+    );
+    return { response, inputItems: requestInput.length, inputBytes: Buffer.byteLength(JSON.stringify(requestInput)) };
+  }
+
+  return classifyingStoreErrors({
     /** Runs one model request; see the module comment. */
     async runInference(input: InferenceInput): Promise<InferenceResult> {
       const env = currentActivityEnv();
       env.heartbeat({ phase: 'loading' });
-      const client = deps.clients.clientFor(input.settings);
-      const requestInput = await buildRequestInput(deps.store, input.head, input.append);
-      const inputBytes = Buffer.byteLength(JSON.stringify(requestInput));
-      const response = await streamResponse(
-        client,
-        { ...requestBody(input.threadId, input.settings), input: requestInput as unknown as OpenAI.Responses.ResponseInput },
-        { settings: input.settings, signal: env.signal, heartbeat: env.heartbeat },
-      );
+      const { threadId, turn, step, head: parent, append } = input;
+      const key = ReceivedResponses.keyOf({ threadId, turn, step, head: parent, append });
+      let got = received.get(key);
+      if (!got) {
+        got = await ask(input, env);
+        received.set(key, got);
+      }
+      const { response, inputItems, inputBytes } = got;
+      env.heartbeat({ phase: 'storing' });
       const stored = await deps.store.putItems(response.items);
-      const head = await deps.store.putNode(input.head, [...input.append, ...stored], { kind: 'step', turn: input.turn, step: input.step });
-      await recordTurnHead(deps.store, input.threadId, input.turn, head);
+      const head = await deps.store.putNode(parent, [...append, ...stored], { kind: 'step', turn, step });
+      await recordTurnHead(deps.store, threadId, turn, head);
+      received.delete(key);
       return {
         head,
         calls: toolCallRefs(response.items, stored, input.settings),
         outputs: outputRefs(response.items, stored),
         usage: response.usage,
         responseId: response.id,
-        inputItems: requestInput.length,
+        inputItems,
         inputBytes,
         outputBytes: Buffer.byteLength(JSON.stringify(response.items)),
       };
     },
-  };
+  });
 }
 
 function toolCallRefs(items: ConversationItem[], hashes: string[], settings: SessionSettings): ToolCallRef[] {

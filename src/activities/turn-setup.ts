@@ -22,6 +22,7 @@ import type {
   StoreMessageInput,
   StoreToolOutputInput,
 } from './types';
+import { classifyingStoreErrors } from './store-errors';
 
 /** Facts about the host the worker runs on, injected so tests can fix them. */
 export interface HostFacts {
@@ -48,9 +49,14 @@ export interface TurnSetupDeps {
 /** The output given, at the start of the next turn, to calls an earlier turn left open. */
 export const ABORTED_BY_EARLIER_TURN = 'aborted: the turn that made this call ended before the call produced an output';
 
-/** Creates `beginTurn`, `storeToolOutput` and `commitAppend`. */
+/**
+ * Creates `beginTurn`, `storeToolOutput`, `storeMessage`, `commitAppend` and
+ * `recoverTurnHead`. Their store errors are classified as in ./store-errors: a corrupt
+ * or missing object fails the activity for good after a few attempts, a full disk is
+ * retried.
+ */
 export function createTurnSetupActivities({ store, host }: TurnSetupDeps) {
-  return {
+  return classifyingStoreErrors({
     /**
      * Starts a turn: closes calls left without output (a crashed or failed turn), appends
      * the context messages that are new or changed since the last turn (all of them on
@@ -102,7 +108,7 @@ export function createTurnSetupActivities({ store, host }: TurnSetupDeps) {
     async recoverTurnHead(input: RecoverTurnHeadInput): Promise<string | null> {
       return (await store.getMarker(turnHeadKey(input.threadId, input.turn))) ?? null;
     },
-  };
+  });
 }
 
 /** Marker key under which a turn's latest head is kept. */

@@ -18,8 +18,27 @@ export const InferenceFailureType = {
   MissingApiKey: 'MissingApiKey',
 } as const;
 
+/**
+ * The `type` of the failures any activity throws for trouble with the transcript store
+ * (see src/activities/store-errors.ts).
+ */
+export const StoreFailureType = {
+  /**
+   * An object the step needs is corrupt or missing, and stayed so over several attempts:
+   * retrying cannot repair it. Final; the message names the object and the thread.
+   */
+  ObjectUnreadable: 'StoreObjectUnreadable',
+  /**
+   * The store cannot be read or written right now (full disk, I/O error, read-only
+   * mount, too many open files), or an object looked unreadable on an early attempt.
+   * Retried with backoff; the message says what failed ("…; retrying").
+   */
+  Transient: 'StoreTransientError',
+} as const;
+
 /** The failure types the turn treats as final for the turn (the thread goes on). */
 export const NON_RETRYABLE_INFERENCE_FAILURES: readonly string[] = [
+  StoreFailureType.ObjectUnreadable,
   InferenceFailureType.ContextWindowExceeded,
   InferenceFailureType.RequestRejected,
   InferenceFailureType.AuthenticationFailed,

@@ -7,7 +7,7 @@ import { TranscriptStore } from './transcript-store';
 export { TranscriptStore, TranscriptNode, type StoredItem } from './transcript-store';
 export type { StoreBackend } from './backend';
 export { FsStoreBackend } from './fs-backend';
-export { ObjectNotFoundError, CorruptObjectError } from './errors';
+export { ObjectNotFoundError, CorruptObjectError, StoreIoError, StoreReadError, StoreWriteError, type StoredObjectKind } from './errors';
 
 /**
  * Opens the default filesystem store under `<unrollHome>/store`. With `keys`, objects and

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { ConversationItem } from '../items/schemas';
 import type { StoreBackend } from './backend';
 import { canonicalJson, OBJECT_HASH, sha256Hex } from './canonical-json';
-import { CorruptObjectError, ObjectNotFoundError } from './errors';
+import { DecryptionError } from '../codec/errors';
+import { CorruptObjectError, ObjectNotFoundError, type StoredObjectKind } from './errors';
 
 /**
  * A transcript node: like a git commit, it names its parent and the items it appends.
@@ -49,13 +50,16 @@ export class TranscriptStore {
     return Promise.all(items.map((item) => this.putItem(item)));
   }
 
-  /** Reads one item; throws {@link ObjectNotFoundError} or {@link CorruptObjectError}. */
+  /**
+   * Reads one item; throws {@link ObjectNotFoundError} or {@link CorruptObjectError}
+   * (and a StoreReadError when the backend cannot read at all).
+   */
   async getItem(hash: string): Promise<ConversationItem> {
     const cached = this.itemCache.get(hash);
     if (cached) return cached;
     const value = await this.getJson(hash, 'item');
     const parsed = ConversationItem.safeParse(value);
-    if (!parsed.success) throw new CorruptObjectError(hash, `not a conversation item: ${parsed.error.message}`);
+    if (!parsed.success) throw new CorruptObjectError(hash, `not a conversation item: ${parsed.error.message}`, 'item');
     this.remember(this.itemCache, hash, parsed.data);
     return parsed.data;
   }
@@ -70,7 +74,7 @@ export class TranscriptStore {
   async getNode(hash: string): Promise<TranscriptNode> {
     const value = await this.getJson(hash, 'transcript node');
     const parsed = TranscriptNode.safeParse(value);
-    if (!parsed.success) throw new CorruptObjectError(hash, `not a transcript node: ${parsed.error.message}`);
+    if (!parsed.success) throw new CorruptObjectError(hash, `not a transcript node: ${parsed.error.message}`, 'transcript node');
     return parsed.data;
   }
 
@@ -139,14 +143,22 @@ export class TranscriptStore {
     return hash;
   }
 
-  private async getJson(hash: string, what: string): Promise<unknown> {
-    const data = await this.backend.get(hash);
+  private async getJson(hash: string, what: StoredObjectKind): Promise<unknown> {
+    let data: Buffer | undefined;
+    try {
+      data = await this.backend.get(hash);
+    } catch (err) {
+      // An encrypted object that fails authentication was altered: the same corruption
+      // as a plaintext object whose bytes no longer match their hash.
+      if (err instanceof DecryptionError) throw new CorruptObjectError(hash, err.message, what);
+      throw err;
+    }
     if (!data) throw new ObjectNotFoundError(hash, what);
-    if (sha256Hex(data) !== hash) throw new CorruptObjectError(hash, 'content does not match its hash');
+    if (sha256Hex(data) !== hash) throw new CorruptObjectError(hash, 'content does not match its hash', what);
     try {
       return JSON.parse(data.toString('utf8'));
     } catch (err) {
-      throw new CorruptObjectError(hash, `invalid JSON (${(err as Error).message})`);
+      throw new CorruptObjectError(hash, `invalid JSON (${(err as Error).message})`, what);
     }
   }
 

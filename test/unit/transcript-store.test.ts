@@ -1,10 +1,13 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import { EncryptedStoreBackend } from '../../src/codec/encrypted-backend';
+import { KeyRing, KEY_BYTES } from '../../src/codec/keys';
 import type { ConversationItem } from '../../src/items/schemas';
 import { canonicalJson, sha256Hex } from '../../src/store/canonical-json';
-import { CorruptObjectError, FsStoreBackend, ObjectNotFoundError, TranscriptStore } from '../../src/store';
+import { CorruptObjectError, FsStoreBackend, ObjectNotFoundError, StoreWriteError, TranscriptStore } from '../../src/store';
+import { fillDisk, freeDisk, mountSmallDisk, remountSmallDisk, unmountSmallDisk } from '../support/small-disk';
 
 let root: string;
 let store: TranscriptStore;
@@ -135,7 +138,26 @@ describe('TranscriptStore', () => {
     await writeFile(file, bytes(canonicalJson(item)));
     const error = await reopen().getItem(hash).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CorruptObjectError);
-    expect(error).toMatchObject({ hash, message: `store object ${hash} is corrupt: ${detail}` });
+    expect(error).toMatchObject({ hash, what: 'item', detail, message: `item ${hash} is corrupt: ${detail}` });
+  });
+
+  it('throws CorruptObjectError naming a transcript node whose file was overwritten', async () => {
+    const head = await store.append(null, [user('one')]);
+    await writeFile(path.join(root, 'objects', head.slice(0, 2), head.slice(2)), '{"kind":"node","parent":null,"items":[]}');
+    await expect(reopen().loadTranscript(head)).rejects.toThrow(new CorruptObjectError(head, 'content does not match its hash', 'transcript node'));
+  });
+
+  it('throws CorruptObjectError, not a decryption error, for a tampered encrypted object', async () => {
+    const keys = new KeyRing([{ id: 'k1', key: Buffer.alloc(KEY_BYTES, 7) }]);
+    const encrypted = () => new TranscriptStore(new EncryptedStoreBackend(new FsStoreBackend(root), keys));
+    const hash = await encrypted().putItem(user('secret'));
+    const file = path.join(root, 'objects', hash.slice(0, 2), hash.slice(2));
+    const bytes = await readFile(file);
+    bytes[bytes.length - 20] ^= 0x01;
+    await writeFile(file, bytes);
+    const error = await encrypted().getItem(hash).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CorruptObjectError);
+    expect(error).toMatchObject({ hash, what: 'item', message: expect.stringMatching(new RegExp(`^item ${hash} is corrupt: cannot decrypt store object ${hash} with key "k1"`)) });
   });
 
   it('throws CorruptObjectError for an object that hashes right but is not an item', async () => {
@@ -185,5 +207,92 @@ describe('TranscriptStore', () => {
     const next = await store.append(resolve(head), [], meta);
     expect(next).not.toBe(existing);
     expect(await store.getNode(next)).toEqual({ kind: 'node', parent: resolve(parent), items: [], ...(meta ? { meta } : {}) });
+  });
+});
+
+/**
+ * Writes on a real disk that fails: a tmpfs filled to the last byte or remounted
+ * read-only (tests run as root). A write that fails must leave no temporary file behind
+ * and say what the filesystem said, in a named error.
+ */
+describe('FsStoreBackend on a failing disk', () => {
+  let disk: string;
+  let backend: FsStoreBackend;
+
+  beforeAll(async () => {
+    disk = await mkdtemp(path.join(os.tmpdir(), 'unroll-small-disk-'));
+    await mountSmallDisk(disk, '64k');
+  });
+  afterAll(async () => {
+    await unmountSmallDisk(disk);
+    await rm(disk, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await rm(path.join(disk, 'store'), { recursive: true, force: true });
+    backend = new FsStoreBackend(path.join(disk, 'store'));
+  });
+
+  const tempFiles = async () => (await listFiles(disk)).filter((f) => path.basename(f).startsWith('.tmp-'));
+  const object = (text: string) => ({ hash: sha256Hex(text), data: Buffer.from(text) });
+
+  it('removes the temporary file of an object write that fails on a full disk and throws StoreWriteError(ENOSPC)', async () => {
+    const filler = await fillDisk(disk);
+    try {
+      const { hash, data } = object('{"a":1}');
+      const error = await backend.put(hash, data).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreWriteError);
+      expect(error).toMatchObject({
+        code: 'ENOSPC',
+        summary: 'store write failed: no space left on device',
+        path: path.join(disk, 'store', 'objects', hash.slice(0, 2), hash.slice(2)),
+      });
+      expect(await tempFiles()).toEqual([]);
+      expect(await backend.has(hash)).toBe(false);
+    } finally {
+      await freeDisk(filler);
+    }
+  });
+
+  it('removes the temporary file of a marker write that fails on a full disk', async () => {
+    const filler = await fillDisk(disk);
+    try {
+      await expect(backend.putMarker('calls/c1', 'started')).rejects.toMatchObject({ name: 'StoreWriteError', code: 'ENOSPC' });
+      expect(await tempFiles()).toEqual([]);
+    } finally {
+      await freeDisk(filler);
+    }
+  });
+
+  it('writes again once space is freed', async () => {
+    const filler = await fillDisk(disk);
+    const { hash, data } = object('{"b":2}');
+    await expect(backend.put(hash, data)).rejects.toBeInstanceOf(StoreWriteError);
+    await freeDisk(filler);
+    await backend.put(hash, data);
+    expect(await backend.get(hash)).toEqual(data);
+  });
+
+  it('removes the temporary file when the final rename fails', async () => {
+    // A marker whose place is taken by a non-empty directory: rename(2) refuses.
+    await mkdir(path.join(disk, 'store', 'markers', 'calls', 'c1', 'x'), { recursive: true });
+    await expect(backend.putMarker('calls/c1', 'done')).rejects.toMatchObject({ name: 'StoreWriteError', code: 'EISDIR' });
+    expect(await tempFiles()).toEqual([]);
+  });
+
+  it('throws StoreWriteError(EROFS) on a read-only disk and still reads what is there', async () => {
+    const { hash, data } = object('{"c":3}');
+    await backend.put(hash, data);
+    await remountSmallDisk(disk, 'ro');
+    try {
+      const other = object('{"d":4}');
+      await expect(backend.put(other.hash, other.data)).rejects.toMatchObject({
+        name: 'StoreWriteError',
+        code: 'EROFS',
+        message: `store write failed: read-only file system (EROFS at ${path.join(disk, 'store', 'objects', other.hash.slice(0, 2), other.hash.slice(2))})`,
+      });
+      expect(await backend.get(hash)).toEqual(data);
+    } finally {
+      await remountSmallDisk(disk, 'rw');
+    }
   });
 });
