@@ -16,7 +16,7 @@ export async function readOrCreateFsStoreId(root: string): Promise<string> {
   const file = path.join(root, 'store-id');
   const existing = await readId(file);
   if (existing !== undefined) return existing;
-  await fs.mkdir(root, { recursive: true });
+  await makeDirectories(root);
   const tmp = path.join(root, `.store-id-${process.pid}-${randomBytes(6).toString('hex')}`);
   const handle = await fs.open(tmp, 'wx');
   try {
@@ -35,6 +35,33 @@ export async function readOrCreateFsStoreId(root: string): Promise<string> {
   const id = await readId(file);
   if (id === undefined) throw new StoreIdCorruptError(file, '');
   return id;
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's own recursive mkdir spins forever where mkdir
+ * fails with ENOENT although the parent exists (under /proc, for one), and this runs at
+ * start-up to turn such a directory into a clear error.
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  try {
+    await fs.mkdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || parent === dir || (await exists(parent))) throw err;
+    await makeDirectories(parent);
+    await fs.mkdir(dir).catch((again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST') throw again;
+    });
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function readId(file: string): Promise<string | undefined> {

@@ -85,6 +85,8 @@ function fileDir(rest: string, context: StoreSpecContext, fail: (reason: string)
 }
 
 function postgresUrl(text: string, fail: (reason: string) => never): string {
+  // Checked before parsing, which would only say "invalid URL" for an empty host.
+  if (/^postgres(ql)?:\/\/([^/?#]*@)?([/?#]|$)/i.test(text)) fail('the URL names no host: postgres://user:password@host:port/database');
   let url: URL;
   try {
     url = new URL(text);
