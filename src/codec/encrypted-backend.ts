@@ -11,7 +11,10 @@
  * name does not open. Markers (strings) are the same bytes, base64, after `UNRLENC1:`.
  * Objects and markers written before encryption was turned on have no magic and are
  * returned as they are; with no key ring, writes are plaintext and reading an encrypted
- * object is a {@link MissingEncryptionKeyError}.
+ * object is a {@link MissingEncryptionKeyError}. A transcript node's parent link is read
+ * from the plaintext and handed to the inner backend, which may index it (the PostgreSQL
+ * store does, for one-query chain reads): the shape of a chain is visible at rest, what
+ * it holds is not.
  */
 import type { ChainRow, ObjectLinks, StoreBackend } from '../store/backend';
 import { nodeLinks } from '../store/node-links';
