@@ -11,9 +11,13 @@
  * name does not open. Markers (strings) are the same bytes, base64, after `UNRLENC1:`.
  * Objects and markers written before encryption was turned on have no magic and are
  * returned as they are; with no key ring, writes are plaintext and reading an encrypted
- * object is a {@link MissingEncryptionKeyError}.
+ * object is a {@link MissingEncryptionKeyError}. A transcript node's parent link is read
+ * from the plaintext and handed to the inner backend, which may index it (the PostgreSQL
+ * store does, for one-query chain reads): the shape of a chain is visible at rest, what
+ * it holds is not.
  */
-import type { StoreBackend } from '../store/backend';
+import type { ChainRow, ObjectLinks, StoreBackend } from '../store/backend';
+import { nodeLinks } from '../store/node-links';
 import { open, seal } from './aes-gcm';
 import { DecryptionError, MissingEncryptionKeyError, UnknownEncryptionKeyError } from './errors';
 import type { KeyRing } from './keys';
@@ -30,23 +34,40 @@ export function isEncryptedObject(data: Uint8Array): boolean {
 
 /** A {@link StoreBackend} that encrypts at rest; see the module comment. */
 export class EncryptedStoreBackend implements StoreBackend {
+  /** Present when the inner backend batches reads; opens what it returns. */
+  readonly getMany?: (hashes: readonly string[]) => Promise<Map<string, Buffer>>;
+  /** Present when the inner backend reads chains in one go; opens what it returns. */
+  readonly getChain?: (head: string, known: readonly string[]) => Promise<ChainRow[]>;
+
   /** `keys` null: plaintext writes, plaintext reads, a clear error on encrypted data. */
   constructor(
     readonly inner: StoreBackend,
     readonly keys: KeyRing | null,
-  ) {}
+  ) {
+    const getMany = inner.getMany?.bind(inner);
+    if (getMany) {
+      this.getMany = async (hashes) => {
+        const found = await getMany(hashes);
+        for (const [hash, data] of found) found.set(hash, this.openObject(hash, data));
+        return found;
+      };
+    }
+    const getChain = inner.getChain?.bind(inner);
+    if (getChain) this.getChain = async (head, known) => (await getChain(head, known)).map((row) => ({ hash: row.hash, data: this.openObject(row.hash, row.data) }));
+  }
 
   async get(hash: string): Promise<Buffer | undefined> {
     const data = await this.inner.get(hash);
-    return data && isEncryptedObject(data) ? this.unseal(data, `store object ${hash}`, `object:${hash}`) : data;
+    return data && this.openObject(hash, data);
   }
 
   has(hash: string): Promise<boolean> {
     return this.inner.has(hash);
   }
 
-  put(hash: string, data: Buffer): Promise<void> {
-    return this.inner.put(hash, this.keys ? this.sealWith(this.keys, data, `object:${hash}`) : data);
+  /** The inner backend sees only ciphertext, so the node's parent link is read here, from the plaintext. */
+  put(hash: string, data: Buffer, links?: ObjectLinks): Promise<void> {
+    return this.inner.put(hash, this.keys ? this.sealWith(this.keys, data, `object:${hash}`) : data, links ?? nodeLinks(data));
   }
 
   putMarker(key: string, value: string): Promise<void> {
@@ -58,6 +79,10 @@ export class EncryptedStoreBackend implements StoreBackend {
     const value = await this.inner.getMarker(key);
     if (value === undefined || !value.startsWith(MARKER_PREFIX)) return value;
     return this.unseal(Buffer.from(value.slice(MARKER_PREFIX.length), 'base64'), `store marker ${key}`, `marker:${key}`).toString('utf8');
+  }
+
+  private openObject(hash: string, data: Buffer): Buffer {
+    return isEncryptedObject(data) ? this.unseal(data, `store object ${hash}`, `object:${hash}`) : data;
   }
 
   private sealWith(keys: KeyRing, plaintext: Buffer, aad: string): Buffer {

@@ -5,9 +5,15 @@ import { FsStoreBackend } from './fs-backend';
 import { TranscriptStore } from './transcript-store';
 
 export { TranscriptStore, TranscriptNode, type StoredItem } from './transcript-store';
-export type { StoreBackend } from './backend';
+export type { StoreBackend, ObjectLinks, ChainRow, RoundTripCounter } from './backend';
 export { FsStoreBackend } from './fs-backend';
 export { ObjectNotFoundError, CorruptObjectError, StoreIoError, StoreReadError, StoreWriteError, type StoredObjectKind } from './errors';
+export { PgStoreBackend, StoreClosedError } from './pg-backend';
+export { CountingStoreBackend } from './counting-backend';
+export { openStore, checkStore, type OpenedStore, type OpenStoreOptions } from './open-store';
+export { parseStoreSpec, describeStoreSpec, type StoreSpec } from './store-spec';
+export { StoreConfigError, StoreUnavailableError, StoreIdCorruptError } from './store-errors';
+export { StoreSchemaTooNewError } from './pg-schema';
 
 /**
  * Opens the default filesystem store under `<unrollHome>/store`. With `keys`, objects and

@@ -57,11 +57,9 @@ export class TranscriptStore {
   async getItem(hash: string): Promise<ConversationItem> {
     const cached = this.itemCache.get(hash);
     if (cached) return cached;
-    const value = await this.getJson(hash, 'item');
-    const parsed = ConversationItem.safeParse(value);
-    if (!parsed.success) throw new CorruptObjectError(hash, `not a conversation item: ${parsed.error.message}`, 'item');
-    this.remember(this.itemCache, hash, parsed.data);
-    return parsed.data;
+    const item = this.decodeItem(hash, await this.getBytes(hash, 'item'));
+    this.remember(this.itemCache, hash, item);
+    return item;
   }
 
   /** Writes a node appending `items` to `parent` (null for a root) and returns its hash. */
@@ -72,10 +70,7 @@ export class TranscriptStore {
 
   /** Reads one node. */
   async getNode(hash: string): Promise<TranscriptNode> {
-    const value = await this.getJson(hash, 'transcript node');
-    const parsed = TranscriptNode.safeParse(value);
-    if (!parsed.success) throw new CorruptObjectError(hash, `not a transcript node: ${parsed.error.message}`, 'transcript node');
-    return parsed.data;
+    return this.decodeNode(hash, await this.getBytes(hash, 'transcript node'));
   }
 
   /**
@@ -90,33 +85,76 @@ export class TranscriptStore {
 
   /**
    * Loads the whole transcript named by `head`, oldest item first, following parent
-   * links back to the root. Null is the empty transcript.
+   * links back to the root. Null is the empty transcript. On a backend with batched
+   * reads (getChain, getMany) this costs two round trips whatever the chain's length.
    */
   async loadTranscript(head: string | null): Promise<readonly StoredItem[]> {
     if (head === null) return [];
     const cached = this.chainCache.get(head);
     if (cached) return cached;
     // Walk back to the nearest cached ancestor (or the root), then replay forward.
-    const pending: TranscriptNode[] = [];
-    let base: readonly StoredItem[] = [];
-    let cursor: string | null = head;
-    while (cursor !== null) {
-      const hit = this.chainCache.get(cursor);
-      if (hit) {
-        base = hit;
-        break;
-      }
-      const node = await this.getNode(cursor);
-      pending.push(node);
-      cursor = node.parent;
-    }
+    const { pending, base } = await this.nodesSinceCached(head);
+    const fetched = await this.prefetchItems(pending.flatMap((node) => node.items));
     let items = base;
     for (const node of pending.reverse()) {
-      const added = await Promise.all(node.items.map(async (hash) => ({ hash, item: await this.getItem(hash) })));
+      const added = await Promise.all(node.items.map(async (hash) => ({ hash, item: fetched.get(hash) ?? (await this.getItem(hash)) })));
       items = [...items, ...added];
     }
     this.remember(this.chainCache, head, items);
     return items;
+  }
+
+  /** The nodes from `head` back to the first cached chain (its items) or the root, newest first. */
+  private async nodesSinceCached(head: string): Promise<{ pending: TranscriptNode[]; base: readonly StoredItem[] }> {
+    const pending: TranscriptNode[] = [];
+    let cursor: string | null = head;
+    const getChain = this.backend.getChain?.bind(this.backend);
+    while (cursor !== null) {
+      const hit = this.chainCache.get(cursor);
+      if (hit) return { pending, base: hit };
+      if (!getChain) {
+        const node = await this.getNode(cursor);
+        pending.push(node);
+        cursor = node.parent;
+        continue;
+      }
+      // One batch: take rows while each is the node we expect next. Rows stop early on
+      // a long chain or a damaged link; the loop then asks again from where they stop.
+      const rows = await getChain(cursor, [...this.chainCache.keys()]).catch(undecryptableBatch);
+      if (rows === null) {
+        // Some object of the batch does not decrypt: read one by one to name it.
+        const node = await this.getNode(cursor);
+        pending.push(node);
+        cursor = node.parent;
+        continue;
+      }
+      if (rows[0]?.hash !== cursor) throw new ObjectNotFoundError(cursor, 'transcript node');
+      for (const row of rows) {
+        if (cursor === null || row.hash !== cursor || this.chainCache.has(cursor)) break;
+        const node = this.decodeNode(row.hash, row.data);
+        pending.push(node);
+        cursor = node.parent;
+      }
+    }
+    return { pending, base: [] };
+  }
+
+  /** Reads the items among `hashes` that are not cached, in one round trip when the backend batches. */
+  private async prefetchItems(hashes: readonly string[]): Promise<Map<string, ConversationItem>> {
+    const fetched = new Map<string, ConversationItem>();
+    const missing = [...new Set(hashes)].filter((hash) => !this.itemCache.has(hash));
+    if (!this.backend.getMany || missing.length === 0) return fetched;
+    const found = await this.backend.getMany(missing).catch(undecryptableBatch);
+    // Some object of the batch does not decrypt: the callers read one by one and name it.
+    if (found === null) return fetched;
+    for (const hash of missing) {
+      const data = found.get(hash);
+      if (!data) throw new ObjectNotFoundError(hash, 'item');
+      const item = this.decodeItem(hash, data);
+      fetched.set(hash, item);
+      this.remember(this.itemCache, hash, item);
+    }
+    return fetched;
   }
 
   /** The chain of node hashes from `head` back to its root, newest first. */
@@ -143,7 +181,7 @@ export class TranscriptStore {
     return hash;
   }
 
-  private async getJson(hash: string, what: StoredObjectKind): Promise<unknown> {
+  private async getBytes(hash: string, what: StoredObjectKind): Promise<Buffer> {
     let data: Buffer | undefined;
     try {
       data = await this.backend.get(hash);
@@ -154,6 +192,22 @@ export class TranscriptStore {
       throw err;
     }
     if (!data) throw new ObjectNotFoundError(hash, what);
+    return data;
+  }
+
+  private decodeItem(hash: string, data: Buffer): ConversationItem {
+    const parsed = ConversationItem.safeParse(this.decodeJson(hash, data, 'item'));
+    if (!parsed.success) throw new CorruptObjectError(hash, `not a conversation item: ${parsed.error.message}`, 'item');
+    return parsed.data;
+  }
+
+  private decodeNode(hash: string, data: Buffer): TranscriptNode {
+    const parsed = TranscriptNode.safeParse(this.decodeJson(hash, data, 'transcript node'));
+    if (!parsed.success) throw new CorruptObjectError(hash, `not a transcript node: ${parsed.error.message}`, 'transcript node');
+    return parsed.data;
+  }
+
+  private decodeJson(hash: string, data: Buffer, what: StoredObjectKind): unknown {
     if (sha256Hex(data) !== hash) throw new CorruptObjectError(hash, 'content does not match its hash', what);
     try {
       return JSON.parse(data.toString('utf8'));
@@ -169,4 +223,10 @@ export class TranscriptStore {
       if (oldest !== undefined) cache.delete(oldest);
     }
   }
+}
+
+/** A batched read that failed to decrypt some object: null, so the caller reads one by one. */
+function undecryptableBatch(err: unknown): null {
+  if (err instanceof DecryptionError) return null;
+  throw err;
 }

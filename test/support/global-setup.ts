@@ -1,6 +1,7 @@
 /**
- * Jest global setup: one real Temporal dev server and one workflow bundle for the whole
- * run. Test files find them through environment variables (see ./temporal-env.ts).
+ * Jest global setup: one real Temporal dev server, one private PostgreSQL cluster and one
+ * workflow bundle for the whole run. Test files find them through environment variables
+ * (see ./temporal-env.ts and ./postgres-env.ts).
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -8,34 +9,44 @@ import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { findTemporalCli } from '../../src/temporal/temporal-cli';
+import { startTestPostgres, stopTestPostgres } from './postgres-env';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
 export default async function globalSetup(): Promise<void> {
-  const cliPath = await findTemporalCli({
-    explicitPath: process.env.UNROLL_TEMPORAL_CLI,
-    toolsDir: path.join(repoRoot, '.tools'),
-    install: true,
-    log: (msg: string) => process.stderr.write(`[setup] ${msg}\n`),
-  });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: cliPath },
-      ip: '127.0.0.1',
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'unroll-test-'));
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
-  });
-  const bundlePath = path.join(dir, 'workflow-bundle.js');
-  await writeFile(bundlePath, code);
-  const address = env.connection.options.address;
-  process.env.UNROLL_TEST_TEMPORAL_ADDRESS = address;
-  process.env.UNROLL_TEST_WORKFLOW_BUNDLE = bundlePath;
-  process.env.UNROLL_TEST_TEMPORAL_CLI = cliPath;
-  process.env.UNROLL_TEST_TMP = dir;
-  (globalThis as Record<string, unknown>).__UNROLL_TEST_ENV__ = env;
+  // The cluster's initdb runs while the dev server starts.
+  const postgres = startTestPostgres();
+  try {
+    const cliPath = await findTemporalCli({
+      explicitPath: process.env.UNROLL_TEMPORAL_CLI,
+      toolsDir: path.join(repoRoot, '.tools'),
+      install: true,
+      log: (msg: string) => process.stderr.write(`[setup] ${msg}\n`),
+    });
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: cliPath },
+        ip: '127.0.0.1',
+        extraArgs: ['--log-level', 'error'],
+      },
+    });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'unroll-test-'));
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+    });
+    const bundlePath = path.join(dir, 'workflow-bundle.js');
+    await writeFile(bundlePath, code);
+    const address = env.connection.options.address;
+    process.env.UNROLL_TEST_TEMPORAL_ADDRESS = address;
+    process.env.UNROLL_TEST_WORKFLOW_BUNDLE = bundlePath;
+    process.env.UNROLL_TEST_TEMPORAL_CLI = cliPath;
+    process.env.UNROLL_TEST_TMP = dir;
+    (globalThis as Record<string, unknown>).__UNROLL_TEST_ENV__ = env;
+  } catch (err) {
+    await postgres;
+    await stopTestPostgres();
+    throw err;
+  }
+  await postgres;
 }
