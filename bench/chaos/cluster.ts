@@ -88,6 +88,10 @@ export interface WorkerSpec {
   readonly ledger: string;
   readonly runMarker: string;
   readonly logFile: string;
+  /** A compiled worker entry point to run instead of `bin/unroll worker` (e.g. the pausing worker). */
+  readonly script?: string;
+  /** Extra environment for the worker (e.g. where the pausing worker stops). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A running `unroll worker` child. */
@@ -140,9 +144,10 @@ export async function startWorker(spec: WorkerSpec, deadlineMs = 90_000): Promis
 }
 
 async function spawnOnce(spec: WorkerSpec): Promise<WorkerChild | string> {
-  const cli = path.join(repoRoot(), 'bin', 'unroll');
-  const child = spawn(process.execPath, [cli, 'worker'], {
+  const args = spec.script ? [spec.script] : [path.join(repoRoot(), 'bin', 'unroll'), 'worker'];
+  const child = spawn(process.execPath, args, {
     env: {
+      ...spec.env,
       PATH: process.env.PATH,
       HOME: spec.home,
       UNROLL_HOME: spec.home,

@@ -7,6 +7,7 @@
  * is a durability failure.
  */
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { isToolCall, isToolOutput, type ConversationItem } from '../../src/items/schemas';
 import type { ToolFault } from './faults';
 import { needsReissue } from './model';
@@ -21,15 +22,47 @@ export interface TranscriptFacts {
   readonly outputs: ReadonlyMap<string, string>;
   /** Calls whose output said the outcome was unknown (interrupted, tool gave up). */
   readonly reissued: number;
-  readonly patchesAlreadyApplied: number;
+  /**
+   * apply_patch calls a retry finished after its worker died mid-patch: the recorded
+   * result carries `metadata.resumed: true` (the model's output is the same as a first
+   * run's, so only the metadata tells).
+   */
+  readonly patchesResumed: number;
   /** Tool fault calls and whether their output shows the expected handling. */
   readonly toolFaults: ReadonlyArray<{ readonly fault: ToolFault; readonly handled: boolean }>;
   /** Ordinary calls that failed for another reason than an interruption. */
   readonly unexpectedFailures: string[];
 }
 
-/** Reads the facts of `items`, the final transcript of the session that played `plan`. */
-export function transcriptFacts(plan: SessionPlan, items: readonly ConversationItem[]): TranscriptFacts {
+/** A tool call's recorded result (the `done` marker the tool activity writes), as far as the checks read it. */
+export interface RecordedCallResult {
+  readonly callId: string;
+  readonly success: boolean;
+  readonly interrupted: boolean;
+  readonly metadata: Record<string, unknown>;
+}
+
+/**
+ * Every recorded tool result under the store at `storeRoot` (its `markers/calls/*`
+ * markers that start with `done `), by call id. An absent store has none.
+ */
+export async function readCallResults(storeRoot: string): Promise<Map<string, RecordedCallResult>> {
+  const dir = path.join(storeRoot, 'markers', 'calls');
+  const results = new Map<string, RecordedCallResult>();
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const value = await fs.readFile(path.join(dir, name), 'utf8').catch(() => '');
+    if (!value.startsWith('done ')) continue;
+    const result = JSON.parse(value.slice(5)) as RecordedCallResult;
+    results.set(result.callId, result);
+  }
+  return results;
+}
+
+/**
+ * Reads the facts of `items`, the final transcript of the session that played `plan`;
+ * `results` are the recorded tool results of its phase (see {@link readCallResults}).
+ */
+export function transcriptFacts(plan: SessionPlan, items: readonly ConversationItem[], results: ReadonlyMap<string, RecordedCallResult> = new Map()): TranscriptFacts {
   const calls = items.filter(isToolCall);
   const outputsById = new Map<string, string[]>();
   for (const item of items.filter(isToolOutput)) outputsById.set(item.call_id, [...(outputsById.get(item.call_id) ?? []), item.output]);
@@ -37,14 +70,14 @@ export function transcriptFacts(plan: SessionPlan, items: readonly ConversationI
   const toolFaults: Array<{ fault: ToolFault; handled: boolean }> = [];
   const unexpectedFailures: string[] = [];
   let reissued = 0;
-  let patchesAlreadyApplied = 0;
+  let patchesResumed = 0;
   for (const call of calls) {
     const output = outputs.get(call.call_id) ?? '';
     if (needsReissue(output)) {
       reissued += 1;
       continue;
     }
-    if (output.includes('(patch already applied')) patchesAlreadyApplied += 1;
+    if (call.name === 'apply_patch' && results.get(call.call_id)?.metadata.resumed === true) patchesResumed += 1;
     const planned = plannedCall(plan, call.call_id);
     if (planned?.tool === 'shell' && planned.toolFault) toolFaults.push({ fault: planned.toolFault, handled: toolFaultHandled(planned.toolFault, output) });
     else if (planned && !succeeded(planned, output)) unexpectedFailures.push(`${call.call_id}: ${output.slice(0, 300)}`);
@@ -54,7 +87,7 @@ export function transcriptFacts(plan: SessionPlan, items: readonly ConversationI
     callsWithOneOutput: calls.filter((c) => outputsById.get(c.call_id)?.length === 1).length,
     outputs,
     reissued,
-    patchesAlreadyApplied,
+    patchesResumed,
     toolFaults,
     unexpectedFailures,
   };
@@ -103,7 +136,7 @@ export async function readLedger(file: string): Promise<string[]> {
 export function analyseLedger(lines: readonly string[], outputs: ReadonlyMap<string, string>): LedgerReport {
   const byCommand = new Map<string, Map<number, number>>();
   for (const line of lines) {
-    const m = /^(s\d+) t(\d+) k(\d+) c(\d+) r(\d+)$/.exec(line.trim());
+    const m = /^([a-z]\d+) t(\d+) k(\d+) c(\d+) r(\d+)$/.exec(line.trim());
     if (!m) continue;
     const command = `${m[1]} t${m[2]} k${m[3]} c${m[4]}`;
     const instances = byCommand.get(command) ?? new Map<number, number>();

@@ -3,6 +3,7 @@
  *
  *   npm run chaos                                  # 20 sessions, seed 1, 4 at a time
  *   npm run chaos -- --sessions 5 --seed 7 --concurrency 2
+ *   npm run chaos -- --sessions 4 --no-targeted         # only the random sessions
  *
  * The table goes to stdout and, as markdown and JSON, to bench/results/; progress goes
  * to stderr. Exit 0 when nothing was lost, corrupted, left unfinished or repeated
@@ -15,6 +16,18 @@ import { repoRoot } from './cluster';
 import { ChaosUsageError } from './errors';
 import { renderMarkdown, type ChaosReport } from './report';
 import { DEFAULT_CHAOS_OPTIONS, runChaos, stopActiveRuns, type ChaosOptions } from './run';
+import type { TargetedSet } from './targeted';
+
+function parseTargeted(value: string): TargetedSet {
+  if (value !== 'all' && value !== 'short') throw new InvalidArgumentError('expected all or short');
+  return value;
+}
+
+/** `--targeted` alone is all of them, `--no-targeted` none. */
+function targetedSet(flag: TargetedSet | boolean): TargetedSet {
+  if (flag === true) return 'all';
+  return flag === false ? 'none' : flag;
+}
 
 function integer(min: number): (value: string) => number {
   return (value) => {
@@ -37,11 +50,13 @@ export function parseChaosArgs(argv: string[]): Omit<ChaosOptions, 'log'> {
     .option('--provider-faults <n>', 'provider faults per session', integer(0), d.providerFaultsPerSession)
     .option('--tool-faults <n>', 'tool faults per session', integer(0), d.toolFaultsPerSession)
     .option('--server-restarts <n>', 'Temporal dev server restarts during the run', integer(0), d.serverRestarts)
+    .option('--targeted [set]', 'targeted scenarios after the random sessions: all (default) or short (those of the test suite)', parseTargeted, d.targeted)
+    .option('--no-targeted', 'skip the targeted scenarios (apply_patch kills, store damage, full disks)')
     .option('--session-deadline-s <n>', 'seconds after which a session counts as not completed', integer(10), d.sessionDeadlineMs / 1000)
     .option('--keep', 'keep the run directory (workspaces, store, logs)', false)
     .exitOverride()
     .parse(argv, { from: 'user' });
-  const o = program.opts<Record<string, number | boolean>>();
+  const o = program.opts<Record<string, number | boolean | string>>();
   const options = {
     seed: o.seed as number,
     sessions: o.sessions as number,
@@ -51,6 +66,7 @@ export function parseChaosArgs(argv: string[]): Omit<ChaosOptions, 'log'> {
     providerFaultsPerSession: o.providerFaults as number,
     toolFaultsPerSession: o.toolFaults as number,
     serverRestarts: o.serverRestarts as number,
+    targeted: targetedSet(o.targeted as TargetedSet | boolean),
     sessionDeadlineMs: (o.sessionDeadlineS as number) * 1000,
     keepWorkDir: o.keep as boolean,
   };

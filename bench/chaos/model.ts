@@ -115,9 +115,16 @@ export function faultStep(fault: ProviderFault, output: OutputItem[]): ScriptSte
   }
 }
 
+/**
+ * Awaited before the normal answer at `position` is sent (a targeted scenario fills a
+ * disk there, so the fault lands while the model's answer is on its way).
+ */
+export type BeforeAnswer = (position: ScriptPosition) => Promise<void>;
+
 interface Registration {
   readonly plan: SessionPlan;
   readonly faults: boolean;
+  readonly beforeAnswer?: BeforeAnswer;
 }
 
 /** The scripted model of a chaos run, serving every registered session. */
@@ -166,8 +173,13 @@ export class ChaosModel {
   }
 
   /** Makes `threadId` play `plan`, with or without its provider faults. */
-  register(threadId: string, plan: SessionPlan, options: { faults: boolean }): void {
-    this.sessions.set(threadId, { plan, faults: options.faults });
+  register(threadId: string, plan: SessionPlan, options: { faults: boolean; beforeAnswer?: BeforeAnswer }): void {
+    this.sessions.set(threadId, { plan, faults: options.faults, beforeAnswer: options.beforeAnswer });
+  }
+
+  /** The requests `threadId` sent so far, in order. */
+  requestsOf(threadId: string): RecordedRequest[] {
+    return this.server.requests.filter((r) => r.threadKey === threadId);
   }
 
   /** Stops the server, cutting open streams. */
@@ -175,13 +187,13 @@ export class ChaosModel {
     return this.server.close();
   }
 
-  private answer(request: RecordedRequest): ScriptStep {
+  private async answer(request: RecordedRequest): Promise<ScriptStep> {
     const registration = request.threadKey === undefined ? undefined : this.sessions.get(request.threadKey);
     if (!registration) {
       this.anomalies.push(`request #${request.index} names no registered session (prompt_cache_key ${String(request.threadKey)})`);
       return respond(assistantMessage('unknown session'));
     }
-    const { plan, faults } = registration;
+    const { plan, faults, beforeAnswer } = registration;
     const position = locate(plan, request.input);
     const attemptKey = `${request.threadKey}/${position.turn}/${position.step}/${position.retry}`;
     const attempt = (this.attempts.get(attemptKey) ?? 0) + 1;
@@ -197,6 +209,7 @@ export class ChaosModel {
     if (faults && attempt === planned.length + 1) {
       for (const listener of this.listeners) listener({ threadId: request.threadKey!, session: plan, position });
     }
+    await beforeAnswer?.(position);
     return respond(output, { chunkDelayMs: 10 });
   }
 }

@@ -1,4 +1,5 @@
 /** The knobs of a chaos run and their defaults (the full run of `npm run chaos`). */
+import type { TargetedSet } from './targeted';
 
 /** The knobs of a run; see {@link DEFAULT_CHAOS_OPTIONS}. */
 export interface ChaosOptions {
@@ -10,6 +11,8 @@ export interface ChaosOptions {
   readonly providerFaultsPerSession: number;
   readonly toolFaultsPerSession: number;
   readonly serverRestarts: number;
+  /** The targeted scenarios after the random phase (see ./scenarios.ts): all, the short test's, or none. */
+  readonly targeted: TargetedSet;
   /** A session that has not finished by then counts as not completed. */
   readonly sessionDeadlineMs: number;
   /** Keep the run's temp dir (workspaces, store, logs) for inspection. */
@@ -28,6 +31,7 @@ export const DEFAULT_CHAOS_OPTIONS: Omit<ChaosOptions, 'log'> = {
   providerFaultsPerSession: 3,
   toolFaultsPerSession: 2,
   serverRestarts: 2,
+  targeted: 'all',
   sessionDeadlineMs: 10 * 60_000,
   keepWorkDir: false,
 };

@@ -79,7 +79,7 @@ export async function runPhase(ctx: PhaseContext): Promise<PhaseResult> {
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         ctx.log(`${ctx.name} ${plan.name}: NOT STARTED (${error})`);
-        return { started: false, turns: [], head: null, error, plan, threadId, workspace, kills: 0, durationMs: Date.now() - begun };
+        return { started: false, turns: [], head: null, error, wait: null, plan, threadId, workspace, kills: 0, durationMs: Date.now() - begun };
       }
       ctx.model.register(threadId, plan, { faults });
       workers?.listen(ctx.model, threadId);

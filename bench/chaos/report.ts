@@ -1,8 +1,10 @@
 /**
  * The verdict of a chaos run, as one JSON object and as the markdown table the CLI
  * prints: sessions, faults by kind, workspaces against the fault-free run, tool-call
- * pairing, repeated commands with their reasons, store integrity, wall time. Anything
- * lost, corrupted, unfinished or unexplained goes into `problems`, which makes `ok` false.
+ * pairing, repeated commands with their reasons, store integrity, the targeted
+ * scenarios (double applications, partial patches, turns stuck without a message),
+ * wall time. Anything lost, corrupted, unfinished, applied twice or half, stuck or
+ * unexplained goes into `problems`, which makes `ok` false.
  */
 import { ALL_FAULT_KINDS, FAULT_LABELS, TOOL_FAULTS, emptyFaultCounts, type FaultCounts, type ToolFault } from './faults';
 import type { LedgerReport, RepeatedCommand, TranscriptFacts } from './executions';
@@ -10,6 +12,8 @@ import type { StoreReport, Tree } from './integrity';
 import type { PhaseResult, SessionRun } from './phase';
 import type { ChaosPlan } from './plan';
 import { DEFAULT_CHAOS_OPTIONS, type ChaosOptions } from './options';
+import { TARGETED_KINDS, TARGETED_LABELS, type ScenarioResult, type TargetedKind, type TargetedSet } from './targeted';
+import { stuckWithoutMessage } from './watch';
 
 /** One session's checks after a phase. */
 export interface SessionCheck {
@@ -34,6 +38,7 @@ export interface ReportInput {
   readonly plan: ChaosPlan;
   readonly baseline: CheckedPhase;
   readonly chaos: CheckedPhase;
+  readonly targeted: { readonly set: TargetedSet; readonly scenarios: readonly ScenarioResult[]; readonly wallMs: number };
   readonly store: StoreReport;
   readonly providerFaults: FaultCounts;
   readonly protocolViolations: string[];
@@ -59,6 +64,67 @@ export interface SessionRow {
   readonly error: string | null;
 }
 
+/** The targeted scenarios' part of the verdict. */
+export interface TargetedReport {
+  readonly set: TargetedSet;
+  readonly wallMs: number;
+  readonly scenarios: readonly ScenarioResult[];
+  readonly passed: number;
+  readonly byKind: Record<TargetedKind, { runs: number; passed: number }>;
+  /** Patches checked with `checkPatchApplication` (kills and full workspaces). */
+  readonly patchesChecked: number;
+  /** Patches left in a state one application cannot give (applied twice, or mangled). */
+  readonly doubleApplications: number;
+  /** Patches left with some paths patched and others not. */
+  readonly partialPatches: number;
+  /** Killed patch calls whose model got exactly one output, the `Success.` of an uninterrupted run. */
+  readonly patchKills: number;
+  readonly patchKillsWithOneSuccess: number;
+  /** Killed patch calls a retry finished (`metadata.resumed`). */
+  readonly patchKillsResumed: number;
+  /** Scenario turns that ended neither finished nor waiting with a reason. */
+  readonly stuckWithoutMessage: number;
+}
+
+/**
+ * Counts of the targeted scenarios, and the problems they make: every failed scenario,
+ * and (named on their own, so they cannot hide in a long list) any double application,
+ * partial patch or turn stuck without a message.
+ */
+export function summariseTargeted(set: TargetedSet, scenarios: readonly ScenarioResult[], wallMs = 0): { report: TargetedReport; problems: string[] } {
+  const byKind = Object.fromEntries(TARGETED_KINDS.map((k) => [k, { runs: 0, passed: 0 }])) as TargetedReport['byKind'];
+  for (const s of scenarios) {
+    byKind[s.kind].runs += 1;
+    if (s.passed) byKind[s.kind].passed += 1;
+  }
+  const patches = scenarios.filter((s) => s.patch !== null);
+  const kills = scenarios.filter((s) => s.kind === 'patch-kill');
+  const report: TargetedReport = {
+    set,
+    wallMs,
+    scenarios,
+    passed: scenarios.filter((s) => s.passed).length,
+    byKind,
+    patchesChecked: patches.length,
+    doubleApplications: patches.filter((s) => s.patch!.verdict === 'unexpected').length,
+    partialPatches: patches.filter((s) => s.patch!.verdict === 'partial').length,
+    patchKills: kills.length,
+    patchKillsWithOneSuccess: kills.filter((s) => s.patch && oneSuccess(s.patch)).length,
+    patchKillsResumed: kills.filter((s) => s.patch?.resumed).length,
+    stuckWithoutMessage: scenarios.filter((s) => s.turn !== null && stuckWithoutMessage(s.turn)).length,
+  };
+  const problems: string[] = [];
+  if (report.doubleApplications > 0) problems.push(`${report.doubleApplications} patches applied twice (or mangled) after a kill`);
+  if (report.partialPatches > 0) problems.push(`${report.partialPatches} patches left partly applied`);
+  if (report.stuckWithoutMessage > 0) problems.push(`${report.stuckWithoutMessage} targeted turns stuck without a message to the user`);
+  for (const s of scenarios) for (const p of s.problems) problems.push(`targeted ${s.name}: ${p}`);
+  return { report, problems };
+}
+
+function oneSuccess(p: NonNullable<ScenarioResult['patch']>): boolean {
+  return p.outputs === 1 && p.successOutputs === 1 && p.requestsWithOutput > 0 && p.requestsWithExpectedOutput === p.requestsWithOutput;
+}
+
 /** The run's verdict (written as JSON under bench/results/). */
 export interface ChaosReport {
   readonly command: string;
@@ -79,12 +145,18 @@ export interface ChaosReport {
   readonly toolCalls: number;
   readonly toolCallsWithOneOutput: number;
   readonly reissuedAfterInterruption: number;
-  readonly patchesAlreadyApplied: number;
+  /** apply_patch calls of the random phase that a retry finished after a kill (`metadata.resumed`). */
+  readonly patchesResumed: number;
   readonly modelRequests: number;
   readonly modelRequestsResent: number;
   readonly commandsExecuted: number;
   readonly repeatedCommands: RepeatedCommand[];
   readonly unexplainedDuplicates: number;
+  readonly targeted: TargetedReport;
+  /** Turns (random sessions and targeted scenarios) that ended neither finished nor waiting with a reason Temporal shows. */
+  readonly turnsStuckWithoutMessage: number;
+  /** Turns watched for that: every turn the random phase submitted, and each scenario's. */
+  readonly turnsWatched: number;
   readonly store: StoreReport;
   readonly protocolViolations: string[];
   readonly sessions: SessionRow[];
@@ -101,7 +173,8 @@ export function reproduceCommand(o: Omit<ChaosOptions, 'log'>): string {
     ['--tool-faults', o.toolFaultsPerSession, d.toolFaultsPerSession],
     ['--server-restarts', o.serverRestarts, d.serverRestarts],
   ];
-  const flags = extra.filter(([, value, fallback]) => value !== fallback).map(([flag, value]) => ` ${flag} ${value}`).join('');
+  const targeted = o.targeted === d.targeted ? '' : o.targeted === 'none' ? ' --no-targeted' : ` --targeted ${o.targeted}`;
+  const flags = extra.filter(([, value, fallback]) => value !== fallback).map(([flag, value]) => ` ${flag} ${value}`).join('') + targeted;
   return `npm run chaos -- --sessions ${o.sessions} --seed ${o.seed} --concurrency ${o.concurrency}${flags}`;
 }
 
@@ -123,6 +196,9 @@ export function buildReport(input: ReportInput): ChaosReport {
   }
   const sum = (f: (c: SessionCheck) => number) => chaos.checks.reduce((n, c) => n + f(c), 0);
   const rows = chaos.checks.map((c) => sessionRow(c));
+  const targeted = summariseTargeted(input.targeted.set, input.targeted.scenarios, input.targeted.wallMs);
+  const stuckSessions = chaos.phase.sessions.filter((s) => s.wait?.state === 'silent').length;
+  const sessionTurns = chaos.phase.sessions.reduce((n, s) => n + s.turns.length + (s.wait ? 1 : 0), 0);
   const report: ChaosReport = {
     command: reproduceCommand(options),
     options,
@@ -142,18 +218,21 @@ export function buildReport(input: ReportInput): ChaosReport {
     toolCalls: sum((c) => c.facts?.toolCalls ?? 0),
     toolCallsWithOneOutput: sum((c) => c.facts?.callsWithOneOutput ?? 0),
     reissuedAfterInterruption: sum((c) => c.facts?.reissued ?? 0),
-    patchesAlreadyApplied: sum((c) => c.facts?.patchesAlreadyApplied ?? 0),
+    patchesResumed: sum((c) => c.facts?.patchesResumed ?? 0),
     modelRequests: input.requests,
     modelRequestsResent: input.resentRequests,
     commandsExecuted: chaos.ledger.executions,
     repeatedCommands: chaos.ledger.repeated,
     unexplainedDuplicates: chaos.ledger.unexplained,
+    targeted: targeted.report,
+    turnsStuckWithoutMessage: stuckSessions + targeted.report.stuckWithoutMessage,
+    turnsWatched: sessionTurns + targeted.report.scenarios.filter((s) => s.turn !== null).length,
     store,
     protocolViolations: input.protocolViolations,
     sessions: rows,
     workDir: input.workDir,
   };
-  const problems = findProblems(report, input);
+  const problems = [...findProblems(report, input), ...targeted.problems];
   return { ...report, ok: problems.length === 0, problems };
 }
 
@@ -182,6 +261,7 @@ function findProblems(r: ChaosReport, input: ReportInput): string[] {
     for (const check of phase.checks) {
       const s = check.run.plan.name;
       add(check.run.error !== null, `${name} ${s} did not complete: ${check.run.error}`);
+      add(check.run.wait?.state === 'silent', `${name} ${s}: a turn stuck without a message to the user at the deadline (${check.run.wait?.state === 'silent' ? check.run.wait.reason : ''})`);
       add(check.transcriptError !== null, `${name} ${s}: final transcript does not load: ${check.transcriptError}`);
       add(!!check.facts && check.facts.callsWithOneOutput !== check.facts.toolCalls, `${name} ${s}: ${(check.facts?.toolCalls ?? 0) - (check.facts?.callsWithOneOutput ?? 0)} tool calls without exactly one output`);
       for (const failure of check.facts?.unexpectedFailures ?? []) problems.push(`${name} ${s}: unexpected tool failure ${failure}`);
@@ -204,7 +284,29 @@ const seconds = (ms: number): string => {
   return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
 };
 
-/** The report as markdown: the summary table, faults by kind, repeated commands, sessions. */
+/** The targeted scenarios: pass counts by kind, then one row per scenario. */
+function renderTargeted(t: TargetedReport): string[] {
+  if (t.scenarios.length === 0) return ['### Targeted scenarios', '', 'Not run (`--no-targeted`).', ''];
+  const yesNo = (b: boolean) => (b ? 'yes' : '**no**');
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return [
+    '### Targeted scenarios',
+    '',
+    '| scenario kind | what | runs | passed |',
+    '|---|---|---|---|',
+    ...TARGETED_KINDS.filter((k) => t.byKind[k].runs > 0).map((k) => `| ${k} | ${TARGETED_LABELS[k]} | ${t.byKind[k].runs} | ${t.byKind[k].passed} |`),
+    '',
+    '| scenario | passed | turn ended | patch at the kill → at the end | what happened | seconds |',
+    '|---|---|---|---|---|---|',
+    ...t.scenarios.map((s) => {
+      const patch = s.patch ? `${s.patch.atKill ?? '—'} → ${s.patch.verdict}` : '—';
+      return `| ${s.name} | ${yesNo(s.passed)} | ${s.turn?.end ?? '—'} | ${patch} | ${cell(s.note)} | ${s.seconds} |`;
+    }),
+    '',
+  ];
+}
+
+/** The report as markdown: the summary table, faults by kind, targeted scenarios, repeated commands, sessions. */
 export function renderMarkdown(r: ChaosReport): string {
   const yesNo = (b: boolean) => (b ? 'yes' : '**no**');
   const lines = [
@@ -215,18 +317,23 @@ export function renderMarkdown(r: ChaosReport): string {
     '| measure | result |',
     '|---|---|',
     `| sessions started / completed / failed | ${r.sessionsStarted} / ${r.sessionsCompleted} / ${r.sessionsFailed} |`,
-    `| faults injected | ${r.faultsTotal} (by kind below) |`,
+    `| faults injected | ${r.faultsTotal} in the random sessions (by kind below), plus ${r.targeted.scenarios.length} targeted scenarios (below) |`,
     `| final workspace identical to the fault-free run | ${r.workspacesIdentical} of ${r.sessions.length} sessions |`,
     `| tool calls with exactly one output | ${r.toolCallsWithOneOutput} of ${r.toolCalls} |`,
     `| calls reported to the model as interrupted, re-issued by it | ${r.reissuedAfterInterruption} |`,
-    `| patches re-applied after a crash, recognised as already applied | ${r.patchesAlreadyApplied} |`,
+    `| patches a retry finished after a kill mid-patch (\`metadata.resumed\`) | ${r.patchesResumed} in the random sessions, ${r.targeted.patchKillsResumed} of ${r.targeted.patchKills} targeted kills |`,
+    `| double applications of a patch (\`checkPatchApplication\`) | ${r.targeted.doubleApplications} of ${r.targeted.patchesChecked} patches checked |`,
+    `| partial patches | ${r.targeted.partialPatches} of ${r.targeted.patchesChecked} patches checked |`,
+    `| killed patch calls answered with exactly one \`Success.\` output | ${r.targeted.patchKillsWithOneSuccess} of ${r.targeted.patchKills} |`,
+    `| turns stuck without a message to the user | ${r.turnsStuckWithoutMessage} of ${r.turnsWatched} turns watched |`,
+    `| targeted scenarios passed | ${r.targeted.passed} of ${r.targeted.scenarios.length} (by kind below) |`,
     `| commands executed (side-effect ledger) | ${r.commandsExecuted} |`,
     `| commands executed more than once | ${r.repeatedCommands.length} (${r.repeatedCommands.length - r.unexplainedDuplicates} explained, ${r.unexplainedDuplicates} unexplained) |`,
     `| store objects checked / lost / corrupted | ${r.store.objects} / ${r.store.lost.length} / ${r.store.corrupted.length} |`,
     `| transcript chains loaded from recorded heads | ${r.store.chainsLoaded} of ${r.store.headsChecked} (plus ${r.store.toolResultMarkers} recorded tool results) |`,
     `| protocol violations (scripted Responses server) | ${r.protocolViolations.length} |`,
     `| model requests served (re-sent with the same input after a kill or restart) | ${r.modelRequests} (${r.modelRequestsResent}) |`,
-    `| wall time | ${seconds(r.wallMs)} (fault-free baseline ${seconds(r.baselineMs)}, with faults ${seconds(r.chaosMs)}) |`,
+    `| wall time | ${seconds(r.wallMs)} (fault-free baseline ${seconds(r.baselineMs)}, with faults ${seconds(r.chaosMs)}, targeted ${seconds(r.targeted.wallMs)}) |`,
     '',
     '### Faults injected, by kind',
     '',
@@ -240,6 +347,7 @@ export function renderMarkdown(r: ChaosReport): string {
     '|---|---|---|',
     ...TOOL_FAULTS.map((f) => `| ${f} | ${r.toolFaultsHandled[f].ran} | ${r.toolFaultsHandled[f].handledAsExpected} |`),
     '',
+    ...renderTargeted(r.targeted),
     '### Commands executed more than once',
     '',
     ...(r.repeatedCommands.length === 0

@@ -1,6 +1,6 @@
 /**
  * A whole chaos run: the fault-free baseline, then the same scripts with faults, then
- * the verdict. Everything it starts (dev server, scripted model, workers, the commands
+ * the targeted scenarios (./targeted.ts), then the verdict. Everything it starts (dev server, scripted model, workers, the commands
  * they ran) is stopped before it returns, whether the run succeeded or not.
  */
 import { randomUUID } from 'node:crypto';
@@ -10,15 +10,20 @@ import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { FsStoreBackend, TranscriptStore } from '../../src/store';
 import { ChaosDevServer, killMarkedProcesses } from './cluster';
-import { analyseLedger, readLedger, transcriptFacts, type TranscriptFacts } from './executions';
+import { analyseLedger, readCallResults, readLedger, transcriptFacts, type TranscriptFacts } from './executions';
 import { hashTree, treeDifferences, verifyStore } from './integrity';
 import { ChaosModel } from './model';
 import { runPhase, type PhaseContext, type PhaseName, type PhaseResult } from './phase';
 import { planChaosRun } from './plan';
 import type { ChaosOptions } from './options';
 import { buildReport, type ChaosReport, type SessionCheck } from './report';
+import { targetedScenarios } from './scenarios';
+import { runTargeted } from './targeted';
 
 export { DEFAULT_CHAOS_OPTIONS, type ChaosOptions } from './options';
+
+/** How long a targeted scenario's turn may take (at most the session deadline). */
+const TARGETED_DEADLINE_MS = 180_000;
 
 const activeCleanups = new Set<() => Promise<void>>();
 
@@ -60,7 +65,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await killMarkedProcesses(runMarker);
     log(`chaos: ${plan.sessions.length} sessions with faults, ${options.concurrency} at a time`);
     const chaos = await runPhase(phase('chaos', options.concurrency));
-    const strays = await killMarkedProcesses(runMarker);
+    let strays = await killMarkedProcesses(runMarker);
+    const scenarios = targetedScenarios(options.targeted);
+    if (scenarios.length > 0) log(`targeted: ${scenarios.length} scenarios (${options.targeted}), ${options.concurrency} at a time`);
+    const targetedBegun = Date.now();
+    const targeted = await runTargeted(
+      { dir: path.join(dir, 'targeted'), client, server, model, runMarker, deadlineMs: Math.min(options.sessionDeadlineMs, TARGETED_DEADLINE_MS), log },
+      scenarios,
+      options.concurrency,
+    );
+    const targetedMs = Date.now() - targetedBegun;
+    strays += await killMarkedProcesses(runMarker);
     log(`verifying (${strays} leftover processes of killed workers stopped)`);
     const baselineChecks = await checkSessions(baseline);
     const chaosChecks = await checkSessions(chaos, baselineChecks);
@@ -70,6 +85,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       plan,
       baseline: { phase: baseline, checks: baselineChecks, ledger: analyseLedger(await readLedger(baseline.ledger), outputsOf(baselineChecks)) },
       chaos: { phase: chaos, checks: chaosChecks, ledger: analyseLedger(await readLedger(chaos.ledger), outputsOf(chaosChecks)) },
+      targeted: { set: options.targeted, scenarios: targeted, wallMs: targetedMs },
       store: await verifyStore(path.join(chaos.home, 'store'), chaos.sessions.flatMap((s) => (s.head ? [s.head] : []))),
       providerFaults: model.injected,
       protocolViolations: [...model.violations],
@@ -88,12 +104,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 /** Reads each session's final transcript (through a fresh store) and hashes its workspace. */
 async function checkSessions(phase: PhaseResult, baseline?: SessionCheck[]): Promise<SessionCheck[]> {
   const store = new TranscriptStore(new FsStoreBackend(path.join(phase.home, 'store')));
+  const results = await readCallResults(path.join(phase.home, 'store'));
   const checks: SessionCheck[] = [];
   for (const [i, run] of phase.sessions.entries()) {
     let facts: TranscriptFacts | null = null;
     let transcriptError: string | null = null;
     try {
-      facts = transcriptFacts(run.plan, (await store.loadTranscript(run.head)).map((s) => s.item));
+      facts = transcriptFacts(run.plan, (await store.loadTranscript(run.head)).map((s) => s.item), results);
     } catch (err) {
       transcriptError = err instanceof Error ? err.message : String(err);
     }

@@ -12,6 +12,7 @@ import { submitInputUpdate, type SubmitInputResult, type TurnResult } from '../.
 import type { SessionWorkflow, TurnWorkflow } from '../../src/workflows';
 import { SessionDeadlineError } from './errors';
 import type { SessionPlan } from './plan';
+import { turnWait, type TurnWait } from './watch';
 
 /**
  * Short timings so a killed worker's activity is retried within seconds: heartbeats
@@ -65,6 +66,11 @@ export interface DriveOutcome {
   readonly head: string | null;
   /** Why the session stopped early, if it did. */
   readonly error: string | null;
+  /**
+   * When the deadline passed: where the unfinished turn stood (waiting with a reason
+   * Temporal shows, or silent: stuck without a message to the user). Null otherwise.
+   */
+  readonly wait: TurnWait | null;
 }
 
 /** What {@link driveSession} needs. */
@@ -84,20 +90,27 @@ export async function driveSession(options: DriveOptions): Promise<DriveOutcome>
   const turns: TurnOutcome[] = [];
   let started = false;
   let head: string | null = null;
+  let awaiting: string | null = null;
   try {
     for (const [i, turn] of plan.turns.entries()) {
+      awaiting = null;
       const submitted: SubmitInputResult = await persist(`turn ${i + 1} to be accepted`, deadline, options, () =>
         i === 0 ? startThread(options, turn.prompt) : submitNext(client, threadId, i + 1, turn.prompt),
       );
       started = true;
+      awaiting = submitted.turnWorkflowId;
       const outcome = await awaitTurn(client, submitted.turnWorkflowId, i + 1, deadline, options);
       turns.push(outcome);
       head = outcome.head ?? head;
-      if (outcome.status !== 'completed') return { started, turns, head, error: `turn ${i + 1} ended ${outcome.status}: ${outcome.error ?? ''}` };
+      if (outcome.status !== 'completed') return { started, turns, head, error: `turn ${i + 1} ended ${outcome.status}: ${outcome.error ?? ''}`, wait: null };
     }
-    return { started, turns, head, error: null };
+    return { started, turns, head, error: null, wait: null };
   } catch (err) {
-    return { started, turns, head, error: err instanceof Error ? err.message : String(err) };
+    let wait: TurnWait | null = null;
+    if (err instanceof SessionDeadlineError) {
+      wait = awaiting ? await turnWait(client, awaiting) : { state: 'silent', reason: `turn ${turns.length + 1} was never accepted` };
+    }
+    return { started, turns, head, error: err instanceof Error ? err.message : String(err), wait };
   }
 }
 

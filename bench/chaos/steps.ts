@@ -237,7 +237,7 @@ export function callId(session: string, turn: number, step: number, call: number
 
 /** Parses {@link callId}; undefined for ids the chaos script did not make. */
 export function parseCallId(id: string): { session: string; turn: number; step: number; call: number; retry: number } | undefined {
-  const m = /^call_(s\d+)_t(\d+)_k(\d+)_c(\d+)_r(\d+)$/.exec(id);
+  const m = /^call_([a-z]\d+)_t(\d+)_k(\d+)_c(\d+)_r(\d+)$/.exec(id);
   return m ? { session: m[1], turn: Number(m[2]), step: Number(m[3]), call: Number(m[4]), retry: Number(m[5]) } : undefined;
 }
 

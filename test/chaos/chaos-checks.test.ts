@@ -8,11 +8,16 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { analyseLedger } from '../../bench/chaos/executions';
+import { analyseLedger, readCallResults, transcriptFacts } from '../../bench/chaos/executions';
 import { hashTree, treeDifferences, verifyStore } from '../../bench/chaos/integrity';
 import { answerAt, locate } from '../../bench/chaos/model';
 import { planChaosRun, type PlanOptions } from '../../bench/chaos/plan';
+import { killStep, PATCH_SHAPES } from '../../bench/chaos/patch-shapes';
+import { summariseTargeted } from '../../bench/chaos/report';
 import { callId } from '../../bench/chaos/steps';
+import { scenarioPlan, type ScenarioResult } from '../../bench/chaos/targeted';
+import { callMarkerKey } from '../../src/activities/tools';
+import { applyPatch } from '../../src/tools/apply-patch/apply';
 import { FsStoreBackend, TranscriptStore } from '../../src/store';
 import type { InputItem } from '../support/responses-server';
 
@@ -149,5 +154,82 @@ describe('workspace trees', () => {
       'changed.txt (different content)',
       'gone.txt (missing)',
     ]);
+  });
+});
+
+describe('patches a retry finished (metadata.resumed)', () => {
+  const plan = scenarioPlan('x00', 'patch twice', [{ calls: [{ tool: 'apply_patch', patch: '*** Begin Patch\n*** Add File: a.txt\n+a\n*** End Patch' }] }, { calls: [{ tool: 'apply_patch', patch: '*** Begin Patch\n*** Add File: b.txt\n+b\n*** End Patch' }] }]);
+  const first = callId('x00', 1, 0, 0, 0);
+  const second = callId('x00', 1, 1, 0, 0);
+  const success = 'Success. Updated the following files:\nA a.txt';
+  const items = [
+    { type: 'function_call' as const, call_id: first, name: 'apply_patch', arguments: '{}' },
+    { type: 'function_call_output' as const, call_id: first, output: success },
+    { type: 'function_call' as const, call_id: second, name: 'apply_patch', arguments: '{}' },
+    // The old count looked for this note, which a journaled retry no longer writes.
+    { type: 'function_call_output' as const, call_id: second, output: `${success}\n(patch already applied: the files already contained these changes, nothing was written)` },
+  ];
+
+  it('are counted from the recorded results, not from the output text', async () => {
+    const store = new TranscriptStore(new FsStoreBackend(path.join(dir, 'store')));
+    const done = (id: string, metadata: Record<string, unknown>) => `done ${JSON.stringify({ callId: id, outputHash: 'x', success: true, interrupted: false, metadata, outputBytes: 1 })}`;
+    await store.putMarker(callMarkerKey({ threadId: 't', turn: 1, step: 1 }, first), done(first, { changes: [], alreadyApplied: false, resumed: true }));
+    await store.putMarker(callMarkerKey({ threadId: 't', turn: 1, step: 2 }, second), done(second, { changes: [], alreadyApplied: true }));
+    await store.putMarker(`${callMarkerKey({ threadId: 't', turn: 1, step: 2 }, second)}.journal`, '{"version":1}');
+
+    const results = await readCallResults(path.join(dir, 'store'));
+    expect([...results.keys()].sort()).toEqual([first, second].sort());
+    expect(transcriptFacts(plan, items, results).patchesResumed).toBe(1);
+    expect(transcriptFacts(plan, items).patchesResumed).toBe(0);
+  });
+});
+
+describe('targeted scenario verdicts', () => {
+  const passed: ScenarioResult = {
+    name: 'patch-kill append @ first committed',
+    kind: 'patch-kill',
+    passed: true,
+    turn: { end: 'completed', message: null, errorType: null, reasonsSeen: [] },
+    patch: { atKill: 'partial', verdict: 'once', leftovers: [], outputs: 1, successOutputs: 1, requestsWithOutput: 1, requestsWithExpectedOutput: 1, resumed: true },
+    note: '',
+    problems: [],
+    seconds: 1,
+  };
+
+  it('count nothing wrong when every scenario passed', () => {
+    const { report, problems } = summariseTargeted('all', [passed]);
+    expect(problems).toEqual([]);
+    expect(report).toMatchObject({ passed: 1, doubleApplications: 0, partialPatches: 0, patchKills: 1, patchKillsWithOneSuccess: 1, patchKillsResumed: 1, stuckWithoutMessage: 0 });
+    expect(report.byKind['patch-kill']).toEqual({ runs: 1, passed: 1 });
+  });
+
+  it('count a patch applied twice, a half-applied patch and a stuck turn, each as a problem of its own', () => {
+    const twice = { ...passed, passed: false, patch: { ...passed.patch!, verdict: 'unexpected' as const, outputs: 2 }, problems: ['applied twice'] };
+    const half = { ...passed, passed: false, patch: { ...passed.patch!, verdict: 'partial' as const }, problems: ['half'] };
+    const stuck = { ...passed, kind: 'store-corrupt' as const, name: 'store-corrupt', passed: false, patch: null, turn: { ...passed.turn!, end: 'stuck' as const }, problems: ['stuck'] };
+    const { report, problems } = summariseTargeted('all', [twice, half, stuck]);
+    expect(report).toMatchObject({ passed: 0, doubleApplications: 1, partialPatches: 1, stuckWithoutMessage: 1, patchKillsWithOneSuccess: 1 });
+    expect(problems).toEqual(expect.arrayContaining([
+      '1 patches applied twice (or mangled) after a kill',
+      '1 patches left partly applied',
+      '1 targeted turns stuck without a message to the user',
+      'targeted store-corrupt: stuck',
+    ]));
+  });
+});
+
+describe('patch shapes of the targeted kills', () => {
+  it.each(PATCH_SHAPES.map((s) => [s.name, s] as const))('%s applies to its files and has a step for every kill point', async (_name, shape) => {
+    const ws = path.join(dir, 'ws');
+    for (const [rel, text] of Object.entries(shape.files)) {
+      await fs.mkdir(path.dirname(path.join(ws, rel)), { recursive: true });
+      await fs.writeFile(path.join(ws, rel), text);
+    }
+    const steps: string[] = [];
+    const outcome = await applyPatch(shape.patch, ws, { onStep: (step) => Promise.resolve(void steps.push(step)) });
+    expect(outcome).toMatchObject({ ok: true });
+    // First committed is a different step from last committed: a kill there leaves the patch half done.
+    expect(killStep(steps, 'first committed')).not.toBe(killStep(steps, 'last committed'));
+    expect([killStep(steps, 'first staged'), killStep(steps, 'last committed')]).toEqual([expect.stringMatching(/^apply_patch:staged:/), expect.stringMatching(/^apply_patch:committed:data\//)]);
   });
 });

@@ -4,15 +4,19 @@
  * provider misbehaves and a command misbehaves. Every session must complete with the same
  * workspace as the fault-free run, every tool call must have exactly one output, the
  * store must be whole, and any command that ran twice must have been re-issued by the
- * model after an "interrupted" output. Spawns `bin/unroll worker`: run `npm run build`
- * first (`npm test` does).
+ * model after an "interrupted" output. Then the cheap form of the targeted scenarios: a
+ * worker SIGKILLed between the files of a header-less append and a large Add File, a
+ * store object of a running turn overwritten, the tmpfs under the store filled while the
+ * model answers (the full set runs in `npm run chaos`). Spawns `bin/unroll worker` and the
+ * pausing worker: run `npm run build` first (`npm test` does). Mounts a tmpfs: needs root,
+ * as the suite does anyway.
  */
 import { runChaos } from '../../bench/chaos/run';
 
 jest.setTimeout(240_000);
 
 describe('chaos (short)', () => {
-  test('two sessions survive a worker SIGKILL, a server restart, provider and tool faults with nothing lost or repeated', async () => {
+  test('two sessions survive a worker SIGKILL, a server restart, provider and tool faults with nothing lost or repeated, and no targeted fault applies a patch twice or half or leaves a turn stuck', async () => {
     const progress: string[] = [];
     const report = await runChaos({
       seed: 7,
@@ -23,6 +27,7 @@ describe('chaos (short)', () => {
       providerFaultsPerSession: 3,
       toolFaultsPerSession: 1,
       serverRestarts: 1,
+      targeted: 'short',
       sessionDeadlineMs: 150_000,
       keepWorkDir: false,
       log: (line) => progress.push(line),
@@ -46,5 +51,17 @@ describe('chaos (short)', () => {
     const toolFaults = Object.values(report.toolFaultsHandled);
     expect(toolFaults.reduce((n, t) => n + t.ran, 0)).toBeGreaterThanOrEqual(2);
     expect(toolFaults.every((t) => t.handledAsExpected === t.ran)).toBe(true);
+    // The targeted faults: a kill mid-patch, a corrupted object, a full store.
+    expect(report.targeted.scenarios.map((s) => [s.name, s.passed])).toEqual([
+      ['patch-kill append @ first committed', true],
+      ['store-corrupt transcript node of the running step', true],
+      ['store-full-disk while the model answers', true],
+    ]);
+    expect(report.targeted.scenarios[0].patch).toMatchObject({ atKill: 'partial', verdict: 'once', leftovers: [], outputs: 1, successOutputs: 1, resumed: true });
+    expect([report.targeted.doubleApplications, report.targeted.partialPatches, report.turnsStuckWithoutMessage]).toEqual([0, 0, 0]);
+    expect(report.targeted.patchKillsWithOneSuccess).toBe(1);
+    expect(report.targeted.scenarios[1].turn).toMatchObject({ end: 'failed', errorType: 'StoreObjectUnreadable', message: expect.stringMatching(/^transcript node [0-9a-f]{64} of thread \S+ is corrupt/) });
+    expect(report.targeted.scenarios[2].turn?.end).toBe('completed');
+    expect(report.targeted.scenarios[2].note).toMatch(/store write failed: no space left on device; retrying/);
   });
 });
