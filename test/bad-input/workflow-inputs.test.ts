@@ -12,12 +12,13 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { answerApproval, pendingApprovals } from '../../src/client/intervene';
 import { compactThread, describeThread, followTurn, startThread } from '../../src/client/threads';
 import { buildThreadRun } from '../../src/history/build-run';
+import { replayThread } from '../../src/history/replay';
 import { fetchThreadHistories } from '../../src/history/thread-histories';
 import { isToolCall, isToolOutput } from '../../src/items/schemas';
 import { InvalidUserInputError, MAX_USER_INPUT_BYTES, assertValidUserInput, userInputProblem } from '../../src/shared/user-input';
 import { ABORTED_BY_USER } from '../../src/workflows/turn';
 import { MAX_MALFORMED_RESPONSE_RETRIES } from '../../src/workflows/decisions';
-import { startHarness, transcriptItems, type Harness } from '../support/harness';
+import { startHarness, testEnvironment, transcriptItems, type Harness } from '../support/harness';
 import { assistantMessage, customToolCall, httpError, respond, shellCall } from '../support/responses-builders';
 import { waitFor } from '../support/worker-process';
 
@@ -89,6 +90,9 @@ describe('bad input reaching the workflows', () => {
         }
       });
       expect(requestsSinceStart()).toEqual([]);
+      // A session that did start (the input reached its validator) ended at once, and replays so.
+      const histories = await fetchThreadHistories(h.client, threadId).catch(() => null);
+      if (histories) expect((await replayThread(histories, { workflowBundlePath: testEnvironment().bundlePath })).filter((o) => !o.ok)).toEqual([]);
     });
   });
 
@@ -130,10 +134,13 @@ describe('bad input reaching the workflows', () => {
     const items = await transcriptItems(h, result.head);
     expect(items.filter((i) => isToolCall(i) || isToolOutput(i))).toEqual([]);
     // `show` lists the rejected response under its step, and the step's calls are the accepted response's (none).
-    const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
+    const histories = await fetchThreadHistories(h.client, threadId);
+    const run = await buildThreadRun(histories, h.store);
     expect(run.turns[0].steps.map((s) => [s.id, s.rejected.map((r) => r.failure), s.toolCalls.length, s.messages])).toEqual([
       ['1.1', ['response rejected: its calls repeat a call_id'], 0, ['answered properly']],
     ]);
+    const outcomes = await replayThread(histories, { workflowBundlePath: testEnvironment().bundlePath });
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
   });
 
   test('a model that keeps repeating a call_id ends the turn as failed with a clear error after a bounded number of requests', async () => {

@@ -14,7 +14,9 @@ import { describeThread, followTurn, startThread } from '../../src/client/thread
 import type { SessionSettings } from '../../src/config/settings';
 import { messageText, type ConversationItem } from '../../src/items/schemas';
 import type { TurnEvent } from '../../src/workflows/definitions';
-import { startHarness, transcriptItems, type Harness } from '../support/harness';
+import { replayThread } from '../../src/history/replay';
+import { fetchThreadHistories } from '../../src/history/thread-histories';
+import { startHarness, testEnvironment, transcriptItems, type Harness } from '../support/harness';
 import { assistantMessage, hang, respond } from '../support/responses-builders';
 import { waitFor } from '../support/worker-process';
 
@@ -79,6 +81,8 @@ describe('interrupting a turn in any phase', () => {
     expect(next.result.status).toBe('completed');
     // The interrupted turn never reached the transcript: the model sees only the new message.
     expect(JSON.stringify(h.model.requests.at(-1)?.input)).not.toContain('write this to a full disk');
+    const outcomes = await replayThread(await fetchThreadHistories(h.client, threadId), { workflowBundlePath: testEnvironment().bundlePath });
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
   });
 
   test('while a local compaction summary is being written, the turn ends interrupted and records the interruption after the user message', async () => {
