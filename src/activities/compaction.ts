@@ -136,7 +136,7 @@ async function askForReplacement(
   for (;;) {
     try {
       const outcome = mode === 'remote'
-        ? await remoteCompaction(client, input, body)
+        ? await remoteCompaction(client, input, body, env)
         : await localCompaction(client, input, body, history, env);
       return { ...outcome, droppedItems };
     } catch (err) {
@@ -164,18 +164,29 @@ function isOverflow(err: unknown): boolean {
   return err instanceof ApplicationFailure && err.type === InferenceFailureType.ContextWindowExceeded;
 }
 
-/** The provider's own compaction: user messages plus one opaque compaction item. */
-async function remoteCompaction(client: OpenAI, input: CompactInput, body: ConversationItem[]): Promise<{ items: ConversationItem[]; usage: Usage }> {
+/**
+ * The provider's own compaction: user messages plus one opaque compaction item. It
+ * heartbeats while the provider works (a long compaction is not a dead worker) and so
+ * learns of a cancellation (an interrupt), which aborts the request.
+ */
+async function remoteCompaction(client: OpenAI, input: CompactInput, body: ConversationItem[], env: ActivityEnv): Promise<{ items: ConversationItem[]; usage: Usage }> {
   let response: OpenAI.Responses.CompactedResponse;
+  const pulse = setInterval(() => env.heartbeat({ phase: 'compacting' }), Math.max(200, Math.min(5_000, input.settings.timings.inferenceHeartbeatMs / 3)));
   try {
-    response = await client.responses.compact({
-      model: input.settings.model,
-      input: body.map(toRequestItem) as unknown as OpenAI.Responses.ResponseInput,
-      instructions: requestBody(input.threadId, input.settings).instructions ?? null,
-      prompt_cache_key: input.threadId,
-    });
+    response = await client.responses.compact(
+      {
+        model: input.settings.model,
+        input: body.map(toRequestItem) as unknown as OpenAI.Responses.ResponseInput,
+        instructions: requestBody(input.threadId, input.settings).instructions ?? null,
+        prompt_cache_key: input.threadId,
+      },
+      { signal: env.signal },
+    );
   } catch (err) {
+    if (env.signal.aborted) throw env.signal.reason ?? err;
     throw classifyInferenceError(err, input.settings.provider.name);
+  } finally {
+    clearInterval(pulse);
   }
   const items = response.output.flatMap((o) => {
     const parsed = ConversationItem.safeParse(o);

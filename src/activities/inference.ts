@@ -106,7 +106,7 @@ function toolCallRefs(items: ConversationItem[], hashes: string[], settings: Ses
   items.forEach((item, i) => {
     if (!isToolCall(item)) return;
     const description = describeCall(item, { shellTimeoutMs: settings.shellTimeoutMs });
-    refs.push({ callId: item.call_id, itemHash: hashes[i], ...description });
+    refs.push({ callId: item.call_id, itemHash: hashes[i], custom: item.type === 'custom_tool_call', ...description });
   });
   return refs;
 }

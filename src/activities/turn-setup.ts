@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { abortedOutputFor, callsWithoutOutput } from '../items/normalize';
-import { textMessage, type ConversationItem } from '../items/schemas';
+import { messageText, textMessage, type ConversationItem, type MessageItem } from '../items/schemas';
 import { agentsMessageText, discoverAgentsDocs } from '../prompt/agents-md';
 import { modelSwitchMessageText } from '../prompt/compaction';
 import { environmentContextText } from '../prompt/environment-context';
@@ -68,15 +68,15 @@ export function createTurnSetupActivities({ store, host }: TurnSetupDeps) {
       const open = callsWithoutOutput(history.map((s) => s.item));
       const items: ConversationItem[] = open.map((call) => abortedOutputFor(call, ABORTED_BY_EARLIER_TURN));
       const context = await contextUpdates(input, host, items);
-      items.push(textMessage('user', input.userText));
-      const head = await store.append(input.head, items, { kind: 'turn-start', turn: input.turn });
+      const user = await userMessageOf(store, input);
+      const head = await store.putNode(input.head, [...(await store.putItems(items)), user.hash], { kind: 'turn-start', turn: input.turn });
       await recordTurnHead(store, input.threadId, input.turn, head);
       return {
         head,
         context,
         abortedCalls: open.map((c) => (c as { call_id: string }).call_id),
-        userMessage: input.userText.slice(0, 200),
-        appendedBytes: Buffer.byteLength(JSON.stringify(items)),
+        userMessage: messageText(user.item).slice(0, 200),
+        appendedBytes: Buffer.byteLength(JSON.stringify([...items, user.item])),
       };
     },
 
@@ -157,6 +157,21 @@ export function contextMessages(context: FreshContext): ConversationItem[] {
   if (context.agents !== '') items.push(textMessage('user', context.agents));
   items.push(textMessage('user', context.environment));
   return items;
+}
+
+/**
+ * The user's message of a turn and its hash: the stored item named by `userItem` (the
+ * session stored it, so the text stays out of history), or one made from `userText`.
+ */
+async function userMessageOf(store: TranscriptStore, input: BeginTurnInput): Promise<{ hash: string; item: MessageItem }> {
+  if (input.userItem !== undefined) {
+    const item = await store.getItem(input.userItem);
+    if (item.type !== 'message' || item.role !== 'user') throw new TypeError(`item ${input.userItem} is a ${item.type === 'message' ? `${item.role} message` : item.type}, not the user's message`);
+    return { hash: input.userItem, item };
+  }
+  if (input.userText === undefined) throw new TypeError(`beginTurn of turn ${input.turn} of thread ${input.threadId} got neither userItem nor userText`);
+  const item = textMessage('user', input.userText);
+  return { hash: await store.putItem(item), item };
 }
 
 /** Pushes the context messages that changed onto `items`; returns the new state. */

@@ -16,7 +16,10 @@ export interface BeginTurnInput {
   readonly turn: number;
   readonly head: string | null;
   readonly settings: SessionSettings;
-  readonly userText: string;
+  /** The user's message as text (turns recorded before `userItem` existed, or when storing it failed). */
+  readonly userText?: string;
+  /** Hash of the user's message item, already in the store: the text stays out of history. */
+  readonly userItem?: string;
   readonly context: ContextState;
 }
 
@@ -37,6 +40,11 @@ export interface ToolCallRef {
   readonly name: string;
   /** Hash of the function_call / custom_tool_call item in the store. */
   readonly itemHash: string;
+  /**
+   * True for a `custom_tool_call` (freeform input), whose output must be a
+   * `custom_tool_call_output`; absent in calls recorded before this field existed.
+   */
+  readonly custom?: boolean;
   readonly parallelSafe: boolean;
   readonly summary: string;
   readonly timeoutMs: number;

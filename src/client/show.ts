@@ -34,12 +34,13 @@ export interface StepDetail {
 /**
  * Rebuilds the request of a step: the transcript at the step's input head plus its
  * appended items, normalised exactly as the inference activity does, with the body
- * fields derived from the thread's settings (model, instructions, tools, …).
+ * fields derived from the settings that step ran with (model, instructions, tools, …).
  */
 export async function exactRequest(run: ThreadRun, step: StepRun, store: TranscriptStore): Promise<ExactRequest> {
-  if (!run.settings) throw new StepRefError(`thread ${run.threadId} has no recorded settings: its session history is missing`);
+  const settings = step.request.settings ?? run.settings;
+  if (!settings) throw new StepRefError(`thread ${run.threadId} has no recorded settings: its session history is missing`);
   const input = await buildRequestInput(store, step.request.head, step.request.append);
-  return { ...requestBody(run.threadId, run.settings), input };
+  return { ...requestBody(run.threadId, settings), input };
 }
 
 /** One step in full, for `--step`. */

@@ -186,7 +186,7 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
     runs: runs.map((r, i) => runView(r, records[i])),
     status,
     error,
-    userText: input.userText,
+    userText: await userTextOf(input, reader),
     startHead: input.head,
     endHead: result?.head ?? finished[finished.length - 1]?.outputHead ?? setupResult?.head ?? input.head,
     startedAt: iso(records[0].startedAt),
@@ -202,15 +202,26 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
   };
 }
 
-/** Adds an inference to its step: a new step, or a retry of a step whose request failed. */
+/** A turn's user message: in its input (older turns), or the stored item the input names ('' when it is missing). */
+async function userTextOf(input: TurnInput, reader: TranscriptReader): Promise<string> {
+  if (input.userText !== undefined) return input.userText;
+  const item = await reader.item(input.userItem);
+  return item?.type === 'message' ? messageText(item) : '';
+}
+
+/**
+ * Adds an inference to its step: a new step, or a retry of a step whose request failed
+ * or whose response the turn rejected (its calls repeated a call_id).
+ */
 function placeInference(steps: StepDraft[], record: ActivityRecord, before: ActivityView[], newRun: string | null): void {
   const input = record.input as InferenceInput;
   const view = activityView(record);
   const result = record.outcome === 'completed' ? (record.result as InferenceResult) : null;
-  const request = { head: input.head, append: [...input.append], inputItems: result?.inputItems ?? null, inputBytes: result?.inputBytes ?? null };
+  const request = { head: input.head, append: [...input.append], inputItems: result?.inputItems ?? null, inputBytes: result?.inputBytes ?? null, settings: input.settings ?? null };
   const existing = steps.find((s) => s.step === input.step);
-  if (existing && existing.inference.outcome !== 'completed') {
-    existing.rejected.push(existing.inference);
+  if (existing) {
+    const rejected = existing.inference.outcome === 'completed' ? { ...existing.inference, failure: 'response rejected: its calls repeat a call_id' } : existing.inference;
+    existing.rejected.push(rejected);
     existing.before.push(...before);
     Object.assign(existing, { inference: view, request, result, usage: result?.usage ?? null, responseId: result?.responseId ?? null, outputHead: result?.head ?? null });
     return;

@@ -66,8 +66,18 @@ export interface StepRun {
   readonly id: string;
   readonly turn: number;
   readonly step: number;
-  /** What the request was built from: a transcript head plus appended item hashes. */
-  readonly request: { readonly head: string | null; readonly append: readonly string[]; readonly inputItems: number | null; readonly inputBytes: number | null };
+  /**
+   * What the request was built from: a transcript head plus appended item hashes, and the
+   * settings the inference ran with (model, reasoning effort, instructions: they change
+   * between turns), as recorded in its activity input.
+   */
+  readonly request: {
+    readonly head: string | null;
+    readonly append: readonly string[];
+    readonly inputItems: number | null;
+    readonly inputBytes: number | null;
+    readonly settings: SessionSettings | null;
+  };
   readonly inference: ActivityView;
   /** Earlier requests of this step that failed for good (e.g. the context overflowed). */
   readonly rejected: readonly ActivityView[];

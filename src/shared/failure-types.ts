@@ -46,3 +46,9 @@ export const NON_RETRYABLE_INFERENCE_FAILURES: readonly string[] = [
   InferenceFailureType.MissingApiKey,
 ];
 
+
+/**
+ * The `type` of the failure that ends a turn whose model kept answering with malformed
+ * output (calls that repeat a call_id), after a bounded number of fresh requests.
+ */
+export const MALFORMED_OUTPUT_FAILURE = 'ModelOutputMalformed';

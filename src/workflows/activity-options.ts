@@ -2,7 +2,7 @@
  * Activity option presets, derived from the thread's timings. Named here once so that
  * timeouts are not literals scattered through the workflows.
  */
-import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { ActivityTimings } from '../config/settings';
 import { NON_RETRYABLE_INFERENCE_FAILURES } from '../shared/failure-types';
 
@@ -30,6 +30,18 @@ export function storeOptions(t: ActivityTimings): ActivityOptions {
   return {
     startToCloseTimeout: 60_000,
     retry: { initialInterval: t.retryInitialMs, backoffCoefficient: 2, maximumInterval: t.retryMaxMs },
+  };
+}
+
+/**
+ * Storing the user's text from the session, as a local activity: its input (the text)
+ * is not written to history, only its result (the hash). A few quick attempts; if the
+ * store still fails, the session passes the text inline and the turn deals with the store.
+ */
+export function userTextStoreOptions(t: ActivityTimings): LocalActivityOptions {
+  return {
+    startToCloseTimeout: 30_000,
+    retry: { initialInterval: t.retryInitialMs, backoffCoefficient: 2, maximumInterval: t.retryMaxMs, maximumAttempts: 3 },
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { ToolCallRef } from '../activities/types';
 import type { ContextSettings } from '../config/settings';
+import { userInputProblem } from '../shared/user-input';
 
 /**
  * Groups calls into batches that run one after another: consecutive parallel-safe calls
@@ -29,13 +30,23 @@ export function nextStep(calls: readonly unknown[]): NextStep {
   return calls.length > 0 ? { kind: 'run-tools' } : { kind: 'finish' };
 }
 
-/** Validates user input; returns an error message or null. */
+/** Validates user input; returns an error message or null (see src/shared/user-input.ts). */
 export function validateUserText(text: unknown, maxBytes: number): string | null {
-  if (typeof text !== 'string') return 'input text must be a string';
-  if (text.trim() === '') return 'input text is empty';
-  const bytes = new TextEncoder().encode(text).length;
-  if (bytes > maxBytes) return `input text is ${bytes} bytes; the limit is ${maxBytes} (put large content in a file and refer to it)`;
-  return null;
+  return userInputProblem(text, maxBytes);
+}
+
+/**
+ * How often a response whose calls repeat a call_id is asked for again before the turn
+ * fails: such a response is malformed (outputs are matched to calls by call_id), so no
+ * call of it runs; a fresh request usually gets a well-formed one.
+ */
+export const MAX_MALFORMED_RESPONSE_RETRIES = 2;
+
+/** The call_ids used by more than one call of a response, each once, in order of first use. */
+export function repeatedCallIds(calls: readonly Pick<ToolCallRef, 'callId'>[]): { callId: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const call of calls) counts.set(call.callId, (counts.get(call.callId) ?? 0) + 1);
+  return [...counts].filter(([, count]) => count > 1).map(([callId, count]) => ({ callId, count }));
 }
 
 /** Tokens estimated from a byte count, as Codex estimates them (bytes / 4). */

@@ -17,7 +17,15 @@ export interface TurnInput {
   readonly turn: number;
   readonly head: string | null;
   readonly settings: SessionSettings;
-  readonly userText: string;
+  /**
+   * The user's message, by reference: the hash of the message item the session stored,
+   * so the text is in history once (the update that delivered it). Turns recorded
+   * before this field existed, and turns whose session could not store the text, carry
+   * `userText` instead.
+   */
+  readonly userItem?: string;
+  /** The user's message as text, when it is not passed as `userItem`. */
+  readonly userText?: string;
   readonly context: ContextState;
   /** Estimated tokens of the transcript at `head`. */
   readonly contextTokens: number;
@@ -39,8 +47,11 @@ export interface TurnResumeState {
   readonly lastMessage: OutputRef | null;
   readonly compactions: number;
   readonly run: number;
-  /** Steering messages received but not yet sent to the model. */
-  readonly pendingInputs: string[];
+  /**
+   * Steering messages received but not yet sent to the model: a stored message's hash
+   * and excerpt, or the text itself (plain strings, as runs before references carried them).
+   */
+  readonly pendingInputs: (string | { readonly item: string; readonly excerpt: string })[];
   readonly approvedForSession: string[];
   /** The last few progress events, so a watcher that lags a little misses nothing. */
   readonly recentEvents: TurnEvent[];
@@ -122,8 +133,15 @@ export const answerApprovalUpdate = defineUpdate<{ callId: string; decision: App
 /** Interrupts the running turn: the running tool is killed, the model stream cancelled. */
 export const interruptSignal = defineSignal<[{ reason?: string }]>('interrupt');
 
+/**
+ * A steering message for a running turn: by reference (`item`, the hash of the stored
+ * user message, with a short `excerpt` for display), or as `text` (sessions recorded
+ * before messages went by reference, or when storing the text failed).
+ */
+export type SteerInput = { readonly text: string } | { readonly item: string; readonly excerpt: string };
+
 /** Queues a user message for the running turn; it goes to the model before the next request. */
-export const steerSignal = defineSignal<[{ text: string }]>('steer');
+export const steerSignal = defineSignal<[SteerInput]>('steer');
 
 /** Answer of the turn progress query. */
 export interface TurnProgress {
@@ -236,5 +254,5 @@ export interface SessionView extends SessionState {
 /** The session's current state. */
 export const sessionQuery = defineQuery<SessionView>('session');
 
-/** Largest user message accepted in one update (larger input belongs in a file). */
-export const MAX_USER_INPUT_BYTES = 256 * 1024;
+/** Largest user message accepted in one update (larger input belongs in a file); see src/shared/user-input.ts. */
+export { MAX_USER_INPUT_BYTES } from '../shared/user-input';

@@ -5,18 +5,31 @@
  * each input becomes a child TurnWorkflow, one turn at a time, in arrival order. A
  * settings change that comes with an input (model, reasoning, approval policy, cwd)
  * applies from that turn on and is announced to the model by the turn, never edited into
- * earlier messages. The `compact` update compacts the transcript between turns.
+ * earlier messages. The `compact` update compacts the transcript between turns; a
+ * compaction the provider refuses fails that update only, never the session.
+ *
+ * The user's text is in history once, as the argument of the update that brings it: the
+ * session stores it with a local activity (whose input is not recorded) and hands the
+ * turn, or the running turn's steering signal, the stored message's hash. A new thread
+ * whose first input the validator refused (empty, over MAX_USER_INPUT_BYTES) ends at
+ * once rather than wait forever as an empty session.
  * Between turns it continues-as-new when Temporal suggests it, carrying its small state.
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
   ChildWorkflowFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
+  isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   getExternalWorkflowHandle,
   startChild,
+  TemporalFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -24,7 +37,7 @@ import type { SessionSettings } from '../config/settings';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { NO_CONTEXT } from '../shared/context-state';
 import { turnWorkflowId } from '../shared/ids';
-import { compactionOptions, storeOptions } from './activity-options';
+import { compactionOptions, storeOptions, userTextStoreOptions } from './activity-options';
 import { validateUserText } from './decisions';
 import {
   compactUpdate,
@@ -37,14 +50,27 @@ import {
   type SessionInput,
   type SessionState,
   type SettingsChange,
+  type SteerInput,
   type TurnResult,
   type TurnSummary,
 } from './definitions';
 import { TurnWorkflow } from './turn';
 
 type QueuedWork =
-  | { readonly kind: 'turn'; readonly turn: number; readonly text: string; readonly settings?: SettingsChange }
+  /** `item`: the text is already stored (a steering message that arrived as a turn ended). */
+  | { readonly kind: 'turn'; readonly turn: number; readonly text: string; readonly item?: string; readonly settings?: SettingsChange }
   | { readonly kind: 'compact'; readonly id: number };
+
+/**
+ * Patch ids (see `patched()`): histories recorded before each change replay the old way.
+ * - USER_TEXT_BY_REFERENCE: the user's text goes to the turn as a stored item's hash.
+ * - END_WITHOUT_INPUT: a new session whose first input was refused ends at once.
+ */
+const USER_TEXT_BY_REFERENCE = 'user-text-by-reference';
+const END_WITHOUT_INPUT = 'end-session-without-input';
+
+/** Characters of the user's text kept in summaries and progress events. */
+const EXCERPT_CHARS = 80;
 
 const EMPTY_STATE: SessionState = { head: null, turns: 0, usage: ZERO_USAGE, context: NO_CONTEXT, lastTurn: null, contextTokens: 0 };
 
@@ -53,21 +79,22 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
   let settings: SessionSettings = input.settings;
   let state: SessionState = input.state ?? EMPTY_STATE;
   const store = proxyActivities<Activities>(storeOptions(settings.timings));
+  const localStore = proxyLocalActivities<Activities>(userTextStoreOptions(settings.timings));
   const queue: QueuedWork[] = [];
   let nextTurn = state.turns + 1;
   let runningTurn: number | null = null;
   let startedThrough = state.turns;
   let nextCompaction = 1;
-  const compactions = new Map<number, CompactionSummary | Error>();
+  const compactions = new Map<number, CompactionSummary | ApplicationFailure>();
 
   setHandler(sessionQuery, () => ({ ...state, threadId, settings, runningTurn, queuedInputs: queue.length }));
   const validateInput = (args: unknown) => {
     const problem = validateUserText((args as { text?: unknown } | undefined)?.text, MAX_USER_INPUT_BYTES);
     if (problem) throw new Error(problem);
   };
-  const queueTurn = async (text: string, change: SettingsChange | undefined) => {
+  const queueTurn = async (text: string, change: SettingsChange | undefined, item?: string) => {
     const turn = nextTurn++;
-    queue.push({ kind: 'turn', turn, text, ...(change ? { settings: change } : {}) });
+    queue.push({ kind: 'turn', turn, text, ...(item !== undefined ? { item } : {}), ...(change ? { settings: change } : {}) });
     await condition(() => startedThrough >= turn);
     return { turn, turnWorkflowId: turnWorkflowId(threadId, turn) };
   };
@@ -75,16 +102,19 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
   setHandler(
     sendInputUpdate,
     async ({ text, settings: change }) => {
+      let stored: string | undefined;
       if (runningTurn !== null && !change) {
         const turn = runningTurn;
+        const steer = await steerInput(text);
+        if ('item' in steer) stored = steer.item;
         try {
-          await getExternalWorkflowHandle(turnWorkflowId(threadId, turn)).signal(steerSignal, { text });
+          await getExternalWorkflowHandle(turnWorkflowId(threadId, turn)).signal(steerSignal, steer);
           return { delivered: 'running-turn' as const, turn, turnWorkflowId: turnWorkflowId(threadId, turn) };
         } catch {
           // The turn ended in the meantime: the message starts the next turn instead.
         }
       }
-      return { delivered: 'new-turn' as const, ...(await queueTurn(text, change)) };
+      return { delivered: 'new-turn' as const, ...(await queueTurn(text, change, stored)) };
     },
     { validator: validateInput },
   );
@@ -96,7 +126,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       await condition(() => compactions.has(id));
       const outcome = compactions.get(id)!;
       compactions.delete(id);
-      if (outcome instanceof Error) throw outcome;
+      if (outcome instanceof ApplicationFailure) throw outcome;
       return outcome;
     },
     {
@@ -105,6 +135,11 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       },
     },
   );
+
+  // A first input that came with the start (update-with-start) has been validated and
+  // queued by now, while the handlers were set. A new session without one has nothing to
+  // do and nothing can reach it: the client was told why its input was refused.
+  if (input.state === undefined && queue.length === 0 && patched(END_WITHOUT_INPUT)) return state;
 
   for (;;) {
     await condition(() => queue.length > 0 || workflowInfo().continueAsNewSuggested);
@@ -119,18 +154,20 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       continue;
     }
     if (next.settings) settings = applyChange(settings, next.settings);
+    const user = next.item !== undefined ? { userItem: next.item } : await userMessage(next.text);
     runningTurn = next.turn;
     const child = await startChild(TurnWorkflow, {
       workflowId: turnWorkflowId(threadId, next.turn),
       args: [{
-        threadId, turn: next.turn, head: state.head, settings, userText: next.text, context: state.context,
+        threadId, turn: next.turn, head: state.head, settings, ...user, context: state.context,
         contextTokens: state.contextTokens, approvedForSession: state.approvedForSession ?? [],
       }],
-      staticSummary: `turn ${next.turn}: ${next.text.replace(/\s+/g, ' ').slice(0, 80)}`,
+      staticSummary: `turn ${next.turn}: ${excerpt(next.text)}`,
     });
     startedThrough = next.turn;
     let result = await turnOutcome(child.result());
-    if (result.head === null) {
+    // An interrupted turn with no head was stopped before it wrote anything of its own.
+    if (result.head === null && result.status !== 'interrupted') {
       // The turn workflow died without a result: pick up what it recorded.
       const recovered = await store.recoverTurnHead({ threadId, turn: next.turn });
       if (recovered !== null) result = { ...result, head: recovered };
@@ -149,16 +186,59 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
     runningTurn = null;
   }
 
-  async function compactNow(): Promise<CompactionSummary | Error> {
-    if (state.head === null) return new Error('the thread has no transcript to compact yet');
+  /**
+   * The user's text as the hash of a stored message, so the text stays out of the turn's
+   * input; the text itself when it cannot be stored (the turn's start then meets the
+   * store's trouble, where an interrupt can end it) or in histories from before.
+   */
+  async function userMessage(text: string): Promise<{ userItem: string } | { userText: string }> {
+    if (!patched(USER_TEXT_BY_REFERENCE)) return { userText: text };
+    try {
+      return { userItem: await localStore.storeMessage({ role: 'user', text }) };
+    } catch (err) {
+      // A local activity's failure arrives as the activity's own failure, not wrapped.
+      if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
+      return { userText: text };
+    }
+  }
+
+  /** A steering message for the running turn, by reference when it can be stored. */
+  async function steerInput(text: string): Promise<SteerInput> {
+    const user = await userMessage(text);
+    return 'userItem' in user ? { item: user.userItem, excerpt: excerpt(text) } : { text };
+  }
+
+  /**
+   * Compacts between turns. Whatever the provider answers (401, a rejected request, an
+   * outage that outlasts the retries) fails only the `compact` update: the failure is
+   * returned, and the session keeps its head and goes on.
+   */
+  async function compactNow(): Promise<CompactionSummary | ApplicationFailure> {
+    if (state.head === null) return ApplicationFailure.create({ type: 'NothingToCompact', message: 'the thread has no transcript to compact yet', nonRetryable: true });
     const compactor = proxyActivities<Activities>(compactionOptions(settings.timings));
-    const result = await compactor.compactTranscript.executeWithOptions({ ...compactionOptions(settings.timings), summary: 'compaction (manual)' }, [
-      { threadId, turn: 0, head: state.head, settings, reason: 'manual' },
-    ]);
+    let result;
+    try {
+      result = await compactor.compactTranscript.executeWithOptions({ ...compactionOptions(settings.timings), summary: 'compaction (manual)' }, [
+        { threadId, turn: 0, head: state.head, settings, reason: 'manual' },
+      ]);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+      const cause = err.cause;
+      return ApplicationFailure.create({
+        type: cause instanceof ApplicationFailure && cause.type ? cause.type : 'CompactionFailed',
+        message: `compaction failed, the thread is unchanged: ${cause?.message ?? err.message}`,
+        nonRetryable: true,
+      });
+    }
     state = { ...state, head: result.head, context: result.context, contextTokens: result.tokensAfter, usage: addUsage(state.usage, result.usage) };
     const { head, mode, reason, tokensBefore, tokensAfter, droppedItems } = result;
     return { head, mode, reason, tokensBefore, tokensAfter, droppedItems };
   }
+}
+
+/** The first characters of a user's text, on one line, for summaries and events. */
+function excerpt(text: string): string {
+  return text.replace(/\s+/g, ' ').slice(0, EXCERPT_CHARS);
 }
 
 /** The thread's settings with a user's change applied. */

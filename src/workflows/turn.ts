@@ -20,13 +20,17 @@
  * answer (the `answerApproval` update) as workflow state, so it survives worker and server
  * restarts; a denial becomes the call's output. The `steer` signal queues a message that
  * goes to the model before its next request (the turn does not end while one is pending).
- * The `interrupt` signal cancels the loop: the running tool's process group is killed,
- * the model stream cancelled, calls without an output get "aborted by user", a
- * `<turn_aborted>` marker is recorded and the turn ends as `interrupted`.
+ * The `interrupt` signal cancels the loop in whatever phase it is (the turn's start, a
+ * compaction, a request, a tool, an approval): the running tool's process group is
+ * killed, the model stream cancelled, calls without an output get "aborted by user", a
+ * `<turn_aborted>` marker is recorded and the turn ends as `interrupted`. A turn
+ * interrupted before its user message was written leaves the transcript as it was.
  *
  * Failures: a tool that fails, even after its retries, becomes an error output the model
  * sees; a request the provider rejects for good ends the turn as `failed` with the
- * provider's message, keeping everything recorded so far.
+ * provider's message, keeping everything recorded so far. A response whose calls repeat
+ * a call_id is malformed: none of its calls runs, it is asked for again a bounded
+ * number of times, then the turn fails (`ModelOutputMalformed`).
  */
 import {
   ActivityFailure,
@@ -35,6 +39,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -42,10 +47,18 @@ import {
 import type { Activities, CompactionReason, OutputRef, RunToolResult, ToolCallRef } from '../activities';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { approvalRequirement, sessionApprovalKey, type CallFacts } from '../shared/approval-policy';
-import { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from '../shared/failure-types';
+import { InferenceFailureType, MALFORMED_OUTPUT_FAILURE, NON_RETRYABLE_INFERENCE_FAILURES } from '../shared/failure-types';
 import { sandboxPolicyFor } from '../shared/sandbox-policy';
 import { compactionOptions, inferenceOptions, storeOptions, toolOptions, TOOL_MAX_ATTEMPTS } from './activity-options';
-import { needsCompaction, nextStep, planToolBatches, shouldContinueAsNew, tokensOfBytes } from './decisions';
+import {
+  MAX_MALFORMED_RESPONSE_RETRIES,
+  needsCompaction,
+  nextStep,
+  planToolBatches,
+  repeatedCallIds,
+  shouldContinueAsNew,
+  tokensOfBytes,
+} from './decisions';
 import {
   answerApprovalUpdate,
   interruptSignal,
@@ -53,6 +66,7 @@ import {
   turnProgressQuery,
   type ApprovalOutcome,
   type PendingApproval,
+  type SteerInput,
   type TurnError,
   type TurnEvent,
   type TurnInput,
@@ -64,6 +78,15 @@ type NewEvent = TurnEvent extends infer E ? (E extends TurnEvent ? Omit<E, 'seq'
 
 /** Progress events carried into the next run. */
 const CARRIED_EVENTS = 20;
+
+/**
+ * Patch ids (see `patched()`): histories recorded before each change replay the old way.
+ * - START_IN_LOOP: the turn's start (beginTurn, the compaction before the first request)
+ *   runs inside the cancellable loop, so an interrupt ends it too.
+ * - REJECT_REPEATED_CALL_IDS: a response whose calls repeat a call_id is asked for again.
+ */
+const START_IN_LOOP = 'turn-start-interruptible';
+const REJECT_REPEATED_CALL_IDS = 'reject-repeated-call-ids';
 
 export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   const { settings, threadId } = input;
@@ -83,7 +106,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   let append: string[] = resumed?.append ?? [];
   let error: TurnError | null = null;
   const run = (resumed?.run ?? 0) + 1;
-  const pendingInputs: string[] = [...(resumed?.pendingInputs ?? [])];
+  const pendingInputs: SteerInput[] = (resumed?.pendingInputs ?? []).map((p) => (typeof p === 'string' ? { text: p } : p));
   const approved = new Set<string>(resumed?.approvedForSession ?? input.approvedForSession ?? []);
   const pendingApprovals = new Map<string, PendingApproval>();
   const answers = new Map<string, ApprovalOutcome>();
@@ -91,6 +114,8 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   let stepOutputs = new Map<string, string>();
   let stepCalls: ToolCallRef[] = [];
   let interruption: string | null = null;
+  /** True once the turn's user message is in the transcript (always, in a continued run). */
+  let started = resumed !== undefined;
   const loop = new CancellationScope();
   const stepsAtRunStart = step;
   const events: TurnEvent[] = [...(resumed?.recentEvents ?? [])];
@@ -107,7 +132,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     events: events.filter((e) => e.seq > after),
   }));
   setHandler(interruptSignal, ({ reason }) => interrupt(reason ?? 'interrupted by the user'));
-  setHandler(steerSignal, ({ text }) => void pendingInputs.push(text));
+  setHandler(steerSignal, (steer) => void pendingInputs.push(steer));
   setHandler(
     answerApprovalUpdate,
     ({ callId, decision }) => {
@@ -127,35 +152,28 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     },
   );
 
-  if (resumed) {
-    emit({ kind: 'run.continued', step, run });
-  } else {
-    const begun = await store.beginTurn.executeWithOptions({ ...storeOptions(settings.timings), summary: `turn ${input.turn}: user input` }, [
-      { threadId, turn: input.turn, head: input.head, settings, userText: input.userText, context },
-    ]);
-    head = begun.head;
-    context = begun.context;
-    contextTokens += tokensOfBytes(begun.appendedBytes);
-    emit({ kind: 'turn.started', head, abortedCalls: begun.abortedCalls });
-    if (needsCompaction(contextTokens, settings.context)) await compact('auto');
-  }
+  if (resumed) emit({ kind: 'run.continued', step, run });
+  const startInLoop = !resumed && patched(START_IN_LOOP);
+  if (!resumed && !startInLoop) await startTurn();
 
   try {
     await loop.run(async () => {
+      if (startInLoop) await startTurn();
       for (;;) {
         if (shouldContinueAsNew(workflowInfo().continueAsNewSuggested, step - stepsAtRunStart, settings.context.stepsPerRun)) {
           await continueAsNew<typeof TurnWorkflow>({
             ...input,
             resume: {
               head: head!, step, usage, contextTokens, context, append, lastMessage, compactions, run,
-              recentEvents: events.slice(-CARRIED_EVENTS), pendingInputs, approvedForSession: [...approved],
+              recentEvents: events.slice(-CARRIED_EVENTS), approvedForSession: [...approved],
+              pendingInputs: pendingInputs.map((p) => ('text' in p ? p.text : p)),
             },
           });
         }
         step += 1;
         emit({ kind: 'step.started', step });
         await injectPendingInputs();
-        const response = await inferWithOverflowRecovery();
+        const response = await inferWellFormed();
         head = response.head;
         append = [];
         // The previous step's outputs are in the new head now; an interruption from here on
@@ -188,7 +206,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       await CancellationScope.nonCancellable(() => recordInterruption(interruption!));
       status = 'interrupted';
     } else {
-      const final = finalInferenceFailure(err);
+      const final = finalInferenceFailure(err) ?? malformedOutputFailure(err);
       if (!final) throw err;
       error = final;
       status = 'failed';
@@ -199,6 +217,20 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   }
   return { status, head, context, lastMessage, usage, steps: step, error, contextTokens, compactions, approvedForSession: [...approved] };
 
+  /** Writes the user's message (and any changed context) to the transcript; compacts if over the limit. */
+  async function startTurn(): Promise<void> {
+    const user = input.userItem !== undefined ? { userItem: input.userItem } : { userText: input.userText };
+    const begun = await store.beginTurn.executeWithOptions({ ...storeOptions(settings.timings), summary: `turn ${input.turn}: user input` }, [
+      { threadId, turn: input.turn, head: input.head, settings, ...user, context },
+    ]);
+    head = begun.head;
+    context = begun.context;
+    started = true;
+    contextTokens += tokensOfBytes(begun.appendedBytes);
+    emit({ kind: 'turn.started', head, abortedCalls: begun.abortedCalls });
+    if (needsCompaction(contextTokens, settings.context)) await compact('auto');
+  }
+
   function interrupt(reason: string): void {
     if (interruption !== null || status !== 'running') return;
     interruption = reason;
@@ -208,18 +240,31 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   /** Steering messages go to the model before its next request, after any tool outputs. */
   async function injectPendingInputs(): Promise<void> {
     if (pendingInputs.length === 0) return;
-    const texts = pendingInputs.splice(0);
-    for (const text of texts) {
-      append.push(await store.storeMessage({ role: 'user', text }));
-      emit({ kind: 'input.injected', step, text: text.slice(0, 200) });
+    for (const steer of pendingInputs.splice(0)) {
+      if ('item' in steer) {
+        append.push(steer.item);
+        emit({ kind: 'input.injected', step, text: steer.excerpt });
+      } else {
+        append.push(await store.storeMessage({ role: 'user', text: steer.text }));
+        emit({ kind: 'input.injected', step, text: steer.text.slice(0, 200) });
+      }
     }
   }
 
-  /** Closes an interrupted turn: every call of the step gets an output, then the marker. */
+  /**
+   * Closes an interrupted turn: every call of the step gets an output, then the marker.
+   * A turn interrupted before its user message was written leaves the transcript as it
+   * was (the model never saw the message), so it records nothing there and needs no
+   * store write, which may be what it was stuck on.
+   */
   async function recordInterruption(reason: string): Promise<void> {
+    if (!started) {
+      emit({ kind: 'turn.interrupted', step, reason });
+      return;
+    }
     const outputs: string[] = [];
     for (const call of stepCalls) {
-      outputs.push(stepOutputs.get(call.callId) ?? (await store.storeToolOutput({ callId: call.callId, custom: false, text: ABORTED_BY_USER })));
+      outputs.push(stepOutputs.get(call.callId) ?? (await store.storeToolOutput({ callId: call.callId, custom: call.custom ?? false, text: ABORTED_BY_USER })));
     }
     const marker = await store.storeMessage({ role: 'user', text: turnAbortedText(reason) });
     if (head !== null) {
@@ -227,6 +272,30 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     }
     append = [];
     emit({ kind: 'turn.interrupted', step, reason });
+  }
+
+  /**
+   * One step's inference. A response whose calls repeat a call_id cannot be answered
+   * (outputs are matched to calls by call_id), so none of its calls runs: it is asked
+   * for again from the same transcript, at most MAX_MALFORMED_RESPONSE_RETRIES times,
+   * then the turn fails with a ModelOutputMalformed error. The rejected responses stay
+   * out of the transcript; their tokens are counted.
+   */
+  async function inferWellFormed() {
+    for (let retries = 0; ; retries++) {
+      const response = await inferWithOverflowRecovery();
+      const repeated = repeatedCallIds(response.calls);
+      if (repeated.length === 0 || !patched(REJECT_REPEATED_CALL_IDS)) return response;
+      usage = addUsage(usage, response.usage);
+      if (retries >= MAX_MALFORMED_RESPONSE_RETRIES) {
+        const calls = repeated.map((r) => `${r.count} calls with call_id ${JSON.stringify(r.callId)}`).join(' and ');
+        throw ApplicationFailure.create({
+          type: MALFORMED_OUTPUT_FAILURE,
+          nonRetryable: true,
+          message: `the model's response had ${calls} (${retries + 1} responses in a row); none of them was run`,
+        });
+      }
+    }
   }
 
   /** One inference; a context overflow is answered by a compaction and one retry. */
@@ -336,7 +405,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   }
 
   async function madeUpOutput(call: ToolCallRef, text: string): Promise<RunToolResult> {
-    const outputHash = await store.storeToolOutput({ callId: call.callId, custom: false, text });
+    const outputHash = await store.storeToolOutput({ callId: call.callId, custom: call.custom ?? false, text });
     return { callId: call.callId, outputHash, success: false, interrupted: false, metadata: { error: text }, outputBytes: text.length + 64 };
   }
 }
@@ -349,6 +418,12 @@ export const ABORTED_BY_USER = 'aborted by user: the turn was interrupted before
 /** The marker recorded at the end of an interrupted turn, for the model's next turn. */
 function turnAbortedText(reason: string): string {
   return `<turn_aborted>\nThe user interrupted the previous turn (${reason}). Calls that had not finished were aborted; check their effects before relying on them.\n</turn_aborted>`;
+}
+
+/** The turn's own verdict that the model's output cannot be used, or null. */
+function malformedOutputFailure(err: unknown): TurnError | null {
+  if (!(err instanceof ApplicationFailure) || err.type !== MALFORMED_OUTPUT_FAILURE) return null;
+  return { type: MALFORMED_OUTPUT_FAILURE, message: err.message };
 }
 
 /** The provider's final word on a request (rejected, unauthorised, …), or null. */

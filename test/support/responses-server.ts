@@ -163,7 +163,9 @@ function rejectsForLength(step: ScriptStep): boolean {
 /** How the server answers one `POST /v1/responses/compact`. */
 export type CompactStep =
   | { kind: 'compacted'; output: unknown[] }
-  | { kind: 'http-error'; status: number; body?: unknown; headers?: Record<string, string> };
+  | { kind: 'http-error'; status: number; body?: unknown; headers?: Record<string, string> }
+  /** No answer until the client leaves or the server closes (a compaction still in flight). */
+  | { kind: 'hang' };
 
 /**
  * The scripted Responses API server. Start one per test (`await ScriptedResponsesServer.start()`),
@@ -236,7 +238,7 @@ export class ScriptedResponsesServer {
     return this.queue.length;
   }
 
-  /** SSE streams currently open (a hanging stream stays open until its client leaves). */
+  /** SSE streams and hanging compaction requests currently open (they stay open until their client leaves). */
   openStreams(): number {
     return this.streams.size;
   }
@@ -336,6 +338,12 @@ export class ScriptedResponsesServer {
     const step = this.compactQueue.shift();
     if (step?.kind === 'http-error') {
       sendJson(res, step.status, step.body, step.headers);
+      return;
+    }
+    if (step?.kind === 'hang') {
+      // Counted with the open streams, so a test can see when the client gives up on it.
+      this.streams.add(res);
+      res.on('close', () => this.streams.delete(res));
       return;
     }
     const output = step?.output ?? [
