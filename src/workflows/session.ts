@@ -265,11 +265,18 @@ async function turnOutcome(result: Promise<TurnResult>): Promise<TurnResult> {
       lastMessage: null,
       usage: ZERO_USAGE,
       steps: 0,
-      error: { type: 'TurnWorkflowFailed', message: err.cause?.message ?? err.message },
+      error: { type: 'TurnWorkflowFailed', message: innermostMessage(err) },
       contextTokens: 0,
       compactions: 0,
     };
   }
+}
+
+/** The deepest cause's message: "Activity task failed" wrappers say nothing to the user. */
+function innermostMessage(err: Error): string {
+  let cursor: Error = err;
+  while (cursor.cause instanceof Error) cursor = cursor.cause;
+  return cursor.message || err.message;
 }
 
 function summarize(turn: number, result: TurnResult): TurnSummary {

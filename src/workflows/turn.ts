@@ -47,7 +47,7 @@ import {
 import type { Activities, CompactionReason, OutputRef, RunToolResult, ToolCallRef } from '../activities';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { approvalRequirement, sessionApprovalKey, type CallFacts } from '../shared/approval-policy';
-import { InferenceFailureType, MALFORMED_OUTPUT_FAILURE, NON_RETRYABLE_INFERENCE_FAILURES } from '../shared/failure-types';
+import { InferenceFailureType, MALFORMED_OUTPUT_FAILURE, NON_RETRYABLE_INFERENCE_FAILURES, StoreFailureType } from '../shared/failure-types';
 import { sandboxPolicyFor } from '../shared/sandbox-policy';
 import { compactionOptions, inferenceOptions, storeOptions, toolOptions, TOOL_MAX_ATTEMPTS } from './activity-options';
 import {
@@ -384,6 +384,9 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       ]);
     } catch (err) {
       if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+      // An unreadable store object is not the tool's failure: the next request would fail
+      // on it too, so the turn ends with the store's message.
+      if (finalInferenceFailure(err)?.type === StoreFailureType.ObjectUnreadable) throw err;
       return madeUpOutput(call, `tool failed after ${TOOL_MAX_ATTEMPTS} attempts: ${err.cause?.message ?? err.message}`);
     }
   }
