@@ -15,9 +15,9 @@ import { findTemporalCli } from '../temporal/temporal-cli';
 import { approvalPrompter, installCtrlC } from './exec-interaction';
 import { HumanOutput } from './human-output';
 import { approveCommand, denyCommand, interruptCommand, pendingCommand, sendCommand } from './intervene-commands';
-import { emit, exitCodeFor, watchTurn, type EventSink } from './run-turn';
+import { emit, exitCodeFor, notice, watchTurn, type EventSink } from './run-turn';
 import { installRuntimeLogger, openRuntime, REPO_TOOLS_DIR } from './runtime';
-import { THREAD_ID, turnWorkflowId } from '../shared/ids';
+import { sessionWorkflowId, THREAD_ID, turnWorkflowId } from '../shared/ids';
 import type { SettingsChange } from '../workflows/definitions';
 import { compactThread, describeThread, InvalidThreadIdError, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
 import { exportCommand, importCommand, type ExportFlags } from './bundle';
@@ -27,6 +27,12 @@ import { forkCommand, type ForkFlags } from './fork';
 import { replayCommand, type ReplayFlags } from './replay';
 import { showCommand, type ShowFlags } from './show';
 import { threadsCommand, type ThreadsFlags } from './threads-list';
+import { withWaitNotices } from './turn-waits';
+import { workerCommand } from './worker-command';
+import { checkPromptSize, PromptTooLargeError } from './prompt-limit';
+import { RequestRefusedError } from './request-errors';
+import { assertCanWriteTo } from './thread-encryption';
+import { NotATemporalFrontendError } from '../temporal/errors';
 
 /** A problem the user can fix; printed without a stack trace. */
 export class UsageError extends Error {
@@ -94,6 +100,7 @@ function overridesFrom(flags: ModelFlags): ConfigOverrides {
 function promptText(words: string[], io: Io): string {
   const text = words.length === 1 && words[0] === '-' ? io.stdin() : words.join(' ');
   if (text.trim() === '') throw new UsageError('the prompt is empty: give it as an argument, or "-" to read it from stdin');
+  checkPromptSize(text);
   return text;
 }
 
@@ -124,7 +131,7 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
   if (!isDirectory(cwd)) throw new UsageError(`the workspace ${cwd} is not a directory (-C/--cd)`);
   const sink = sinkFor(flags, io);
   const log = (msg: string) => io.err.write(`${msg}\n`);
-  installRuntimeLogger('WARN');
+  installRuntimeLogger('WARN', 'ERROR');
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log });
   try {
     const threadId = newThreadId();
@@ -136,7 +143,7 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
     }
     const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
     try {
-      const started = await startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue });
+      const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue }), (m) => notice(sink, m));
       const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
       const result = await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, undefined, prompter);
       if (sink.kind === 'human') io.err.write(`resume with: unroll resume ${threadId} "..."\n`);
@@ -164,12 +171,16 @@ function settingsChangeFrom(flags: ModelFlags): SettingsChange | undefined {
 async function resumeCommand(threadId: string, words: string[], flags: ModelFlags & { worker?: boolean }, io: Io): Promise<number> {
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
   const change = settingsChangeFrom(flags);
+  // Read (and size-check) the prompt before anything is contacted.
+  const text = words.length > 0 ? promptText(words, io) : null;
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
-  installRuntimeLogger('WARN');
+  installRuntimeLogger('WARN', 'ERROR');
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
   const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
   try {
+    // Reading and writing an encrypted thread need its key: say so before anything is sent.
+    await assertCanWriteTo(runtime.client, threadId);
     let view = await describeThread(runtime.client, threadId);
     requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
     emit(sink, { type: 'thread.started', thread_id: threadId });
@@ -179,13 +190,12 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
       if (sink.kind === 'human') io.err.write(`turn ${view.runningTurn} is still running; following it\n`);
       code = exitCodeFor(await watchTurn(runtime.client, runtime.store, turnWorkflowId(threadId, view.runningTurn), sink, view.usage));
     }
-    if (words.length === 0) {
+    if (text === null) {
       if (view.runningTurn === null) throw new UsageError(`thread ${threadId} has no running turn; give a prompt to start the next one`);
       return code;
     }
-    const text = promptText(words, io);
     if (sink.kind === 'human') sink.view.user(text);
-    const started = await submitTurn(runtime.client, threadId, text, change);
+    const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), submitTurn(runtime.client, threadId, text, change), (m) => notice(sink, m));
     view = await describeThread(runtime.client, threadId);
     const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
     return exitCodeFor(await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, view.usage, prompter));
@@ -197,9 +207,10 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
 
 async function compactCommand(threadId: string, flags: { temporalAddress?: string; json?: boolean; worker?: boolean }, io: Io): Promise<number> {
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
-  installRuntimeLogger('WARN');
+  installRuntimeLogger('WARN', 'ERROR');
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
   try {
+    await assertCanWriteTo(runtime.client, threadId);
     const view = await describeThread(runtime.client, threadId);
     requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
     const summary = await compactThread(runtime.client, threadId);
@@ -209,25 +220,6 @@ async function compactCommand(threadId: string, flags: { temporalAddress?: strin
   } finally {
     await runtime.close();
   }
-}
-
-async function workerCommand(flags: { temporalAddress?: string }, io: Io): Promise<number> {
-  const config = loadConfig(io.env, overridesFrom(flags));
-  installRuntimeLogger('INFO');
-  const runtime = await openRuntime(config, io.env, { withWorker: true, log: (m) => io.err.write(`${m}\n`) });
-  io.err.write(`worker running on task queue "${config.temporal.taskQueue}" at ${config.temporal.address} (Ctrl-C to stop)\n`);
-  const stop = () => void runtime.close();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      if (runtime.worker?.getState() === 'STOPPED' || runtime.worker?.getState() === 'FAILED') {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 200);
-  });
-  return runtime.worker?.getState() === 'FAILED' ? 1 : 0;
 }
 
 async function serverCommand(flags: { temporalAddress?: string }, io: Io): Promise<number> {
@@ -290,7 +282,7 @@ function program(io: Io, result: { code: number }): Command {
   root.command('worker').description('run a standalone worker (workflows, inference and tools)')
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (flags: { temporalAddress?: string }) => {
-      result.code = await workerCommand(flags, io);
+      result.code = await workerCommand(overridesFrom(flags), io);
     });
   root.command('server').description('run the Temporal dev server in the foreground')
     .option('--temporal-address <host:port>', 'address to listen on')
@@ -357,6 +349,9 @@ function program(io: Io, result: { code: number }): Command {
   return root;
 }
 
+/** Errors that are the user's to fix: printed as one line, exit 2. */
+const USAGE_ERRORS = [UsageError, ConfigError, ThreadNotFoundError, InvalidThreadIdError, PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError];
+
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
   const result = { code: 0 };
@@ -365,8 +360,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return result.code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ThreadNotFoundError || err instanceof InvalidThreadIdError) {
-      io.err.write(`unroll: ${err.message}\n`);
+    if (USAGE_ERRORS.some((type) => err instanceof type)) {
+      io.err.write(`unroll: ${(err as Error).message}\n`);
       return 2;
     }
     io.err.write(`unroll: ${err instanceof Error ? err.message : String(err)}\n`);

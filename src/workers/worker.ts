@@ -8,6 +8,13 @@ import * as path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { MissingKeyPayloadCodec } from '../codec/missing-key-codec';
+
+/**
+ * How long a stopping worker may take to drain before the SDK gives up on it (it then
+ * fails with GracefulShutdownPeriodExpiredError): a worker must always stop.
+ */
+export const WORKER_SHUTDOWN_FORCE_MS = 10_000;
 
 /** Options of {@link createUnrollWorker}. */
 export interface UnrollWorkerOptions {
@@ -19,7 +26,11 @@ export interface UnrollWorkerOptions {
   readonly workflowBundlePath?: string;
   /** Extra worker options (concurrency, sticky cache, identity). */
   readonly tuning?: Partial<WorkerOptions>;
-  /** Payload codecs (encryption, see `dataConverterFor` in src/codec); the SDK default when omitted. */
+  /**
+   * Payload codecs (encryption, see `dataConverterFor` in src/codec). When omitted, a
+   * codec that refuses encrypted payloads (src/codec/missing-key-codec.ts), so that a
+   * worker without the key fails such tasks cleanly instead of crashing.
+   */
   readonly dataConverter?: DataConverter;
 }
 
@@ -39,7 +50,7 @@ export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    dataConverter: options.dataConverter ?? { payloadCodecs: [new MissingKeyPayloadCodec()] },
     activities: createActivities(options.deps),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     // Heartbeats are how a running activity learns it was cancelled (an interrupt):
@@ -50,6 +61,9 @@ export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<
     // queue before any worker may take them (the SDK default is 10 s): the bulk of the
     // time a crash costs. Live workers pick sticky tasks up in milliseconds.
     stickyQueueScheduleToStartTimeout: '2s',
+    // Without it a worker whose drain never completes (a task stuck in the SDK) never
+    // stops, and neither does the process that waits for it.
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
     ...options.tuning,
   });
 }
