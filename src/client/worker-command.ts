@@ -61,10 +61,12 @@ export function serveUntilStopped(runtime: UnrollRuntime, err: NodeJS.WritableSt
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // A worker that ends without being asked to (a fatal error) ends the command, exit 1.
     runtime.stopped?.then(
       () => {
-        if (signals === 0) err.write('the worker stopped by itself\n');
-        if (signals === 0) finish(1);
+        if (signals > 0) return;
+        err.write('the worker stopped by itself\n');
+        finish(1);
       },
       (error: unknown) => {
         err.write(`the worker failed: ${error instanceof Error ? error.message : String(error)}\n`);
