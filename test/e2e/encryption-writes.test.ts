@@ -59,14 +59,14 @@ describe('writing to an encrypted thread without its key', () => {
     const before = await rawHistory();
     const requests = h.model.requests.length;
     const run = await runCli(args(marker), clientEnv(), h.home);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe(
-      `unroll: thread ${threadId} is encrypted (key "thread-key") and no key is configured: set UNROLL_ENCRYPTION_KEY_FILE (or UNROLL_ENCRYPTION_KEY, or encryption.keyFile in config.json)\n`,
-    );
     const after = await rawHistory();
     expect(after.events).toEqual(before.events);
     expect(after.text).not.toContain(marker);
     expect(h.model.requests.length).toBe(requests);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      `unroll: thread ${threadId} is encrypted (key "thread-key") and no key is configured: set UNROLL_ENCRYPTION_KEY_FILE (or UNROLL_ENCRYPTION_KEY, or encryption.keyFile in config.json)\n`,
+    );
     expect((await describeThread(h.client, threadId)).turns).toBe(1);
   });
 
