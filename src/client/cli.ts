@@ -118,6 +118,13 @@ function isDirectory(dir: string): boolean {
   }
 }
 
+/**
+ * SDK log level of the commands that run and follow a turn: the SDK's warnings (an
+ * activity attempt failed, a poll retried while the server is away) would bury the
+ * output in stack traces; the follow loop tells each of them in one line instead.
+ */
+const FOLLOW_LOG_LEVEL = 'ERROR';
+
 function requireKey(config: UnrollConfig, io: Io): void {
   const problem = missingApiKey(config.session.provider, io.env);
   if (problem) throw new UsageError(problem);
@@ -131,7 +138,7 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
   if (!isDirectory(cwd)) throw new UsageError(`the workspace ${cwd} is not a directory (-C/--cd)`);
   const sink = sinkFor(flags, io);
   const log = (msg: string) => io.err.write(`${msg}\n`);
-  installRuntimeLogger('WARN', 'ERROR');
+  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log });
   try {
     const threadId = newThreadId();
@@ -175,7 +182,7 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
   const text = words.length > 0 ? promptText(words, io) : null;
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
-  installRuntimeLogger('WARN', 'ERROR');
+  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
   const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
   try {
@@ -207,7 +214,7 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
 
 async function compactCommand(threadId: string, flags: { temporalAddress?: string; json?: boolean; worker?: boolean }, io: Io): Promise<number> {
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
-  installRuntimeLogger('WARN', 'ERROR');
+  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
   try {
     await assertCanWriteTo(runtime.client, threadId);

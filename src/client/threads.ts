@@ -142,7 +142,8 @@ export async function followTurn(
   const pollMs = options.pollMs ?? 150;
   const notify = options.onNotice ?? (() => undefined);
   const watch = new ServerWatch(options.address ?? connectionAddress(client), notify);
-  const waits = new TurnWaits(client, notify, { everyMs: options.describeEveryMs });
+  // Describing the turn is only worth it when someone is told what it waits for.
+  const waits = options.onNotice ? new TurnWaits(client, notify, { everyMs: options.describeEveryMs }) : undefined;
   let after = 0;
   let step = 0;
   const drain = async () => {
@@ -179,7 +180,7 @@ export async function followTurn(
         lastPollProblem = problem;
       }
     }
-    if (!outcome && !watch.down) {
+    if (!outcome && !watch.down && waits) {
       const problem = await waits.check(handle, step);
       if (isServerUnavailable(problem)) watch.unreachable();
     }
