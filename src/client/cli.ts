@@ -5,7 +5,7 @@
  * diff, export and import (handlers in their own files). Usage errors exit 2 with a
  * message; a failed turn exits 1.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../config/config';
@@ -39,12 +39,14 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-interface Io {
+/** The process's side of the CLI: environment, streams, working directory. */
+export interface Io {
   readonly env: Record<string, string | undefined>;
   readonly out: NodeJS.WritableStream;
   readonly err: NodeJS.WritableStream & { isTTY?: boolean };
   readonly cwd: string;
-  readonly stdin: () => string;
+  /** All of standard input (for a `-` prompt). */
+  readonly stdin: () => Promise<string>;
   /** The terminal, for interactive approvals; absent or not a TTY disables prompting. */
   readonly input?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
@@ -97,8 +99,8 @@ function overridesFrom(flags: ModelFlags): ConfigOverrides {
   };
 }
 
-function promptText(words: string[], io: Io): string {
-  const text = words.length === 1 && words[0] === '-' ? io.stdin() : words.join(' ');
+async function promptText(words: string[], io: Io): Promise<string> {
+  const text = words.length === 1 && words[0] === '-' ? await io.stdin() : words.join(' ');
   if (text.trim() === '') throw new UsageError('the prompt is empty: give it as an argument, or "-" to read it from stdin');
   checkPromptSize(text);
   return text;
@@ -133,7 +135,7 @@ function requireKey(config: UnrollConfig, io: Io): void {
 async function execCommand(words: string[], flags: ModelFlags & { cd?: string; worker?: boolean }, io: Io): Promise<number> {
   const config = loadConfig(io.env, overridesFrom(flags));
   requireKey(config, io);
-  const text = promptText(words, io);
+  const text = await promptText(words, io);
   const cwd = path.resolve(io.cwd, flags.cd ?? '.');
   if (!isDirectory(cwd)) throw new UsageError(`the workspace ${cwd} is not a directory (-C/--cd)`);
   const sink = sinkFor(flags, io);
@@ -179,7 +181,7 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
   const change = settingsChangeFrom(flags);
   // Read (and size-check) the prompt before anything is contacted.
-  const text = words.length > 0 ? promptText(words, io) : null;
+  const text = words.length > 0 ? await promptText(words, io) : null;
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
   installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
@@ -376,15 +378,23 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
+/**
+ * Reads a stream to its end. (`readFileSync(0)` fails with EAGAIN when stdin is a
+ * non-blocking pipe whose writer has not finished yet.)
+ */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The {@link Io} of this process: its environment, standard streams and working directory. */
+export function processIo(): Io {
+  return { env: process.env, out: process.stdout, err: process.stderr, cwd: process.cwd(), stdin: () => readAll(process.stdin), input: process.stdin };
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2), {
-    env: process.env,
-    out: process.stdout,
-    err: process.stderr,
-    cwd: process.cwd(),
-    stdin: () => readFileSync(0, 'utf8'),
-    input: process.stdin,
-  }).then(
+  main(process.argv.slice(2), processIo()).then(
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`unroll: ${String(err)}\n`);

@@ -74,7 +74,7 @@ export async function compactThread(client: Client, threadId: string): Promise<C
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
   await assertCanWriteTo(client, threadId);
   try {
-    return await refusalExplained(threadId, 'compaction', () => client.workflow.getHandle<typeof SessionWorkflow>(sessionWorkflowId(threadId)).executeUpdate(compactUpdate));
+    return await refusalExplained(threadId, 'compaction', () => client.workflow.getHandle<typeof SessionWorkflow>(sessionWorkflowId(threadId)).executeUpdate(compactUpdate), 'failed');
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ThreadNotFoundError(threadId);
     throw err;

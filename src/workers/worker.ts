@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import { MissingKeyPayloadCodec } from '../codec/missing-key-codec';
 
 /**
  * How long a stopping worker may take to drain before the SDK gives up on it (it then
@@ -27,9 +26,9 @@ export interface UnrollWorkerOptions {
   /** Extra worker options (concurrency, sticky cache, identity). */
   readonly tuning?: Partial<WorkerOptions>;
   /**
-   * Payload codecs (encryption, see `dataConverterFor` in src/codec). When omitted, a
-   * codec that refuses encrypted payloads (src/codec/missing-key-codec.ts), so that a
-   * worker without the key fails such tasks cleanly instead of crashing.
+   * Payload codecs: encryption (see `dataConverterFor` in src/codec), or, for a worker
+   * without keys, the codec that refuses encrypted payloads (`runtimeDataConverter` in
+   * src/client/runtime.ts passes one or the other). The SDK default when omitted.
    */
   readonly dataConverter?: DataConverter;
 }
@@ -50,7 +49,7 @@ export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    dataConverter: options.dataConverter ?? { payloadCodecs: [new MissingKeyPayloadCodec()] },
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: createActivities(options.deps),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     // Heartbeats are how a running activity learns it was cancelled (an interrupt):
