@@ -9,7 +9,7 @@
 //      explained. Never fails setup: danger-full-access (the default) works without it.
 // Plain Node with no dependencies: it runs before node_modules exists. Works from any cwd.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,14 +56,21 @@ function installDependencies() {
   if (reason === null) return say('dependencies are up to date (node_modules matches package-lock.json)');
   say(`installing dependencies: ${reason}`);
   if (tryRun(npm, ['ci', '--no-audit', '--no-fund']) === null) return;
-  // npm ci refuses a lock file that lacks other platforms' optional packages (e.g.
-  // @swc/core-darwin-*), which happens when the lock was written against a registry
-  // mirror that only serves this platform. `npm install` still honours the lock.
-  say('npm ci failed; retrying with npm install, which installs the versions in package-lock.json');
+  // npm ci refuses a lock file that is out of step with package.json (e.g. one that lacks
+  // other platforms' optional packages; test/unit/package-lock.test.ts guards against
+  // that). Fall back to installing the locked versions without touching the committed
+  // lock: `npm install --no-save` (npm 11 leaves package-lock.json as it is), and should
+  // an npm version write it anyway, the committed contents are put back, so a fresh
+  // clone's `git status` stays clean.
+  say('npm ci failed; retrying with `npm install --no-save`, which installs the locked versions and leaves package-lock.json alone');
   const lockPath = path.join(repo, 'package-lock.json');
   const lockBefore = readFileSync(lockPath, 'utf8');
-  run(npm, ['install', '--no-audit', '--no-fund']);
-  if (readFileSync(lockPath, 'utf8') !== lockBefore) say('warning: npm install updated package-lock.json; review and commit it');
+  const problem = tryRun(npm, ['install', '--no-save', '--no-audit', '--no-fund']);
+  if (readFileSync(lockPath, 'utf8') !== lockBefore) {
+    writeFileSync(lockPath, lockBefore);
+    say('npm rewrote package-lock.json; the committed version was restored (run `npm install` yourself to update the lock on purpose)');
+  }
+  if (problem !== null) fail(`${problem}. package-lock.json and package.json may be out of step: run \`npm install\` and commit the updated lock`);
 }
 
 function build() {

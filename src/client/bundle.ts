@@ -10,6 +10,7 @@
  * go into the store encrypted at rest, and the copy kept under `imports/` keeps only the
  * histories.
  */
+import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { PayloadCodec } from '@temporalio/common';
 import { decodeThreadHistories } from '../codec/history-codec';
@@ -60,11 +61,24 @@ export function exportCommand(target: string, flags: ExportFlags, io: DebugIo): 
   );
 }
 
+/** Throws a usage error naming `file` when it does not exist or is not a file. */
+async function requireFile(file: string): Promise<void> {
+  let stats;
+  try {
+    stats = await stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DebugUsageError(code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!stats.isFile()) throw new DebugUsageError(`${file} is not a file (import takes a bundle written by \`unroll export\`)`);
+}
+
 /** Runs `unroll import`. */
 export function importCommand(fileArg: string, io: DebugIo): Promise<number> {
   return guarded(io, async () => {
     const ctx = DebugContext.open(io);
     const file = path.resolve(io.cwd, fileArg);
+    await requireFile(file);
     const bundle = await readBundle(file);
     const keys = ctx.keys();
     const store = openFsStore(ctx.config.home, keys);

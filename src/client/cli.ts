@@ -5,7 +5,7 @@
  * diff, export and import (handlers in their own files). Usage errors exit 2 with a
  * message; a failed turn exits 1.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../config/config';
@@ -15,9 +15,9 @@ import { findTemporalCli } from '../temporal/temporal-cli';
 import { approvalPrompter, installCtrlC } from './exec-interaction';
 import { HumanOutput } from './human-output';
 import { approveCommand, denyCommand, interruptCommand, pendingCommand, sendCommand } from './intervene-commands';
-import { emit, exitCodeFor, watchTurn, type EventSink } from './run-turn';
+import { emit, exitCodeFor, notice, watchTurn, type EventSink } from './run-turn';
 import { installRuntimeLogger, openRuntime, REPO_TOOLS_DIR } from './runtime';
-import { THREAD_ID, turnWorkflowId } from '../shared/ids';
+import { sessionWorkflowId, THREAD_ID, turnWorkflowId } from '../shared/ids';
 import type { SettingsChange } from '../workflows/definitions';
 import { compactThread, describeThread, InvalidThreadIdError, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
 import { exportCommand, importCommand, type ExportFlags } from './bundle';
@@ -27,18 +27,26 @@ import { forkCommand, type ForkFlags } from './fork';
 import { replayCommand, type ReplayFlags } from './replay';
 import { showCommand, type ShowFlags } from './show';
 import { threadsCommand, type ThreadsFlags } from './threads-list';
+import { withWaitNotices } from './turn-waits';
+import { workerCommand } from './worker-command';
+import { checkPromptSize, PromptTooLargeError } from './prompt-limit';
+import { RequestRefusedError } from './request-errors';
+import { assertCanWriteTo } from './thread-encryption';
+import { NotATemporalFrontendError } from '../temporal/errors';
 
 /** A problem the user can fix; printed without a stack trace. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-interface Io {
+/** The process's side of the CLI: environment, streams, working directory. */
+export interface Io {
   readonly env: Record<string, string | undefined>;
   readonly out: NodeJS.WritableStream;
   readonly err: NodeJS.WritableStream & { isTTY?: boolean };
   readonly cwd: string;
-  readonly stdin: () => string;
+  /** All of standard input (for a `-` prompt). */
+  readonly stdin: () => Promise<string>;
   /** The terminal, for interactive approvals; absent or not a TTY disables prompting. */
   readonly input?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
@@ -91,9 +99,10 @@ function overridesFrom(flags: ModelFlags): ConfigOverrides {
   };
 }
 
-function promptText(words: string[], io: Io): string {
-  const text = words.length === 1 && words[0] === '-' ? io.stdin() : words.join(' ');
+async function promptText(words: string[], io: Io): Promise<string> {
+  const text = words.length === 1 && words[0] === '-' ? await io.stdin() : words.join(' ');
   if (text.trim() === '') throw new UsageError('the prompt is empty: give it as an argument, or "-" to read it from stdin');
+  checkPromptSize(text);
   return text;
 }
 
@@ -111,6 +120,13 @@ function isDirectory(dir: string): boolean {
   }
 }
 
+/**
+ * SDK log level of the commands that run and follow a turn: the SDK's warnings (an
+ * activity attempt failed, a poll retried while the server is away) would bury the
+ * output in stack traces; the follow loop tells each of them in one line instead.
+ */
+const FOLLOW_LOG_LEVEL = 'ERROR';
+
 function requireKey(config: UnrollConfig, io: Io): void {
   const problem = missingApiKey(config.session.provider, io.env);
   if (problem) throw new UsageError(problem);
@@ -119,12 +135,12 @@ function requireKey(config: UnrollConfig, io: Io): void {
 async function execCommand(words: string[], flags: ModelFlags & { cd?: string; worker?: boolean }, io: Io): Promise<number> {
   const config = loadConfig(io.env, overridesFrom(flags));
   requireKey(config, io);
-  const text = promptText(words, io);
+  const text = await promptText(words, io);
   const cwd = path.resolve(io.cwd, flags.cd ?? '.');
   if (!isDirectory(cwd)) throw new UsageError(`the workspace ${cwd} is not a directory (-C/--cd)`);
   const sink = sinkFor(flags, io);
   const log = (msg: string) => io.err.write(`${msg}\n`);
-  installRuntimeLogger('WARN');
+  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log });
   try {
     const threadId = newThreadId();
@@ -136,7 +152,7 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
     }
     const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
     try {
-      const started = await startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue });
+      const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue }), (m) => notice(sink, m));
       const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
       const result = await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, undefined, prompter);
       if (sink.kind === 'human') io.err.write(`resume with: unroll resume ${threadId} "..."\n`);
@@ -164,12 +180,16 @@ function settingsChangeFrom(flags: ModelFlags): SettingsChange | undefined {
 async function resumeCommand(threadId: string, words: string[], flags: ModelFlags & { worker?: boolean }, io: Io): Promise<number> {
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
   const change = settingsChangeFrom(flags);
+  // Read (and size-check) the prompt before anything is contacted.
+  const text = words.length > 0 ? await promptText(words, io) : null;
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
-  installRuntimeLogger('WARN');
+  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
   const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
   try {
+    // Reading and writing an encrypted thread need its key: say so before anything is sent.
+    await assertCanWriteTo(runtime.client, threadId);
     let view = await describeThread(runtime.client, threadId);
     requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
     emit(sink, { type: 'thread.started', thread_id: threadId });
@@ -179,13 +199,12 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
       if (sink.kind === 'human') io.err.write(`turn ${view.runningTurn} is still running; following it\n`);
       code = exitCodeFor(await watchTurn(runtime.client, runtime.store, turnWorkflowId(threadId, view.runningTurn), sink, view.usage));
     }
-    if (words.length === 0) {
+    if (text === null) {
       if (view.runningTurn === null) throw new UsageError(`thread ${threadId} has no running turn; give a prompt to start the next one`);
       return code;
     }
-    const text = promptText(words, io);
     if (sink.kind === 'human') sink.view.user(text);
-    const started = await submitTurn(runtime.client, threadId, text, change);
+    const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), submitTurn(runtime.client, threadId, text, change), (m) => notice(sink, m));
     view = await describeThread(runtime.client, threadId);
     const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
     return exitCodeFor(await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, view.usage, prompter));
@@ -197,9 +216,10 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
 
 async function compactCommand(threadId: string, flags: { temporalAddress?: string; json?: boolean; worker?: boolean }, io: Io): Promise<number> {
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
-  installRuntimeLogger('WARN');
+  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
   try {
+    await assertCanWriteTo(runtime.client, threadId);
     const view = await describeThread(runtime.client, threadId);
     requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
     const summary = await compactThread(runtime.client, threadId);
@@ -209,25 +229,6 @@ async function compactCommand(threadId: string, flags: { temporalAddress?: strin
   } finally {
     await runtime.close();
   }
-}
-
-async function workerCommand(flags: { temporalAddress?: string }, io: Io): Promise<number> {
-  const config = loadConfig(io.env, overridesFrom(flags));
-  installRuntimeLogger('INFO');
-  const runtime = await openRuntime(config, io.env, { withWorker: true, log: (m) => io.err.write(`${m}\n`) });
-  io.err.write(`worker running on task queue "${config.temporal.taskQueue}" at ${config.temporal.address} (Ctrl-C to stop)\n`);
-  const stop = () => void runtime.close();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      if (runtime.worker?.getState() === 'STOPPED' || runtime.worker?.getState() === 'FAILED') {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 200);
-  });
-  return runtime.worker?.getState() === 'FAILED' ? 1 : 0;
 }
 
 async function serverCommand(flags: { temporalAddress?: string }, io: Io): Promise<number> {
@@ -290,7 +291,7 @@ function program(io: Io, result: { code: number }): Command {
   root.command('worker').description('run a standalone worker (workflows, inference and tools)')
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (flags: { temporalAddress?: string }) => {
-      result.code = await workerCommand(flags, io);
+      result.code = await workerCommand(overridesFrom(flags), io);
     });
   root.command('server').description('run the Temporal dev server in the foreground')
     .option('--temporal-address <host:port>', 'address to listen on')
@@ -357,6 +358,9 @@ function program(io: Io, result: { code: number }): Command {
   return root;
 }
 
+/** Errors that are the user's to fix: printed as one line, exit 2. */
+const USAGE_ERRORS = [UsageError, ConfigError, ThreadNotFoundError, InvalidThreadIdError, PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError];
+
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
   const result = { code: 0 };
@@ -365,8 +369,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return result.code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ThreadNotFoundError || err instanceof InvalidThreadIdError) {
-      io.err.write(`unroll: ${err.message}\n`);
+    if (USAGE_ERRORS.some((type) => err instanceof type)) {
+      io.err.write(`unroll: ${(err as Error).message}\n`);
       return 2;
     }
     io.err.write(`unroll: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -374,15 +378,23 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
+/**
+ * Reads a stream to its end. (`readFileSync(0)` fails with EAGAIN when stdin is a
+ * non-blocking pipe whose writer has not finished yet.)
+ */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The {@link Io} of this process: its environment, standard streams and working directory. */
+export function processIo(): Io {
+  return { env: process.env, out: process.stdout, err: process.stderr, cwd: process.cwd(), stdin: () => readAll(process.stdin), input: process.stdin };
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2), {
-    env: process.env,
-    out: process.stdout,
-    err: process.stderr,
-    cwd: process.cwd(),
-    stdin: () => readFileSync(0, 'utf8'),
-    input: process.stdin,
-  }).then(
+  main(process.argv.slice(2), processIo()).then(
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`unroll: ${String(err)}\n`);

@@ -12,6 +12,9 @@ import { BundleError } from '../history/bundle';
 import { ToolOutputNotFoundError } from '../history/fork-point';
 import { StepRefError } from '../history/step-ref';
 import { NotASessionError, ThreadHistoryNotFoundError } from '../history/thread-histories';
+import { NotATemporalFrontendError } from '../temporal/errors';
+import { PromptTooLargeError } from './prompt-limit';
+import { RequestRefusedError } from './request-errors';
 import { installRuntimeLogger, openRuntime, type UnrollRuntime } from './runtime';
 import { InvalidThreadIdError, ThreadNotFoundError } from './threads';
 
@@ -28,7 +31,10 @@ export class DebugUsageError extends Error {
   override readonly name = 'DebugUsageError';
 }
 
-const USAGE_ERRORS = [DebugUsageError, StepRefError, ToolOutputNotFoundError, BundleError, ThreadHistoryNotFoundError, NotASessionError, InvalidThreadIdError, ThreadNotFoundError, ConfigError];
+const USAGE_ERRORS = [
+  DebugUsageError, StepRefError, ToolOutputNotFoundError, BundleError, ThreadHistoryNotFoundError, NotASessionError, InvalidThreadIdError, ThreadNotFoundError, ConfigError,
+  PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError,
+];
 
 /**
  * Runs a command body; problems the user can fix are printed as `unroll: <message>`

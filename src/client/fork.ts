@@ -12,6 +12,7 @@ import { buildThreadRun } from '../history/build-run';
 import { importObjects } from '../history/bundle';
 import { parseStepRef } from '../history/step-ref';
 import { DebugContext, DebugUsageError, guarded, withContext, type DebugIo } from './debug-command';
+import { checkPromptSize } from './prompt-limit';
 import { DEFAULT_FORK_MESSAGE, forkThread, parseEditOutput } from './fork-thread';
 import { HumanOutput } from './human-output';
 import { emit, exitCodeFor, watchTurn, type EventSink } from './run-turn';
@@ -75,6 +76,7 @@ export function forkCommand(target: string, flags: ForkFlags, io: DebugIo): Prom
 
       const sink: EventSink = flags.json ? { kind: 'json', out: io.out } : { kind: 'human', view: new HumanOutput({ err: io.err, out: io.out, color: Boolean(io.err.isTTY) && !io.env.NO_COLOR }) };
       const message = flags.message ?? DEFAULT_FORK_MESSAGE;
+      checkPromptSize(message, 'message');
       const started = await forkThread(runtime.client, runtime.store, run, {
         at: flags.at,
         taskQueue: ctx.config.temporal.taskQueue,

@@ -38,6 +38,15 @@ export class HumanOutput {
     this.line(`${this.paint('1', 'user')} ${text}`);
   }
 
+  /**
+   * What the turn waits for (the server is unreachable, a step is retried, no worker
+   * takes a step): one line, and the turn goes on. A held message stays held: it may
+   * still be the answer.
+   */
+  notice(message: string): void {
+    this.line(this.paint('33', message));
+  }
+
   /** Renders one event. */
   event(event: ExecEvent): void {
     switch (event.type) {

@@ -7,6 +7,7 @@
 import type { Client } from '@temporalio/client';
 import type { PendingApproval } from '../workflows/definitions';
 import { DebugContext, DebugUsageError, guarded, withContext, type DebugIo } from './debug-command';
+import { checkPromptSize } from './prompt-limit';
 import { answerApproval, interruptTurn, NoRunningTurnError, pendingApprovals, sendInput } from './intervene';
 
 /** How long to wait for a worker to take a request before saying none is running (UNROLL_WORKER_WAIT_MS). */
@@ -100,6 +101,7 @@ export function sendCommand(threadId: string, words: string[], flags: { temporal
   return run(io, flags, async (client) => {
     const text = words.join(' ');
     if (text.trim() === '') throw new DebugUsageError('the message is empty');
+    checkPromptSize(text, 'message');
     const result = await withDeadline(sendInput(client, threadId, text), threadId);
     io.out.write(result.delivered === 'running-turn'
       ? `queued for turn ${result.turn}: it reaches the model before its next request\n`

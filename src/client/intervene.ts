@@ -14,6 +14,8 @@ import {
   type PendingApproval,
   type SendInputResult,
 } from '../workflows/definitions';
+import { refusalExplained } from './request-errors';
+import { assertCanWriteTo } from './thread-encryption';
 import { describeThread, InvalidThreadIdError, ThreadNotFoundError } from './threads';
 
 /** The thread has no running turn to act on. */
@@ -40,12 +42,16 @@ export async function pendingApprovals(client: Client, threadId: string): Promis
 
 /** Answers an approval of the running turn; `callId` may be omitted when only one waits. */
 export async function answerApproval(client: Client, threadId: string, decision: ApprovalDecision, callId?: string): Promise<{ callId: string; decision: ApprovalDecision }> {
+  await assertCanWriteTo(client, threadId);
   const turnId = await runningTurnId(client, threadId, 'approve or deny');
-  return client.workflow.getHandle(turnId).executeUpdate(answerApprovalUpdate, { args: [{ decision, ...(callId ? { callId } : {}) }] });
+  return refusalExplained(threadId, decision === 'approve' || decision === 'approve-for-session' ? 'approval' : 'denial', () =>
+    client.workflow.getHandle(turnId).executeUpdate(answerApprovalUpdate, { args: [{ decision, ...(callId ? { callId } : {}) }] }),
+  );
 }
 
 /** Interrupts the running turn; resolves once the signal is recorded. */
 export async function interruptTurn(client: Client, threadId: string, reason = 'interrupted by the user'): Promise<string> {
+  await assertCanWriteTo(client, threadId);
   const turnId = await runningTurnId(client, threadId, 'interrupt');
   await client.workflow.getHandle(turnId).signal(interruptSignal, { reason });
   return turnId;
@@ -54,8 +60,9 @@ export async function interruptTurn(client: Client, threadId: string, reason = '
 /** Sends a message: into the running turn if there is one, else as the next turn. */
 export async function sendInput(client: Client, threadId: string, text: string): Promise<SendInputResult> {
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
+  await assertCanWriteTo(client, threadId);
   try {
-    return await client.workflow.getHandle(sessionWorkflowId(threadId)).executeUpdate(sendInputUpdate, { args: [{ text }] });
+    return await refusalExplained(threadId, 'message', () => client.workflow.getHandle(sessionWorkflowId(threadId)).executeUpdate(sendInputUpdate, { args: [{ text }] }));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ThreadNotFoundError(threadId);
     throw err;

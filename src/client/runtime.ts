@@ -4,14 +4,19 @@
  * for commands that run agents, an in-process worker.
  */
 import * as path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
 import { currentHostFacts } from '../activities';
 import { dataConverterFor } from '../codec/data-converter';
 import { keyRingFor, type KeyRing } from '../codec/keys';
+import { MissingKeyPayloadCodec } from '../codec/missing-key-codec';
 import type { UnrollConfig } from '../config/config';
 import { openFsStore, type TranscriptStore } from '../store';
 import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../temporal/dev-server';
+import { NotATemporalFrontendError } from '../temporal/errors';
+import { http2Problem } from '../temporal/frontend-probe';
 import { findTemporalCli } from '../temporal/temporal-cli';
 import { createUnrollWorker } from '../workers/worker';
 
@@ -38,7 +43,12 @@ export function isLocalAddress(address: string): boolean {
  */
 export async function ensureServer(config: UnrollConfig, log: (msg: string) => void): Promise<void> {
   const { address } = config.temporal;
-  if (await isServerReachable(address)) return;
+  if (await isServerReachable(address)) {
+    // Something answers; make sure it speaks gRPC before the SDK spends its deadline on it.
+    const problem = await http2Problem(address);
+    if (problem) throw new NotATemporalFrontendError(address, problem);
+    return;
+  }
   if (!config.temporal.autoStartServer) throw new TemporalUnreachableError(address, 'nothing answers and auto-start is off (UNROLL_AUTO_START_SERVER=0)');
   if (!isLocalAddress(address)) throw new TemporalUnreachableError(address, 'nothing answers there (Unroll only starts a dev server on a loopback address)');
   const cliPath = await findTemporalCli({ explicitPath: config.temporal.cliPath, toolsDir: REPO_TOOLS_DIR, install: true, log });
@@ -51,8 +61,38 @@ export interface UnrollRuntime {
   readonly client: Client;
   readonly store: TranscriptStore;
   readonly worker: Worker | undefined;
+  /** The encryption keys the client and worker use; null when encryption is off. */
+  readonly keys: KeyRing | null;
+  /** Settles when the in-process worker has stopped (rejects when it failed); undefined without one. */
+  readonly stopped: Promise<void> | undefined;
   close(): Promise<void>;
 }
+
+/** gRPC status UNIMPLEMENTED: the server at the address does not offer Temporal's service. */
+const GRPC_UNIMPLEMENTED = 12;
+
+/**
+ * The data converter of every client and worker: the key ring's, or, without keys, one
+ * that refuses encrypted payloads with a message naming the missing key (see
+ * src/codec/missing-key-codec.ts).
+ */
+export function runtimeDataConverter(keys: KeyRing | null): DataConverter {
+  return dataConverterFor(keys) ?? { payloadCodecs: [new MissingKeyPayloadCodec()] };
+}
+
+/** Connects the client; failures name the address (and say when it is not Temporal at all). */
+async function connectClient(address: string): Promise<Connection> {
+  try {
+    return await Connection.connect({ address });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if ((err as { code?: unknown }).code === GRPC_UNIMPLEMENTED) throw new NotATemporalFrontendError(address, `its gRPC service is not Temporal's: ${message}`);
+    throw new TemporalUnreachableError(address, message);
+  }
+}
+
+/** How long `close()` waits for the in-process worker to finish its tasks before leaving anyway. */
+const WORKER_CLOSE_DEADLINE_MS = 15_000;
 
 let runtimeLogLevel: LogLevel | undefined;
 
@@ -85,11 +125,11 @@ export async function openRuntime(
   options: { withWorker: boolean; log: (msg: string) => void; keys?: KeyRing | null },
 ): Promise<UnrollRuntime> {
   const keys = options.keys !== undefined ? options.keys : keyRingFor(config);
-  const dataConverter = dataConverterFor(keys);
+  const dataConverter = runtimeDataConverter(keys);
   await ensureServer(config, options.log);
   const { address, namespace, taskQueue } = config.temporal;
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
+  const connection = await connectClient(address);
+  const client = new Client({ connection, namespace, dataConverter });
   const store = openFsStore(config.home, keys);
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
@@ -101,7 +141,7 @@ export async function openRuntime(
       namespace,
       taskQueue,
       deps: { store, apiKey: (name) => env[name], host: currentHostFacts(env) },
-      ...(dataConverter ? { dataConverter } : {}),
+      dataConverter,
     });
     running = worker.run();
   }
@@ -109,9 +149,13 @@ export async function openRuntime(
     client,
     store,
     worker,
+    keys,
+    stopped: running,
     async close() {
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-      await running?.catch(() => undefined);
+      // A worker that cannot drain (a task stuck in the SDK) must not keep the CLI from exiting.
+      const stopped = await Promise.race([running?.then(() => true, () => true) ?? true, delay(WORKER_CLOSE_DEADLINE_MS, false, { ref: false })]);
+      if (!stopped) return;
       await native?.close();
       await connection.close();
     },

@@ -10,6 +10,11 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { SessionSettings } from '../config/settings';
+import { isServerUnavailable, ServerWatch } from './server-watch';
+import { refusalExplained } from './request-errors';
+import { assertCanWriteTo } from './thread-encryption';
+import { InvalidThreadIdError, ThreadNotFoundError } from './thread-errors';
+import { TurnWaits } from './turn-waits';
 import { sessionWorkflowId, THREAD_ID } from '../shared/ids';
 import {
   sessionQuery,
@@ -25,21 +30,7 @@ import {
 } from '../workflows/definitions';
 import type { SessionWorkflow, TurnWorkflow } from '../workflows';
 
-/** A thread id that does not exist on the server. */
-export class ThreadNotFoundError extends Error {
-  override readonly name = 'ThreadNotFoundError';
-  constructor(readonly threadId: string) {
-    super(`thread ${threadId} not found (is the Temporal address right? \`unroll threads\` lists known threads)`);
-  }
-}
-
-/** A thread id that is not well formed. */
-export class InvalidThreadIdError extends Error {
-  override readonly name = 'InvalidThreadIdError';
-  constructor(readonly threadId: string) {
-    super(`"${threadId}" is not a valid thread id (letters, digits, '.', '_' and '-', at most 128)`);
-  }
-}
+export { InvalidThreadIdError, ThreadNotFoundError } from './thread-errors';
 
 /** A new thread id: time-ordered so that listings sort naturally. */
 export function newThreadId(now = new Date()): string {
@@ -60,15 +51,18 @@ export async function startThread(
     workflowIdConflictPolicy: 'FAIL',
     staticSummary: `thread: ${options.text.replace(/\s+/g, ' ').slice(0, 80)}`,
   });
-  return client.workflow.executeUpdateWithStart(submitInputUpdate, { args: [{ text: options.text }], startWorkflowOperation: start });
+  return refusalExplained(options.threadId, 'input', () =>
+    client.workflow.executeUpdateWithStart(submitInputUpdate, { args: [{ text: options.text }], startWorkflowOperation: start }),
+  );
 }
 
 /** Submits the next turn of an existing, running thread, optionally changing settings from that turn on. */
 export async function submitTurn(client: Client, threadId: string, text: string, settings?: SettingsChange): Promise<SubmitInputResult> {
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
+  await assertCanWriteTo(client, threadId);
   const handle = client.workflow.getHandle<typeof SessionWorkflow>(sessionWorkflowId(threadId));
   try {
-    return await handle.executeUpdate(submitInputUpdate, { args: [{ text, ...(settings ? { settings } : {}) }] });
+    return await refusalExplained(threadId, 'input', () => handle.executeUpdate(submitInputUpdate, { args: [{ text, ...(settings ? { settings } : {}) }] }));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ThreadNotFoundError(threadId);
     throw err;
@@ -78,8 +72,9 @@ export async function submitTurn(client: Client, threadId: string, text: string,
 /** Compacts a thread's transcript now (after any running turn); resolves with what happened. */
 export async function compactThread(client: Client, threadId: string): Promise<CompactionSummary> {
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
+  await assertCanWriteTo(client, threadId);
   try {
-    return await client.workflow.getHandle<typeof SessionWorkflow>(sessionWorkflowId(threadId)).executeUpdate(compactUpdate);
+    return await refusalExplained(threadId, 'compaction', () => client.workflow.getHandle<typeof SessionWorkflow>(sessionWorkflowId(threadId)).executeUpdate(compactUpdate), 'failed');
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ThreadNotFoundError(threadId);
     throw err;
@@ -97,47 +92,127 @@ export async function describeThread(client: Client, threadId: string): Promise<
   }
 }
 
+/** Options of {@link followTurn}. */
+export interface FollowTurnOptions {
+  /** Progress poll interval (ms). */
+  readonly pollMs?: number;
+  /** Stops following (the turn goes on). */
+  readonly signal?: AbortSignal;
+  /**
+   * Told what the turn waits for, as it happens: the server is unreachable (and back), a
+   * step failed and is retried, a step waits for a worker, progress cannot be read.
+   */
+  readonly onNotice?: (message: string) => void;
+  /** The server address named in notices (default: the client connection's). */
+  readonly address?: string;
+  /** How often the turn's workflow is described for retries and missing workers (ms). */
+  readonly describeEveryMs?: number;
+}
+
+/** The turn's events could not be read to the end: what was shown may lack its last steps. */
+export class TurnProgressUnreadableError extends Error {
+  override readonly name = 'TurnProgressUnreadableError';
+  constructor(readonly turnWorkflowId: string, readonly result: TurnResult, cause: unknown) {
+    super(`turn ${turnWorkflowId} ended (${result.status}), but its last progress events could not be read: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** Consecutive failed progress polls (other than outages) after which the user is told. */
+const POLL_FAILURES_BEFORE_NOTICE = 5;
+
 /**
  * Follows a turn until it ends: polls its progress query and hands each new event to
  * `onEvent` in order, then returns the turn's result. Events are delivered exactly once
  * and in order even if a poll fails transiently (the next poll asks from the last seen).
+ * An error thrown by `onEvent` ends the follow with that error.
+ *
+ * It rides out a Temporal server outage of any length (a turn is durable; its worker
+ * reconnects), telling `onNotice` once when the server is unreachable and once when it
+ * is back; and it tells `onNotice` what the turn waits for (a retried step, a step no
+ * worker takes), see {@link TurnWaits}. Throws {@link TurnProgressUnreadableError} when
+ * the turn ended but its last events could not be read.
  */
 export async function followTurn(
   client: Client,
   turnWorkflowId: string,
   onEvent: (event: TurnEvent) => void | Promise<void>,
-  options: { pollMs?: number; signal?: AbortSignal } = {},
+  options: FollowTurnOptions = {},
 ): Promise<TurnResult> {
   const handle = client.workflow.getHandle<typeof TurnWorkflow>(turnWorkflowId);
   const pollMs = options.pollMs ?? 150;
+  const notify = options.onNotice ?? (() => undefined);
+  const watch = new ServerWatch(options.address ?? connectionAddress(client), notify);
+  // Describing the turn is only worth it when someone is told what it waits for.
+  const waits = options.onNotice ? new TurnWaits(client, notify, { everyMs: options.describeEveryMs }) : undefined;
   let after = 0;
+  let step = 0;
   const drain = async () => {
-    const progress = await handle.query(turnProgressQuery, { after });
+    const progress = await watch.call(() => handle.query(turnProgressQuery, { after }));
+    step = progress.step;
     for (const event of progress.events) {
       if (event.seq <= after) continue;
       after = event.seq;
-      await onEvent(event);
+      try {
+        await onEvent(event);
+      } catch (err) {
+        throw new EventHandlerError(err);
+      }
     }
   };
-  const result = handle.result();
-  let done = false;
-  result.then(
-    () => (done = true),
-    () => (done = true),
+  let outcome: { ok: true; value: TurnResult } | { ok: false; error: unknown } | undefined;
+  const finished = watch.untilReachable(() => handle.result(), { signal: options.signal }).then(
+    (value) => void (outcome = { ok: true, value }),
+    (error: unknown) => void (outcome = { ok: false, error }),
   );
-  while (!done && !options.signal?.aborted) {
+  let failedPolls = 0;
+  let lastPollProblem = '';
+  while (!outcome && !options.signal?.aborted) {
     try {
       await drain();
-    } catch {
-      // The query can fail while a worker restarts; the next poll catches up.
+      failedPolls = 0;
+    } catch (err) {
+      if (err instanceof EventHandlerError) throw err.cause;
+      // The query fails while the server is away (the watch tells) or while the turn's
+      // worker restarts; the next poll catches up. A failure that persists is told once.
+      if (!isServerUnavailable(err) && ++failedPolls >= POLL_FAILURES_BEFORE_NOTICE) {
+        const problem = err instanceof Error ? err.message : String(err);
+        if (problem !== lastPollProblem) notify(`cannot read the progress of ${turnWorkflowId} (${problem}); still trying`);
+        lastPollProblem = problem;
+      }
     }
-    if (!done) await new Promise((resolve) => setTimeout(resolve, pollMs));
+    if (!outcome && !watch.down && waits) {
+      const problem = await waits.check(handle, step);
+      if (isServerUnavailable(problem)) watch.unreachable();
+    }
+    if (!outcome) await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
-  const final = await result;
-  try {
-    await drain();
-  } catch {
-    // A closed turn whose worker is gone cannot be queried; the result is complete anyway.
+  await finished;
+  if (!outcome) throw new Error(`stopped following ${turnWorkflowId}`);
+  if (!outcome.ok) throw outcome.error;
+  const result = outcome.value;
+  // The events recorded after the last poll: the closed turn is queried (a worker
+  // answers from its history), through outages, with a few tries for a worker restart.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await watch.untilReachable(drain, { signal: options.signal });
+      return result;
+    } catch (err) {
+      if (err instanceof EventHandlerError) throw err.cause;
+      if (attempt >= 3 || options.signal?.aborted) throw new TurnProgressUnreadableError(turnWorkflowId, result, err);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
   }
-  return final;
+}
+
+/** Wraps an error thrown by a follow's `onEvent`, so that it is not mistaken for a failed poll. */
+class EventHandlerError extends Error {
+  override readonly name = 'EventHandlerError';
+  constructor(override readonly cause: unknown) {
+    super('the event handler failed', { cause });
+  }
+}
+
+function connectionAddress(client: Client): string {
+  const options = (client.connection as { options?: { address?: unknown } }).options;
+  return typeof options?.address === 'string' ? options.address : 'the configured address';
 }

@@ -12,6 +12,7 @@ import type { History } from '../history/history-events';
 import type { ThreadHistories } from '../history/thread-histories';
 import { payloadKeyId } from './aes-gcm-codec';
 import { MissingEncryptionKeyError } from './errors';
+import { MissingKeyPayloadCodec } from './missing-key-codec';
 
 const HistoryMessage = temporal.api.history.v1.History;
 const PayloadMessage = temporal.api.common.v1.Payload;
@@ -61,7 +62,8 @@ export function hasEncryptedPayloads(history: History): boolean {
 export async function decodeHistory(history: History, codecs: readonly PayloadCodec[], what: string): Promise<History> {
   const found = encryptedSlots(history);
   if (found.length === 0) return history;
-  if (codecs.length === 0) throw new MissingEncryptionKeyError(what, payloadKeyId(found[0].payload) ?? '?');
+  // A process without keys may still carry the codec that only refuses encrypted payloads.
+  if (!codecs.some((c) => !(c instanceof MissingKeyPayloadCodec))) throw new MissingEncryptionKeyError(what, payloadKeyId(found[0].payload) ?? '?');
   const copy = HistoryMessage.decode(HistoryMessage.encode(history).finish());
   const slots = encryptedSlots(copy);
   let payloads = slots.map((s) => s.payload);

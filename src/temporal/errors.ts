@@ -52,3 +52,14 @@ export class InvalidTemporalAddressError extends Error {
     super(`Temporal address ${JSON.stringify(address)} is not of the form host:port (e.g. 127.0.0.1:7233)`);
   }
 }
+
+/**
+ * Something answers at the Temporal address, but it is not a Temporal frontend: it does
+ * not speak gRPC over HTTP/2 (a web server, say), or its gRPC service is not Temporal's.
+ */
+export class NotATemporalFrontendError extends Error {
+  override readonly name = 'NotATemporalFrontendError';
+  constructor(readonly address: string, readonly reason: string) {
+    super(`the server at ${address} is not a Temporal frontend (${reason}); check --temporal-address or UNROLL_TEMPORAL_ADDRESS`);
+  }
+}

@@ -9,6 +9,12 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
+/**
+ * How long a stopping worker may take to drain before the SDK gives up on it (it then
+ * fails with GracefulShutdownPeriodExpiredError): a worker must always stop.
+ */
+export const WORKER_SHUTDOWN_FORCE_MS = 10_000;
+
 /** Options of {@link createUnrollWorker}. */
 export interface UnrollWorkerOptions {
   readonly connection: NativeConnection;
@@ -19,7 +25,11 @@ export interface UnrollWorkerOptions {
   readonly workflowBundlePath?: string;
   /** Extra worker options (concurrency, sticky cache, identity). */
   readonly tuning?: Partial<WorkerOptions>;
-  /** Payload codecs (encryption, see `dataConverterFor` in src/codec); the SDK default when omitted. */
+  /**
+   * Payload codecs: encryption (see `dataConverterFor` in src/codec), or, for a worker
+   * without keys, the codec that refuses encrypted payloads (`runtimeDataConverter` in
+   * src/client/runtime.ts passes one or the other). The SDK default when omitted.
+   */
   readonly dataConverter?: DataConverter;
 }
 
@@ -50,6 +60,9 @@ export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<
     // queue before any worker may take them (the SDK default is 10 s): the bulk of the
     // time a crash costs. Live workers pick sticky tasks up in milliseconds.
     stickyQueueScheduleToStartTimeout: '2s',
+    // Without it a worker whose drain never completes (a task stuck in the SDK) never
+    // stops, and neither does the process that waits for it.
+    shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
     ...options.tuning,
   });
 }

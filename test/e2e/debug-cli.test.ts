@@ -115,7 +115,7 @@ describe('unroll threads / show / fork / diff', () => {
     [['threads', '--status', 'bogus'], '--status expects one of'],
     [['threads', '--since', 'yesterday-ish'], '--since expects'],
     [['export', 'THREAD'], 'export needs -o'],
-    [['import', './missing.unroll.gz'], 'is not a valid Unroll bundle'],
+    [['import', './missing.unroll.gz'], 'no such file: '],
   ])('unroll %j exits 2 with a message', async (args, message) => {
     const before = h.model.requests.length;
     const run = await runCli(args.map((a) => (a === 'THREAD' ? threadId : a)), env, h.workspace);

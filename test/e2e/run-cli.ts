@@ -2,7 +2,7 @@
  * Runs the compiled CLI (`bin/unroll`, so `npm run build` first) in a child process and
  * collects its exit code and output, for the end-to-end tests; and the fixture they share.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -19,14 +19,35 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs `unroll <args>` with exactly `env` (nothing inherited) in `cwd`. */
-export function runCli(args: string[], env: Record<string, string | undefined>, cwd: string, timeoutMs = 120_000): Promise<CliRun> {
+/** Runs `unroll <args>` with exactly `env` (nothing inherited) in `cwd`; `input` is written to its stdin. */
+export function runCli(args: string[], env: Record<string, string | undefined>, cwd: string, timeoutMs = 120_000, input?: string): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, cwd, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [CLI, ...args], { env, cwd, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
+    child.stdin?.end(input ?? '');
   });
+}
+
+/** A CLI process running in the background. */
+export interface BackgroundCli {
+  readonly child: ChildProcess;
+  /** Resolves when it exits. */
+  readonly done: Promise<CliRun>;
+  stdout(): string;
+  stderr(): string;
+}
+
+/** Starts `unroll <args>` in the background with exactly `env` in `cwd`. */
+export function spawnCli(args: string[], env: Record<string, string | undefined>, cwd: string): BackgroundCli {
+  const child = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<CliRun>((resolve) => child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+  return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 
 /** An environment with no reachable Temporal server and no permission to start one. */
