@@ -38,7 +38,7 @@ describe('watching a turn whose objects cannot be read', () => {
 
   test.each<[string, (file: string) => Promise<void>, RegExp]>([
     ['deleted', (file) => rm(file), /item ([0-9a-f]{64}) is not in the transcript store/],
-    ['corrupted', (file) => writeFile(file, '{"type":"message","role":"assistant","content":"not what was stored"}'), /store object ([0-9a-f]{64}) is corrupt/],
+    ['corrupted', (file) => writeFile(file, '{"type":"message","role":"assistant","content":"not what was stored"}'), /item ([0-9a-f]{64}) is corrupt: content does not match its hash/],
   ])('an answer whose store object was %s is named, and the watch fails instead of succeeding silently', async (_how, damage, problem) => {
     h.model.enqueue(respond(assistantMessage('the answer')));
     const { threadId, result } = await h.runThread('a question');
