@@ -14,6 +14,12 @@ export interface ActivityDeps {
   readonly store: TranscriptStore;
   readonly apiKey: (envKey: string) => string | undefined;
   readonly host: HostFacts;
+  /**
+   * The environment tool processes get: the worker's own, filtered by its shell
+   * environment policy (`toolEnvironment` in src/tools/environment.ts). Never the raw
+   * process environment: that holds the provider's API key.
+   */
+  readonly toolEnvironment: Readonly<Record<string, string>>;
 }
 
 /** Creates every activity with its dependencies. */
@@ -22,7 +28,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createTurnSetupActivities({ store: deps.store, host: deps.host }),
     ...createInferenceActivities({ store: deps.store, clients }),
-    ...createToolActivities({ store: deps.store }),
+    ...createToolActivities({ store: deps.store, env: deps.toolEnvironment }),
     ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
   };
 }

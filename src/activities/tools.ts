@@ -21,6 +21,8 @@ import type { RunToolInput, RunToolResult } from './types';
 /** Dependencies of the tool activity. */
 export interface ToolDeps {
   readonly store: TranscriptStore;
+  /** The environment of tool processes (already filtered; see ActivityDeps.toolEnvironment). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** What the model is told about a command whose worker died while it ran. */
@@ -32,7 +34,7 @@ export const INTERRUPTED_OUTPUT =
 const AT_MOST_ONCE = new Set(['shell']);
 
 /** Creates `runTool`. */
-export function createToolActivities({ store }: ToolDeps) {
+export function createToolActivities({ store, env: toolEnv }: ToolDeps) {
   return {
     /** Runs one tool call; see the module comment for the retry rules. */
     async runTool(input: RunToolInput): Promise<RunToolResult> {
@@ -49,7 +51,7 @@ export function createToolActivities({ store }: ToolDeps) {
       }
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, env: toolEnv },
         { shellTimeoutMs: input.shellTimeoutMs },
       );
       // Cancelled (the turn was interrupted): the tool has stopped its processes; report

@@ -13,6 +13,7 @@ import type { UnrollConfig } from '../config/config';
 import { openFsStore, type TranscriptStore } from '../store';
 import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../temporal/dev-server';
 import { findTemporalCli } from '../temporal/temporal-cli';
+import { toolEnvironment } from '../tools/environment';
 import { createUnrollWorker } from '../workers/worker';
 
 /** The Temporal server is not reachable and Unroll may not start one. */
@@ -100,7 +101,7 @@ export async function openRuntime(
       connection: native,
       namespace,
       taskQueue,
-      deps: { store, apiKey: (name) => env[name], host: currentHostFacts(env) },
+      deps: { store, apiKey: (name) => env[name], host: currentHostFacts(env), toolEnvironment: toolEnvironment(env, config.toolEnvironment.policy, config.toolEnvironment.secretNames) },
       ...(dataConverter ? { dataConverter } : {}),
     });
     running = worker.run();

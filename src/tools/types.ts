@@ -23,6 +23,12 @@ export interface ToolContext {
   readonly attempt?: number;
   /** The sandbox to run processes in; absent or null means none. */
   readonly sandbox?: SandboxPolicy | null;
+  /**
+   * The whole environment of the processes a tool starts, already filtered by the
+   * worker's shell environment policy (see ./environment.ts). Processes never inherit the
+   * worker's own environment; absent means an empty one.
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** What a tool returns: the text for the model plus small metadata for display. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ConfigError, DEFAULT_MODEL, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../../src/config/config';
 import { DEFAULT_TIMINGS } from '../../src/config/settings';
 import { DEFAULT_TASK_QUEUE } from '../../src/shared/ids';
+import { DEFAULT_SHELL_ENVIRONMENT_POLICY } from '../../src/tools/environment';
 
 let home: string;
 
@@ -45,6 +46,7 @@ function defaults(): UnrollConfig {
       timings: DEFAULT_TIMINGS,
       context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'remote', recentUserMessageTokens: 20_000, stepsPerRun: null },
     },
+    toolEnvironment: { policy: DEFAULT_SHELL_ENVIRONMENT_POLICY, secretNames: ['OPENAI_API_KEY', 'UNROLL_ENCRYPTION_KEY', 'UNROLL_ENCRYPTION_KEY_FILE'] },
   };
 }
 
@@ -156,6 +158,8 @@ describe('loadConfig', () => {
         networkAccess: true,
         toolTaskQueue: 'flag-q',
       },
+      // The thread's API key variable is dropped from tool environments by name.
+      toolEnvironment: { ...base.toolEnvironment, secretNames: [...base.toolEnvironment.secretNames, 'OLLAMA_KEY'] },
     });
   });
 
