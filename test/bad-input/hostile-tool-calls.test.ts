@@ -114,6 +114,8 @@ describe('hostile tool calls, one at a time', () => {
     expect(a.facts.argv).toEqual(['bash', expect.stringMatching(/^\(3 arguments, \d+ characters in all, sha256 [0-9a-f]{64}\)$/)]);
     // Distinct commands keep distinct facts, so "approve for this session" cannot carry over.
     expect(a.facts.argv).not.toEqual(b.facts.argv);
+    const named = describeCall(functionCall('n'.repeat(MiB), '{}'), RUN_OPTIONS);
+    expect([named.name, named.summary.length]).toEqual([expect.stringMatching(/^n{64}… \(1048576 characters, sha256 [0-9a-f]{64}\)$/), 200]);
   });
 });
 
