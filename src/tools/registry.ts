@@ -38,6 +38,7 @@ export const MAX_TOOL_ARGUMENT_BYTES = 1024 * 1024;
 /** How much of a shell command's argv the call's facts carry before it is summarised by a hash. */
 const MAX_FACTS_ARGV_CHARS = 4096;
 const MAX_JUSTIFICATION_CHARS = 1000;
+const MAX_TOOL_NAME_CHARS = 256;
 
 /** Per-thread options that shape how calls run. */
 export interface ToolRunOptions {
@@ -79,10 +80,10 @@ export interface CallDescription {
 
 /**
  * Describes a call from its item without running it; tolerant of bad arguments. What it
- * returns goes into Temporal history, so it stays small whatever the arguments hold: a
- * call over {@link MAX_TOOL_ARGUMENT_BYTES} is not even parsed, a long argv is replaced
- * in the facts by its start and a hash (which still tells commands apart for "approve
- * for this session"), and the justification is clipped.
+ * returns goes into Temporal history, so it stays small whatever the call holds: a call
+ * over {@link MAX_TOOL_ARGUMENT_BYTES} is not even parsed, a long argv is replaced in the
+ * facts by its start and a hash (which still tells commands apart for "approve for this
+ * session"), a long tool name likewise, and the justification is clipped.
  */
 export function describeCall(call: ToolCallItem, options: ToolRunOptions): CallDescription {
   const tool = BY_NAME.get(call.name);
@@ -109,7 +110,7 @@ export function describeCall(call: ToolCallItem, options: ToolRunOptions): CallD
     summary = `apply_patch: ${files.map((l) => l.replace(/^\*\*\* (\w)\w+ File: /, '$1 ')).join(', ')}`;
     facts = { ...facts, mutatesFiles: true };
   }
-  return { name: call.name, parallelSafe: tool?.parallelSafe ?? false, summary: clip(summary, 200), timeoutMs, facts };
+  return { name: boundedName(call.name), parallelSafe: tool?.parallelSafe ?? false, summary: clip(summary, 200), timeoutMs, facts };
 }
 
 /**
@@ -153,6 +154,12 @@ function formatBytes(bytes: number): string {
     }
   }
   return `${bytes} bytes`;
+}
+
+/** A tool name as the model sent it when it is of a sane length (no tool's is longer); else its start and hash. */
+function boundedName(name: string): string {
+  if (name.length <= MAX_TOOL_NAME_CHARS) return name;
+  return `${name.slice(0, 64)}… (${name.length} characters, sha256 ${sha256Hex(name)})`;
 }
 
 /** The argv itself when small; otherwise its program, its size and its hash. */
