@@ -8,6 +8,10 @@
  * When the call carries a sandbox policy, the command runs inside bubblewrap
  * (./sandbox.ts); if bwrap is missing, the call fails with a message saying how to
  * install it, and the command is not run at all (never unsandboxed instead).
+ *
+ * The command's environment is exactly `ctx.env` (the worker's own, filtered by its shell
+ * environment policy: ./environment.ts) plus the plain-text settings; it never inherits
+ * the worker's process environment, which holds the provider's API key.
  */
 import { stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
@@ -149,13 +153,13 @@ export async function runShellCommand(
   const collector = new HeadTailCollector(options.outputBudgetBytes ?? DEFAULT_OUTPUT_BUDGET_BYTES);
   const child = spawnInOwnGroup(file, argv, cwd, { ...ctx.env, ...NON_INTERACTIVE_ENV, ...options.env });
   const outcome = await superviseChild(child, ctx, timeoutMs, collector, elapsed);
-  if (outcome.end.kind === 'spawn-failed' && sandbox !== null) {
-    if (outcome.end.error.code !== 'E2BIG') {
-      return noteOnlyResult(EXIT_CODE.notExecutable, clampNote + sandboxUnavailable(sandbox, bwrapPath, outcome.end.error).message, elapsed());
-    }
-  }
   if (outcome.end.kind === 'spawn-failed') {
-    return noteOnlyResult(spawnFailureExitCode(outcome.end.error), clampNote + describeSpawnFailure(command[0], outcome.end.error), elapsed());
+    const { error } = outcome.end;
+    // A command line too long for the kernel is the command's problem, not bwrap's.
+    if (sandbox !== null && error.code !== 'E2BIG') {
+      return noteOnlyResult(EXIT_CODE.notExecutable, clampNote + sandboxUnavailable(sandbox, bwrapPath, error).message, elapsed());
+    }
+    return noteOnlyResult(spawnFailureExitCode(error), clampNote + describeSpawnFailure(command[0], error), elapsed());
   }
 
   const collected = collector.finish();

@@ -217,6 +217,13 @@ describe('the environment inside the sandbox', () => {
   });
 });
 
+describe('a command line over the kernel limit in the sandbox', () => {
+  it('is reported as too long, not as a missing bubblewrap', async () => {
+    const result = await run(['echo', 'x'.repeat(300_000)], policy('workspace-write'));
+    expect([result.exitCode, result.output]).toEqual([126, expect.stringMatching(/^failed to start command: echo: Argument list too long \(/)]);
+  });
+});
+
 describe('process control inside the sandbox', () => {
   it('kills every process of a timed-out command, even one that left the process group', async () => {
     const inGroup = uniqueSleep();
