@@ -16,6 +16,7 @@ import { scriptedSessionSettings } from '../test/support/session-settings';
 import { openFsStore, type TranscriptStore } from '../src/store';
 import { findTemporalCli } from '../src/temporal/temporal-cli';
 import { createUnrollWorker, defaultWorkflowBundlePath } from '../src/workers/worker';
+import { DEFAULT_SHELL_ENVIRONMENT_POLICY, toolEnvironment } from '../src/tools/environment';
 import { ScriptedResponsesServer } from '../test/support/responses-server';
 
 export interface BenchEnv {
@@ -58,7 +59,12 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     namespace: 'default',
     taskQueue,
     workflowBundlePath: bundle,
-    deps: { store, apiKey: () => 'bench-key', host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T00:00:00Z') } },
+    deps: {
+      store,
+      apiKey: () => 'bench-key',
+      host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T00:00:00Z') },
+      toolEnvironment: toolEnvironment(process.env, DEFAULT_SHELL_ENVIRONMENT_POLICY),
+    },
   });
   const running = worker.run();
   return {

@@ -17,6 +17,7 @@ import { createActivities } from '../src/activities';
 import { NO_CONTEXT } from '../src/shared/context-state';
 import { followTurn, startThread } from '../src/client/threads';
 import { openFsStore } from '../src/store';
+import { DEFAULT_SHELL_ENVIRONMENT_POLICY, toolEnvironment } from '../src/tools/environment';
 import { assistantMessage, respond, updatePlanCall } from '../test/support/responses-builders';
 import { startBenchEnv, type BenchEnv } from './bench-env';
 import { figure, sectionMarkdown, type BenchSection } from './report';
@@ -45,7 +46,12 @@ async function unrollRun(env: BenchEnv, steps: number): Promise<number> {
 
 async function baselineRun(env: BenchEnv, steps: number): Promise<number> {
   const store = openFsStore(path.join(env.workspace, `.baseline-${randomUUID()}`));
-  const activities = createActivities({ store, apiKey: () => 'bench-key', host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T00:00:00Z') } });
+  const activities = createActivities({
+    store,
+    apiKey: () => 'bench-key',
+    host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T00:00:00Z') },
+    toolEnvironment: toolEnvironment(process.env, DEFAULT_SHELL_ENVIRONMENT_POLICY),
+  });
   const threadId = `baseline-${randomUUID()}`;
   const settings = env.settings();
   const started = performance.now();

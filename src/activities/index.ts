@@ -17,6 +17,12 @@ export interface ActivityDeps {
   readonly host: HostFacts;
   /** Test hook for crash tests (see `ToolContext.stepHook`); never set in normal runs. */
   readonly toolStepHook?: (step: string) => Promise<void>;
+  /**
+   * The environment tool processes get: the worker's own, filtered by its shell
+   * environment policy (`toolEnvironment` in src/tools/environment.ts). Never the raw
+   * process environment: that holds the provider's API key.
+   */
+  readonly toolEnvironment: Readonly<Record<string, string>>;
 }
 
 /** Creates every activity with its dependencies. */
@@ -27,7 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createInferenceActivities({ store: deps.store, clients }),
     // Store errors leave every activity classified (see ./store-errors); the other
     // groups wrap themselves, the tool activity is wrapped here.
-    ...classifyingStoreErrors(createToolActivities({ store: deps.store, stepHook: deps.toolStepHook })),
+    ...classifyingStoreErrors(createToolActivities({ store: deps.store, stepHook: deps.toolStepHook, env: deps.toolEnvironment })),
     ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
   };
 }

@@ -3,6 +3,10 @@
  * the SDK's own retries off), building a request's `input` from the store, and
  * consuming a streamed response with heartbeats, an idle timeout and cancellation.
  * Used by the inference and compaction activities.
+ *
+ * The request goes through the SDK (auth, headers, HTTP errors as `APIError`), but the
+ * event stream is read by ./sse.ts rather than the SDK's reader, whose time grows with
+ * the square of an event's size (see there): a model's 21 MB tool call took minutes.
  */
 import OpenAI from 'openai';
 import type { ResponseCreateParamsStreaming, ResponseStreamEvent } from 'openai/resources/responses/responses';
@@ -11,6 +15,7 @@ import { normalizeHistory } from '../items/normalize';
 import { ConversationItem, type Usage } from '../items/schemas';
 import type { TranscriptStore } from '../store/transcript-store';
 import { classifyInferenceError, classifyStreamError, missingApiKeyFailure, transientFailure } from './inference-errors';
+import { readServerSentEvents } from './sse';
 
 /** Caches one client per provider URL and key. */
 export class ModelClients {
@@ -88,8 +93,8 @@ export async function streamResponse(client: OpenAI, body: Omit<ResponseCreatePa
   const pulse = setInterval(() => ctx.heartbeat({ phase: 'waiting' }), Math.max(200, Math.min(5_000, settings.timings.inferenceHeartbeatMs / 3)));
   try {
     armIdleTimer();
-    const stream = await client.responses.create({ ...body, stream: true }, { signal: abort.signal });
-    return await collect(stream, settings.provider.name, () => {
+    const response = await client.responses.create({ ...body, stream: true }, { signal: abort.signal }).asResponse();
+    return await collect(responseEvents(response, settings.provider.name), settings.provider.name, () => {
       armIdleTimer();
       ctx.heartbeat({ phase: 'streaming' });
     });
@@ -110,6 +115,47 @@ export function reasoningParams(settings: SessionSettings): Pick<ResponseCreateP
   if (!settings.reasoningEffort) return {};
   const summary = settings.reasoningSummary !== 'none' ? { summary: settings.reasoningSummary } : {};
   return { reasoning: { effort: settings.reasoningEffort, ...summary }, include: ['reasoning.encrypted_content'] };
+}
+
+/**
+ * The events of a streamed response, parsed. A `[DONE]` sentinel ends the stream; data
+ * that is not JSON is a transient failure (a retry gets a fresh stream); an event that
+ * carries only an `error` object (what some Responses-compatible servers send) is
+ * classified like a `response.failed`. The body is cancelled when the caller stops early.
+ */
+async function* responseEvents(response: Response, providerName: string): AsyncGenerator<ResponseStreamEvent> {
+  if (!response.body) throw transientFailure(`${providerName} answered without a response body`);
+  const reader = response.body.getReader();
+  try {
+    for await (const sse of readServerSentEvents(chunksOf(reader))) {
+      if (sse.data.startsWith('[DONE]')) return;
+      let data: unknown;
+      try {
+        data = JSON.parse(sse.data);
+      } catch (err) {
+        throw transientFailure(`${providerName} sent an event whose data is not JSON (${(err as Error).message}): ${sse.data.slice(0, 200)}`);
+      }
+      if (isBareError(data)) throw classifyStreamError(data.error, providerName);
+      yield data as ResponseStreamEvent;
+    }
+  } finally {
+    // Closes the connection when we return early (response.completed, an error event).
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+async function* chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    yield value;
+  }
+}
+
+function isBareError(data: unknown): data is { error: { code?: string | null; message?: string | null } } {
+  if (typeof data !== 'object' || data === null || 'type' in data) return false;
+  const error = (data as { error?: unknown }).error;
+  return typeof error === 'object' && error !== null;
 }
 
 async function collect(stream: AsyncIterable<ResponseStreamEvent>, providerName: string, onEvent: () => void): Promise<StreamedResponse> {

@@ -10,6 +10,10 @@
  * the workspace; a retry reads the journal back and finishes exactly the files the
  * interrupted attempt left undone, so no part of a patch is applied twice (see
  * src/tools/apply-patch/apply.ts). update_plan has no side effects.
+ *
+ * A result that could not be recorded (the store's disk was full, say) stays in the
+ * worker's memory until a retry on the same worker records it: a command that finished
+ * is never reported as interrupted just because its output could not be written yet.
  */
 import type { ConversationItem, ToolCallItem } from '../items/schemas';
 import { isToolCall } from '../items/schemas';
@@ -25,6 +29,8 @@ export interface ToolDeps {
   readonly store: TranscriptStore;
   /** Test hook passed to tools as `ToolContext.stepHook`; never set in normal runs. */
   readonly stepHook?: (step: string) => Promise<void>;
+  /** The environment of tool processes (already filtered; see ActivityDeps.toolEnvironment). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** What the model is told about a command whose worker died while it ran. */
@@ -35,8 +41,20 @@ export const INTERRUPTED_OUTPUT =
 /** Tools whose effects must not be repeated by a retry. */
 const AT_MOST_ONCE = new Set(['shell']);
 
+/** Finished results kept for a retry, at most this many (they are small). */
+const UNRECORDED_LIMIT = 64;
+
 /** Creates `runTool`. */
-export function createToolActivities({ store, stepHook }: ToolDeps) {
+export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps) {
+  /** Results that finished but are not yet recorded, by call marker key. */
+  const unrecorded = new Map<string, ToolResult & { interrupted?: boolean }>();
+  const recordOnce = async (call: ToolCallItem, result: ToolResult & { interrupted?: boolean }, markerKey: string) => {
+    unrecorded.set(markerKey, result);
+    if (unrecorded.size > UNRECORDED_LIMIT) unrecorded.delete(unrecorded.keys().next().value!);
+    const summary = await record(store, call, result, markerKey);
+    unrecorded.delete(markerKey);
+    return summary;
+  };
   return {
     /** Runs one tool call; see the module comment for the retry rules. */
     async runTool(input: RunToolInput): Promise<RunToolResult> {
@@ -47,20 +65,23 @@ export function createToolActivities({ store, stepHook }: ToolDeps) {
       // A recorded result means an earlier attempt finished: return it, run nothing.
       const marker = await store.getMarker(markerKey);
       if (marker?.startsWith('done ')) return JSON.parse(marker.slice(5)) as RunToolResult;
+      // An earlier attempt on this worker finished but could not record its result.
+      const finished = unrecorded.get(markerKey);
+      if (finished) return recordOnce(item, finished, markerKey);
       if (AT_MOST_ONCE.has(item.name)) {
-        if (marker === 'started') return record(store, item, interrupted(), markerKey);
+        if (marker === 'started') return recordOnce(item, interrupted(), markerKey);
         await store.putMarker(markerKey, 'started');
       }
       const journal: CallJournal = { read: () => store.getMarker(`${markerKey}.journal`), write: (value) => store.putMarker(`${markerKey}.journal`, value) };
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: toolEnv },
         { shellTimeoutMs: input.shellTimeoutMs },
       );
       // Cancelled (the turn was interrupted): the tool has stopped its processes; report
       // the cancellation so the workflow records the call as aborted by the user.
       if (env.signal.aborted) throw env.signal.reason ?? new Error('cancelled');
-      return record(store, item, result, markerKey);
+      return recordOnce(item, result, markerKey);
     },
   };
 }

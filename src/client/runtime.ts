@@ -18,6 +18,7 @@ import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../tem
 import { NotATemporalFrontendError } from '../temporal/errors';
 import { http2Problem } from '../temporal/frontend-probe';
 import { findTemporalCli } from '../temporal/temporal-cli';
+import { toolEnvironment } from '../tools/environment';
 import { createUnrollWorker } from '../workers/worker';
 
 /** The Temporal server is not reachable and Unroll may not start one. */
@@ -140,7 +141,7 @@ export async function openRuntime(
       connection: native,
       namespace,
       taskQueue,
-      deps: { store, apiKey: (name) => env[name], host: currentHostFacts(env) },
+      deps: { store, apiKey: (name) => env[name], host: currentHostFacts(env), toolEnvironment: toolEnvironment(env, config.toolEnvironment.policy, config.toolEnvironment.secretNames) },
       dataConverter,
     });
     running = worker.run();

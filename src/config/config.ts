@@ -10,10 +10,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from '../shared/ids';
+import { DEFAULT_SHELL_ENVIRONMENT_POLICY, ShellEnvironmentPolicy } from '../tools/environment';
 import { autoCompactLimit, contextWindowFor } from './model-limits';
 import {
   ApprovalPolicy,
   DEFAULT_TIMINGS,
+  MAX_SHELL_TIMEOUT_MS,
   ReasoningEffort,
   ReasoningSummary,
   SandboxMode,
@@ -48,7 +50,9 @@ export const ConfigFile = z
     approvalPolicy: ApprovalPolicy,
     sandboxMode: SandboxMode,
     networkAccess: z.boolean(),
-    shellTimeoutMs: z.number().int().positive(),
+    shellTimeoutMs: z.number().int().positive().max(MAX_SHELL_TIMEOUT_MS),
+    /** The environment of tool processes, filtered from the worker's (see src/tools/environment.ts). */
+    shellEnvironmentPolicy: ShellEnvironmentPolicy,
     contextWindow: z.number().int().positive(),
     autoCompactTokenLimit: z.number().int().positive(),
     compaction: z.enum(['remote', 'local']),
@@ -93,7 +97,23 @@ export interface UnrollConfig {
   readonly session: Omit<SessionSettings, 'cwd'>;
   /** Where the encryption keys come from; absent when encryption is off (see src/codec/keys.ts). */
   readonly encryption?: EncryptionSource;
+  /** How a worker of this process builds the environment of tool processes. */
+  readonly toolEnvironment: ToolEnvironmentConfig;
 }
+
+/**
+ * The inputs of `toolEnvironment` (src/tools/environment.ts) besides the worker's own
+ * environment: the configured policy, and the variables that hold secrets Unroll itself
+ * uses (every known provider's API key variable, the encryption key variables), which
+ * the default excludes drop by name.
+ */
+export interface ToolEnvironmentConfig {
+  readonly policy: ShellEnvironmentPolicy;
+  readonly secretNames: readonly string[];
+}
+
+/** Unroll's own secret-bearing variables, beyond the providers' API key variables. */
+export const UNROLL_SECRET_VARIABLES: readonly string[] = ['OPENAI_API_KEY', 'UNROLL_ENCRYPTION_KEY', 'UNROLL_ENCRYPTION_KEY_FILE'];
 
 /**
  * Where the AES-256-GCM keys come from: the text of `UNROLL_ENCRYPTION_KEY` (one or more
@@ -163,7 +183,17 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       },
     },
     ...encryptionSource(env, file, home),
+    toolEnvironment: {
+      policy: file.shellEnvironmentPolicy ?? DEFAULT_SHELL_ENVIRONMENT_POLICY,
+      secretNames: secretVariableNames([envKey, ...Object.values(providers).map((p) => p.envKey)]),
+    },
   };
+}
+
+/** The provider key variables plus Unroll's own, once each, in a stable order. */
+function secretVariableNames(providerKeys: ReadonlyArray<string | null | undefined>): string[] {
+  const names = providerKeys.filter((name): name is string => typeof name === 'string' && name !== '');
+  return [...new Set([...UNROLL_SECRET_VARIABLES, ...names])];
 }
 
 /** The configured key source: env vars win over config.json; both env vars at once is an error. */

@@ -13,6 +13,13 @@ export type ApprovalPolicy = z.infer<typeof ApprovalPolicy>;
 export const SandboxMode = z.enum(['read-only', 'workspace-write', 'danger-full-access']);
 export type SandboxMode = z.infer<typeof SandboxMode>;
 
+/**
+ * The longest a shell command may run: 24 hours. A longer `timeout_ms` from the model is
+ * clamped to it (Node's timers cannot even represent more than about 24.8 days: a larger
+ * delay fires at once), and config.json's `shellTimeoutMs` may not exceed it.
+ */
+export const MAX_SHELL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
 /** Where inference requests go and how they authenticate. */
 export const ProviderSettings = z.object({
   /** A short name for messages and config, e.g. `openai`, `ollama`. */

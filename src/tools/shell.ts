@@ -8,18 +8,24 @@
  * When the call carries a sandbox policy, the command runs inside bubblewrap
  * (./sandbox.ts); if bwrap is missing, the call fails with a message saying how to
  * install it, and the command is not run at all (never unsandboxed instead).
+ *
+ * The command's environment is exactly `ctx.env` (the worker's own, filtered by its shell
+ * environment policy: ./environment.ts) plus the plain-text settings; it never inherits
+ * the worker's process environment, which holds the provider's API key.
  */
 import { stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
+import { MAX_SHELL_TIMEOUT_MS } from '../config/settings';
 import { DEFAULT_OUTPUT_BUDGET_BYTES, HeadTailCollector } from './output-truncation';
 import { DEFAULT_BWRAP, sandboxArgv, sandboxUnavailable } from './sandbox';
 import type { ToolContext, ToolResult } from './types';
 
 /** How long a command may run when the model does not say. */
 export const DEFAULT_SHELL_TIMEOUT_MS = 10_000;
+export { MAX_SHELL_TIMEOUT_MS };
 /** After the direct child exits, how long descendants may keep the pipes open. */
 const PIPE_GRACE_MS = 250;
 /** Below Temporal's usual heartbeat timeouts, and "at least every second". */
@@ -29,7 +35,7 @@ const MAX_DISPLAY_COMMAND_CHARS = 500;
 /** Exit codes for outcomes that are not the command's own, following shell conventions. */
 const EXIT_CODE = { timedOut: 124, notExecutable: 126, notFound: 127, aborted: 130 } as const;
 
-/** Environment every command sees on top of the worker's, so output stays plain text. */
+/** Set for every command on top of the tool environment, so output stays plain text. */
 const NON_INTERACTIVE_ENV: Readonly<Record<string, string>> = {
   NO_COLOR: '1',
   TERM: 'dumb',
@@ -41,7 +47,9 @@ const NON_INTERACTIVE_ENV: Readonly<Record<string, string>> = {
  * Arguments of the `shell` tool, the single source of truth for both the JSON Schema
  * sent to the model and the parse of its call. `command` is an argv array (run directly,
  * no shell) or a non-empty string (run with `bash -c`); `workdir` is relative to the
- * workspace or absolute; `timeout_ms` is a positive integer. Invalid input fails the parse.
+ * workspace or absolute; `timeout_ms` is a positive integer (above
+ * {@link MAX_SHELL_TIMEOUT_MS} it is clamped when the command runs, see
+ * {@link clampShellTimeout}). Invalid input fails the parse.
  */
 export const ShellArgs = z.object({
   command: z
@@ -60,7 +68,10 @@ export const ShellArgs = z.object({
     .int()
     .positive()
     .optional()
-    .describe(`Kill the command after this many milliseconds. Defaults to ${DEFAULT_SHELL_TIMEOUT_MS}.`),
+    .describe(
+      `Kill the command after this many milliseconds. Defaults to ${DEFAULT_SHELL_TIMEOUT_MS}; ` +
+        `at most ${MAX_SHELL_TIMEOUT_MS} (24 hours), a larger value is lowered to that.`,
+    ),
   with_escalated_permissions: z
     .boolean()
     .optional()
@@ -80,7 +91,7 @@ export type ShellArgs = z.infer<typeof ShellArgs>;
 export interface ShellRunOptions {
   /** Bytes of output kept for the model (head + tail). Defaults to 10 KiB. */
   readonly outputBudgetBytes?: number;
-  /** Extra environment variables; they override the worker's and the plain-text defaults. */
+  /** Extra environment variables; they override `ctx.env` and the plain-text defaults. */
   readonly env?: Record<string, string>;
   /** The bubblewrap binary for sandboxed calls; defaults to `bwrap` on PATH. */
   readonly bwrapPath?: string;
@@ -131,19 +142,24 @@ export async function runShellCommand(
   }
   if (ctx.signal.aborted) return { ...noteOnlyResult(EXIT_CODE.aborted, 'command aborted', elapsed()), aborted: true };
 
-  const timeoutMs = args.timeout_ms ?? DEFAULT_SHELL_TIMEOUT_MS;
+  const requestedTimeoutMs = args.timeout_ms ?? DEFAULT_SHELL_TIMEOUT_MS;
+  const timeoutMs = clampShellTimeout(requestedTimeoutMs);
+  const clampNote =
+    timeoutMs === requestedTimeoutMs ? '' : `timeout_ms ${requestedTimeoutMs} is above the maximum of ${MAX_SHELL_TIMEOUT_MS} (24 hours); using ${timeoutMs}\n`;
   const sandbox = ctx.sandbox ?? null;
   const bwrapPath = options.bwrapPath ?? DEFAULT_BWRAP;
   const command = toArgv(args.command);
   const [file, ...argv] = sandbox === null ? command : sandboxArgv(command, sandbox, { bwrapPath, cwd });
   const collector = new HeadTailCollector(options.outputBudgetBytes ?? DEFAULT_OUTPUT_BUDGET_BYTES);
-  const child = spawnInOwnGroup(file, argv, cwd, { ...NON_INTERACTIVE_ENV, ...options.env });
+  const child = spawnInOwnGroup(file, argv, cwd, { ...ctx.env, ...NON_INTERACTIVE_ENV, ...options.env });
   const outcome = await superviseChild(child, ctx, timeoutMs, collector, elapsed);
-  if (outcome.end.kind === 'spawn-failed' && sandbox !== null) {
-    return noteOnlyResult(EXIT_CODE.notExecutable, sandboxUnavailable(sandbox, bwrapPath, outcome.end.error).message, elapsed());
-  }
   if (outcome.end.kind === 'spawn-failed') {
-    return noteOnlyResult(spawnFailureExitCode(outcome.end.error), describeSpawnFailure(file, outcome.end.error), elapsed());
+    const { error } = outcome.end;
+    // A command line too long for the kernel is the command's problem, not bwrap's.
+    if (sandbox !== null && error.code !== 'E2BIG') {
+      return noteOnlyResult(EXIT_CODE.notExecutable, clampNote + sandboxUnavailable(sandbox, bwrapPath, error).message, elapsed());
+    }
+    return noteOnlyResult(spawnFailureExitCode(error), clampNote + describeSpawnFailure(command[0], error), elapsed());
   }
 
   const collected = collector.finish();
@@ -152,10 +168,19 @@ export async function runShellCommand(
     timedOut: outcome.timedOut,
     aborted: outcome.aborted,
     durationMs: elapsed(),
-    output: outcomeNote(outcome, timeoutMs) + collected.text,
+    output: clampNote + outcomeNote(outcome, timeoutMs) + collected.text,
     totalLines: collected.totalLines,
     truncated: collected.truncated,
   };
+}
+
+/**
+ * The timeout a command runs with: `requestedMs`, but at most {@link MAX_SHELL_TIMEOUT_MS}
+ * (beyond about 24.8 days Node's timers fire at once, which killed such commands
+ * immediately). Pure; expects a positive integer, as the schema guarantees.
+ */
+export function clampShellTimeout(requestedMs: number): number {
+  return Math.min(requestedMs, MAX_SHELL_TIMEOUT_MS);
 }
 
 /**
@@ -230,11 +255,15 @@ interface Outcome {
   readonly aborted: boolean;
 }
 
-/** Starts the command with no stdin, stdout+stderr merged, leading a new process group. */
+/**
+ * Starts the command with no stdin, stdout+stderr merged, leading a new process group,
+ * with exactly `env` as its environment (never the worker's: that holds API keys).
+ */
 function spawnInOwnGroup(file: string, argv: string[], cwd: string, env: Record<string, string>) {
   return execa(file, argv, {
     cwd,
     env,
+    extendEnv: false,
     stdin: 'ignore',
     all: true,
     buffer: false,
@@ -298,6 +327,10 @@ async function superviseChild(
 }
 
 function waitForChildEnd(child: ShellChild): Promise<ChildEnd> {
+  // No pid: the spawn failed. ENOENT and EACCES also come as an 'error' event, but some
+  // failures (E2BIG: a command line over the kernel's limit) are thrown synchronously by
+  // Node, and execa then emits no event at all: only its promise says what happened.
+  if (child.pid === undefined) return child.then((result) => ({ kind: 'spawn-failed', error: spawnErrorOf(result.cause) }));
   return new Promise((resolve) => {
     child.once('exit', (code, signal) => resolve({ kind: 'exited', code, signal }));
     // Node reports spawn failures (ENOENT, EACCES) as 'error' without any 'exit'.
@@ -373,12 +406,24 @@ function outcomeNote(outcome: Outcome, timeoutMs: number): string {
   return '';
 }
 
+function spawnErrorOf(cause: unknown): NodeJS.ErrnoException {
+  // Duck-typed rather than `instanceof Error`: the error may come from another realm.
+  if (typeof cause === 'object' && cause !== null && typeof (cause as Error).message === 'string') return cause as NodeJS.ErrnoException;
+  return new Error(`the command could not be started: ${String(cause)}`);
+}
+
 function spawnFailureExitCode(error: NodeJS.ErrnoException): number {
-  return error.code === 'EACCES' ? EXIT_CODE.notExecutable : EXIT_CODE.notFound;
+  return error.code === 'EACCES' || error.code === 'E2BIG' ? EXIT_CODE.notExecutable : EXIT_CODE.notFound;
 }
 
 function describeSpawnFailure(file: string, error: NodeJS.ErrnoException): string {
-  const reasons: Record<string, string> = { ENOENT: 'No such file or directory', EACCES: 'Permission denied' };
+  const reasons: Record<string, string> = {
+    ENOENT: 'No such file or directory',
+    EACCES: 'Permission denied',
+    E2BIG:
+      'Argument list too long (the system limits one argument to 128 KiB and the whole command line to about 2 MiB; ' +
+      'write long content to a file with apply_patch and have the command read it)',
+  };
   const reason = (error.code !== undefined ? reasons[error.code] : undefined) ?? error.message;
   return `failed to start command: ${file}: ${reason}`;
 }

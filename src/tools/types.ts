@@ -35,6 +35,12 @@ export interface ToolContext {
    * so a crash test can stop a worker at an exact point.
    */
   readonly stepHook?: (step: string) => Promise<void>;
+  /**
+   * The whole environment of the processes a tool starts, already filtered by the
+   * worker's shell environment policy (see ./environment.ts). Processes never inherit the
+   * worker's own environment; absent means an empty one.
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** See {@link ToolContext.journal}: one string per call, read back by a retry of the call. */

@@ -77,7 +77,7 @@ async function stepsOf(patchText: string, files: Record<string, string>): Promis
   const scratch = path.join(root, `steps-${++callCounter}`);
   await seed(scratch, files);
   const steps: string[] = [];
-  await createToolActivities({ store, stepHook: (step) => Promise.resolve(void steps.push(step)) }).runTool(await callInput(patchText, scratch));
+  await createToolActivities({ env: {}, store, stepHook: (step) => Promise.resolve(void steps.push(step)) }).runTool(await callInput(patchText, scratch));
   return steps;
 }
 
@@ -93,12 +93,12 @@ async function crashAt(step: string, input: RunToolInput): Promise<void> {
     reached();
     return new Promise<void>(() => undefined);
   };
-  const attempt = createToolActivities({ store, stepHook: hook }).runTool(input);
+  const attempt = createToolActivities({ env: {}, store, stepHook: hook }).runTool(input);
   await Promise.race([paused, attempt.then(() => Promise.reject(new Error(`the attempt finished without reaching ${step}`)))]);
 }
 
 /** One attempt of the activity; as a retry, the fresh instance Temporal would run on the same store and input. */
-const runCall = (input: RunToolInput): Promise<RunToolResult> => createToolActivities({ store }).runTool(input);
+const runCall = (input: RunToolInput): Promise<RunToolResult> => createToolActivities({ store, env: {} }).runTool(input);
 const retry = runCall;
 
 interface Shape {
@@ -175,7 +175,7 @@ describe('apply_patch retried after its worker died mid-patch', () => {
       workspaceAtFirstStep = await snapshot(workspace);
       expect(step).toBe('apply_patch:staged:keep.txt');
     };
-    await createToolActivities({ store, stepHook: hook }).runTool(input);
+    await createToolActivities({ env: {}, store, stepHook: hook }).runTool(input);
     expect(JSON.parse(journalAtFirstStep ?? 'null')).toEqual({
       version: 1,
       id: expect.stringMatching(/^[0-9a-f]{16}$/),
@@ -297,7 +297,7 @@ describe('apply_patch on a disk that refuses a write', () => {
       const before = await snapshot(workspace);
       const text = patch('*** Update File: a.txt', '@@', '+b', '*** Add File: new/c.txt', '+c', '*** Delete File: mounted.txt');
       const steps: string[] = [];
-      const result = await createToolActivities({ store, stepHook: (s) => Promise.resolve(void steps.push(s)) }).runTool(await callInput(text, workspace));
+      const result = await createToolActivities({ env: {}, store, stepHook: (s) => Promise.resolve(void steps.push(s)) }).runTool(await callInput(text, workspace));
       expect(await snapshot(workspace)).toEqual(before);
       expect(steps).toEqual(['apply_patch:staged:a.txt', 'apply_patch:staged:new/c.txt', 'apply_patch:committed:a.txt', 'apply_patch:committed:new/c.txt']);
       expect({ success: result.success, output: await outputText(result) }).toEqual({

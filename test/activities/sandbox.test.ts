@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SandboxPolicy } from '../../src/shared/sandbox-policy';
+import { DEFAULT_SHELL_ENVIRONMENT_POLICY, toolEnvironment } from '../../src/tools/environment';
 import { applyPatchTool } from '../../src/tools/apply-patch';
 import { formatShellOutput, runShellCommand, type ShellArgs } from '../../src/tools/shell';
 import type { ToolContext } from '../../src/tools/types';
@@ -199,6 +200,27 @@ describe('shell in the read-only sandbox', () => {
     const result = await run(`echo scratch > /tmp/${name} && cat /tmp/${name}`, policy('read-only'));
     expect([result.exitCode, result.output]).toEqual([0, 'scratch\n']);
     expect(existsSync(path.join('/tmp', name))).toBe(false);
+  });
+});
+
+describe('the environment inside the sandbox', () => {
+  it.each<SandboxPolicy['mode']>(['workspace-write', 'read-only'])('is the filtered tool environment in %s, without the worker\'s API key', async (mode) => {
+    const worker = { ...process.env, OPENAI_API_KEY: 'sk-sandbox-secret', ACME_CREDENTIAL: 'acme-secret', BUILD_FLAVOUR: 'debug' };
+    const env = toolEnvironment(worker, DEFAULT_SHELL_ENVIRONMENT_POLICY, ['ACME_CREDENTIAL']);
+    const result = await runShellCommand(
+      { command: 'echo "[$OPENAI_API_KEY][$ACME_CREDENTIAL][$BUILD_FLAVOUR]"; env', timeout_ms: TIMEOUT_MS },
+      { ...context(policy(mode)), env },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toMatch(/^\[\]\[\]\[debug\]\n/);
+    expect(result.output).not.toMatch(/sk-sandbox-secret|acme-secret/);
+  });
+});
+
+describe('a command line over the kernel limit in the sandbox', () => {
+  it('is reported as too long, not as a missing bubblewrap', async () => {
+    const result = await run(['echo', 'x'.repeat(300_000)], policy('workspace-write'));
+    expect([result.exitCode, result.output]).toEqual([126, expect.stringMatching(/^failed to start command: echo: Argument list too long \(/)]);
   });
 });
 

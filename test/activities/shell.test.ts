@@ -1,10 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CORE_VARIABLES, DEFAULT_SHELL_ENVIRONMENT_POLICY, ShellEnvironmentPolicy, toolEnvironment } from '../../src/tools/environment';
 import { truncateHeadTail } from '../../src/tools/output-truncation';
 import {
   displayCommand,
   formatShellOutput,
+  MAX_SHELL_TIMEOUT_MS,
   runShellCommand,
   ShellArgs,
   shellTool,
@@ -204,6 +206,22 @@ describe('runShellCommand', () => {
     expect([result.exitCode, result.output]).toEqual([126, `failed to start command: ${script}: Permission denied`]);
   });
 
+  it('reports a command line over the kernel limit as exit code 126 at once instead of hanging', async () => {
+    const argv = await runShellCommand({ command: ['echo', 'x'.repeat(300_000)] }, makeContext());
+    const string = await runShellCommand({ command: `echo ${'y'.repeat(300_000)}` }, makeContext());
+    expect([argv.exitCode, argv.output]).toEqual([126, expect.stringMatching(/^failed to start command: echo: Argument list too long \(/)]);
+    expect([string.exitCode, string.output]).toEqual([126, expect.stringMatching(/^failed to start command: bash: Argument list too long \(/)]);
+  });
+
+  it('runs a timeout_ms above the 24-hour maximum with the maximum instead of killing the command at once', async () => {
+    const result = await runShellCommand({ command: 'echo still-running', timeout_ms: 3e9 }, makeContext());
+    expect([result.exitCode, result.timedOut, result.output]).toEqual([
+      0,
+      false,
+      `timeout_ms 3000000000 is above the maximum of ${MAX_SHELL_TIMEOUT_MS} (24 hours); using ${MAX_SHELL_TIMEOUT_MS}\nstill-running\n`,
+    ]);
+  });
+
   it('heartbeats with elapsed time and byte count while the command runs', async () => {
     const heartbeat = jest.fn();
     await runShellCommand({ command: 'echo begun; sleep 1.5' }, makeContext({ heartbeat }));
@@ -211,6 +229,47 @@ describe('runShellCommand', () => {
     const last = heartbeat.mock.calls.at(-1)?.[0] as { elapsedMs: number; bytes: number };
     expect(last.bytes).toBe('begun\n'.length);
     expect(last.elapsedMs).toBeGreaterThan(0);
+  });
+});
+
+describe('the environment of a command', () => {
+  /** Variable names a command sees, from `env` run without a shell (bash would add its own). */
+  async function namesSeen(ctx: ToolContext): Promise<string[]> {
+    const result = await runShellCommand({ command: ['env', '-0'] }, ctx);
+    expect(result.exitCode).toBe(0);
+    return result.output.split('\0').filter((line) => line !== '').map((line) => line.slice(0, line.indexOf('='))).sort();
+  }
+  const PLAIN_TEXT = ['GIT_PAGER', 'NO_COLOR', 'PAGER', 'TERM'];
+  const WORKER_ENV = { ...process.env, OPENAI_API_KEY: 'sk-worker-secret', GITHUB_TOKEN: 'ghp-worker', BUILD_FLAVOUR: 'debug' };
+
+  it('is exactly the tool environment plus the plain-text settings: nothing of the worker process leaks', async () => {
+    process.env.UNROLL_TEST_WORKER_ONLY = 'worker-only';
+    try {
+      expect(await namesSeen(makeContext({ env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIVEN: 'yes' } }))).toEqual(['GIVEN', ...PLAIN_TEXT, 'PATH'].sort());
+    } finally {
+      delete process.env.UNROLL_TEST_WORKER_ONLY;
+    }
+  });
+
+  it('drops keys, secrets and tokens under the default policy, so echo $OPENAI_API_KEY prints nothing', async () => {
+    const env = toolEnvironment(WORKER_ENV, DEFAULT_SHELL_ENVIRONMENT_POLICY, ['OPENAI_API_KEY']);
+    const result = await runShellCommand({ command: 'echo "[$OPENAI_API_KEY][$GITHUB_TOKEN][$BUILD_FLAVOUR]"; env' }, makeContext({ env }));
+    expect(result.output).toMatch(/^\[\]\[\]\[debug\]\n/);
+    expect(result.output).not.toMatch(/sk-worker-secret|ghp-worker/);
+  });
+
+  it('holds only core variables with inherit core', async () => {
+    const env = toolEnvironment(WORKER_ENV, ShellEnvironmentPolicy.parse({ inherit: 'core' }));
+    const names = await namesSeen(makeContext({ env }));
+    expect(names.filter((name) => !PLAIN_TEXT.includes(name) && !CORE_VARIABLES.includes(name))).toEqual([]);
+    expect(names).toEqual(expect.arrayContaining(['PATH', ...PLAIN_TEXT]));
+  });
+
+  it('applies exclude and includeOnly patterns and set values', async () => {
+    const policy = ShellEnvironmentPolicy.parse({ exclude: ['build_*'], includeOnly: ['PATH', 'HOME', 'CI', 'BUILD_*'], set: { CI: 'true' } });
+    const env = toolEnvironment({ ...WORKER_ENV, HOME: '/home/worker' }, policy);
+    const result = await runShellCommand({ command: 'echo "$CI|$HOME|$BUILD_FLAVOUR|$GITHUB_TOKEN"' }, makeContext({ env }));
+    expect(result.output).toBe('true|/home/worker||\n');
   });
 });
 

@@ -46,7 +46,7 @@ describe('following a turn that waits', () => {
         namespace: 'default',
         taskQueue: toolQueue,
         workflowBundlePath: testEnvironment().bundlePath,
-        deps: { store: h.store, apiKey: () => 'test-key', host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T12:00:00Z') } },
+        deps: { store: h.store, apiKey: () => 'test-key', host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T12:00:00Z') }, toolEnvironment: {} },
       });
       running = toolWorker.run();
       const result = await following;

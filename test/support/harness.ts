@@ -15,6 +15,8 @@ import { dataConverterFor } from '../../src/codec/data-converter';
 import type { KeyRing } from '../../src/codec/keys';
 import { openFsStore, type TranscriptStore } from '../../src/store';
 import { createUnrollWorker } from '../../src/workers/worker';
+import { UNROLL_SECRET_VARIABLES } from '../../src/config/config';
+import { DEFAULT_SHELL_ENVIRONMENT_POLICY, toolEnvironment } from '../../src/tools/environment';
 import { followTurn, startThread, submitTurn } from '../../src/client/threads';
 import type { TurnEvent, TurnResult } from '../../src/workflows/definitions';
 import { ScriptedResponsesServer } from './responses-server';
@@ -72,6 +74,8 @@ export interface HarnessOptions {
   readonly keys?: KeyRing;
   /** The environment the worker reads API keys from (default: OPENAI_API_KEY=test-key). */
   readonly apiKeys?: Record<string, string>;
+  /** The environment tool processes get (default: this process's, filtered by the default policy). */
+  readonly toolEnvironment?: Record<string, string>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -91,6 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     store,
     apiKey: (name: string) => (options.apiKeys ? options.apiKeys[name] : name === 'OPENAI_API_KEY' ? 'test-key' : undefined),
     host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T12:00:00Z') },
+    toolEnvironment: options.toolEnvironment ?? toolEnvironment(process.env, DEFAULT_SHELL_ENVIRONMENT_POLICY, UNROLL_SECRET_VARIABLES),
   };
   const harness: Harness = {
     client,

@@ -16,6 +16,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { currentHostFacts } from '../../src/activities';
 import { openFsStore } from '../../src/store';
 import { createUnrollWorker } from '../../src/workers/worker';
+import { DEFAULT_SHELL_ENVIRONMENT_POLICY, toolEnvironment } from '../../src/tools/environment';
 
 /** The compiled entry point, from test/support under ts-jest or from dist/test/support. */
 export const PAUSING_WORKER = __filename.endsWith('.js') ? __filename : path.resolve(__dirname, '..', '..', 'dist', 'test', 'support', 'pausing-worker.js');
@@ -41,7 +42,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
     connection,
     namespace: 'default',
     taskQueue,
-    deps: { store: openFsStore(required(env, 'UNROLL_HOME')), apiKey: (name) => env[name], host: currentHostFacts(env), toolStepHook },
+    deps: { store: openFsStore(required(env, 'UNROLL_HOME')), apiKey: (name) => env[name], host: currentHostFacts(env), toolStepHook, toolEnvironment: toolEnvironment(env, DEFAULT_SHELL_ENVIRONMENT_POLICY, []) },
   });
   process.stderr.write(`worker running on task queue "${taskQueue}" (pausing at ${pauseAt})\n`);
   await worker.run();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ConfigError, DEFAULT_MODEL, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../../src/config/config';
 import { DEFAULT_TIMINGS } from '../../src/config/settings';
 import { DEFAULT_TASK_QUEUE } from '../../src/shared/ids';
+import { DEFAULT_SHELL_ENVIRONMENT_POLICY } from '../../src/tools/environment';
 
 let home: string;
 
@@ -45,6 +46,7 @@ function defaults(): UnrollConfig {
       timings: DEFAULT_TIMINGS,
       context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'remote', recentUserMessageTokens: 20_000, stepsPerRun: null },
     },
+    toolEnvironment: { policy: DEFAULT_SHELL_ENVIRONMENT_POLICY, secretNames: ['OPENAI_API_KEY', 'UNROLL_ENCRYPTION_KEY', 'UNROLL_ENCRYPTION_KEY_FILE'] },
   };
 }
 
@@ -156,6 +158,8 @@ describe('loadConfig', () => {
         networkAccess: true,
         toolTaskQueue: 'flag-q',
       },
+      // The thread's API key variable is dropped from tool environments by name.
+      toolEnvironment: { ...base.toolEnvironment, secretNames: [...base.toolEnvironment.secretNames, 'OLLAMA_KEY'] },
     });
   });
 
@@ -214,12 +218,29 @@ describe('loadConfig', () => {
     { name: 'a wrong type', file: { shellTimeoutMs: 'soon' }, issue: /^shellTimeoutMs: / },
     { name: 'a bad enum value', file: { sandboxMode: 'yolo' }, issue: /^sandboxMode: / },
     { name: 'a bad provider URL', file: { providers: { x: { baseUrl: 'not a url' } } }, issue: /^providers\.x\.baseUrl: / },
+    { name: 'a shell timeout over 24 hours', file: { shellTimeoutMs: 3e9 }, issue: /^shellTimeoutMs: .*86400000/ },
+    { name: 'an unknown inherit mode', file: { shellEnvironmentPolicy: { inherit: 'some' } }, issue: /^shellEnvironmentPolicy\.inherit: / },
+    { name: 'an empty exclude pattern', file: { shellEnvironmentPolicy: { exclude: [''] } }, issue: /^shellEnvironmentPolicy\.exclude\.0: / },
+    { name: 'a set entry that is not a variable name', file: { shellEnvironmentPolicy: { set: { 'A-B': '1' } } }, issue: /^shellEnvironmentPolicy\.set\.A-B: / },
+    { name: 'an unknown key in the shell environment policy', file: { shellEnvironmentPolicy: { include_only: ['PATH'] } }, issue: /include_only/ },
   ])('rejects a config.json with $name, naming the file and the field', async ({ file, issue }) => {
     await writeConfig(file);
     const message = configError(() => loadConfig({ UNROLL_HOME: home })).message;
     const prefix = `${configFile()} is invalid: `;
     expect(message.startsWith(prefix)).toBe(true);
     expect(message.slice(prefix.length)).toMatch(issue);
+  });
+
+  it('reads the shell environment policy from config.json, filling in the defaults', async () => {
+    await writeConfig({ shellEnvironmentPolicy: { inherit: 'core', includeOnly: ['PATH', 'HOME'], set: { CI: '1' } } });
+    expect(loadConfig({ UNROLL_HOME: home }).toolEnvironment.policy).toEqual({
+      inherit: 'core', ignoreDefaultExcludes: false, exclude: [], includeOnly: ['PATH', 'HOME'], set: { CI: '1' },
+    });
+  });
+
+  it('names every known provider\'s API key variable as a secret for tool environments', async () => {
+    await writeConfig({ providers: { acme: { baseUrl: 'https://acme.example/v1', envKey: 'ACME_CREDENTIAL' }, local: { baseUrl: 'http://localhost:9/v1', envKey: null } } });
+    expect(loadConfig({ UNROLL_HOME: home }).toolEnvironment.secretNames).toEqual(['OPENAI_API_KEY', 'UNROLL_ENCRYPTION_KEY', 'UNROLL_ENCRYPTION_KEY_FILE', 'ACME_CREDENTIAL']);
   });
 
   it('resolves a relative UNROLL_HOME to an absolute path', () => {
