@@ -7,6 +7,7 @@ import { createCompactionActivities } from './compaction';
 import { createInferenceActivities } from './inference';
 import { ModelClients } from './model-client';
 import { classifyingStoreErrors } from './store-errors';
+import { checkingThreadStore, type StoreIdentity } from './store-identity';
 import { createToolActivities } from './tools';
 import { createTurnSetupActivities, type HostFacts } from './turn-setup';
 
@@ -17,12 +18,14 @@ export interface ActivityDeps {
   readonly host: HostFacts;
   /** Test hook for crash tests (see `ToolContext.stepHook`); never set in normal runs. */
   readonly toolStepHook?: (step: string) => Promise<void>;
+  /** The worker's store, checked against each thread's (see ./store-identity); absent: no check. */
+  readonly storeIdentity?: StoreIdentity;
 }
 
 /** Creates every activity with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
   const clients = new ModelClients(deps.apiKey);
-  return {
+  const activities = {
     ...createTurnSetupActivities({ store: deps.store, host: deps.host }),
     ...createInferenceActivities({ store: deps.store, clients }),
     // Store errors leave every activity classified (see ./store-errors); the other
@@ -30,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...classifyingStoreErrors(createToolActivities({ store: deps.store, stepHook: deps.toolStepHook })),
     ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
   };
+  return deps.storeIdentity ? checkingThreadStore(activities, deps.storeIdentity) : activities;
 }
 
 /** The activity interface, for `proxyActivities<Activities>()` in workflows. */
@@ -38,3 +42,4 @@ export * from './types';
 export type { CompactInput, CompactResult, CompactionReason } from './compaction';
 export { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from './inference-errors';
 export { currentHostFacts, type HostFacts } from './turn-setup';
+export type { StoreIdentity } from './store-identity';

@@ -2,9 +2,10 @@
  * Where a debugging command finds a thread. The argument is, in this order:
  * 1. a bundle file (`unroll export` wrote it): read it, no server and no local store;
  * 2. the id of an imported thread (`<home>/imports/<id>.unroll.gz`, written by
- *    `unroll import`): its histories from there, its objects from the local store;
+ *    `unroll import`): its histories from there, its objects from the configured store;
  * 3. a thread id on the Temporal server: its histories from the server, its objects
- *    from the local store.
+ *    from the configured store (UNROLL_STORE: shared by a fleet, so any machine with
+ *    access to Temporal and the store can read any thread).
  * Histories hold payloads as the server stores them; with encryption on they are
  * decoded here with the configured key (`histories`), and kept as stored for export
  * (`storedHistories`).
@@ -15,7 +16,7 @@ import { decodeThreadHistories } from '../codec/history-codec';
 import { bundleHistories, bundleStore, readBundle, type ThreadBundle } from '../history/bundle';
 import { fetchThreadHistories, type ThreadHistories } from '../history/thread-histories';
 import { THREAD_ID } from '../shared/ids';
-import { openFsStore, type TranscriptStore } from '../store';
+import type { TranscriptStore } from '../store';
 import type { DebugContext } from './debug-command';
 import { DebugUsageError } from './debug-command';
 import { InvalidThreadIdError } from './threads';
@@ -67,7 +68,7 @@ export async function resolveThread(ctx: DebugContext, target: string): Promise<
   const imported = importedBundlePath(ctx.config.home, target);
   if (await isFile(imported)) {
     const bundle = await readBundle(imported);
-    return { kind: 'imported', location: imported, ...(await readable(bundleHistories(bundle, imported))), store: openFsStore(ctx.config.home, ctx.keys()), bundle };
+    return { kind: 'imported', location: imported, ...(await readable(bundleHistories(bundle, imported))), store: (await ctx.openedStore()).opened.store, bundle };
   }
   const runtime = await ctx.runtime();
   const stored = await fetchThreadHistories(runtime.client, target);

@@ -65,6 +65,8 @@ export const ConfigFile = z
       .strict(),
     /** Payload and store encryption (see src/codec): a key file, relative to the Unroll home. */
     encryption: z.object({ keyFile: z.string().min(1) }).strict(),
+    /** The transcript store: `file:<dir>` or `postgres://…` (see src/store/store-spec.ts); `UNROLL_STORE` wins. */
+    store: z.string(),
   })
   .partial()
   .strict();
@@ -93,6 +95,18 @@ export interface UnrollConfig {
   readonly session: Omit<SessionSettings, 'cwd'>;
   /** Where the encryption keys come from; absent when encryption is off (see src/codec/keys.ts). */
   readonly encryption?: EncryptionSource;
+  /** Which transcript store to open (see src/store/open-store.ts). */
+  readonly store: StoreSource;
+}
+
+/**
+ * The configured transcript store: `spec` as written (undefined: the default file store
+ * under the home; parsed by `openStore`) and `source`, the setting it came from
+ * (`UNROLL_STORE` or the config file's `store`), which errors name.
+ */
+export interface StoreSource {
+  readonly spec: string | undefined;
+  readonly source: string;
 }
 
 /**
@@ -162,8 +176,16 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
         stepsPerRun: null,
       },
     },
+    store: storeSource(env, file, home),
     ...encryptionSource(env, file, home),
   };
+}
+
+/** The configured store: `UNROLL_STORE` wins over config.json's `store`. */
+function storeSource(env: Record<string, string | undefined>, file: ConfigFile, home: string): StoreSource {
+  if (env.UNROLL_STORE !== undefined) return { spec: env.UNROLL_STORE, source: 'UNROLL_STORE' };
+  if (file.store !== undefined) return { spec: file.store, source: `store in ${path.join(home, 'config.json')}` };
+  return { spec: undefined, source: 'UNROLL_STORE' };
 }
 
 /** The configured key source: env vars win over config.json; both env vars at once is an error. */

@@ -45,6 +45,7 @@ function defaults(): UnrollConfig {
       timings: DEFAULT_TIMINGS,
       context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'remote', recentUserMessageTokens: 20_000, stepsPerRun: null },
     },
+    store: { spec: undefined, source: 'UNROLL_STORE' },
   };
 }
 
@@ -220,6 +221,16 @@ describe('loadConfig', () => {
     const prefix = `${configFile()} is invalid: `;
     expect(message.startsWith(prefix)).toBe(true);
     expect(message.slice(prefix.length)).toMatch(issue);
+  });
+
+  it('takes the store from config.json, naming the file as its source', async () => {
+    await writeConfig({ store: 'postgres://u:pw@db:5432/unroll' });
+    expect(loadConfig({ UNROLL_HOME: home }).store).toEqual({ spec: 'postgres://u:pw@db:5432/unroll', source: `store in ${configFile()}` });
+  });
+
+  it('lets UNROLL_STORE win over the store in config.json', async () => {
+    await writeConfig({ store: 'postgres://u:pw@db:5432/unroll' });
+    expect(loadConfig({ UNROLL_HOME: home, UNROLL_STORE: 'file:/srv/store' }).store).toEqual({ spec: 'file:/srv/store', source: 'UNROLL_STORE' });
   });
 
   it('resolves a relative UNROLL_HOME to an absolute path', () => {
