@@ -12,7 +12,7 @@ const threadStore = { storeId: '22222222-2222-4222-8222-222222222222', storeDesc
 
 function activities() {
   const calls: unknown[] = [];
-  const wrapped = checkingThreadStore({ work: async (input: { threadId: string; settings?: object }) => (calls.push(input), 'ran') }, identity);
+  const wrapped = checkingThreadStore({ work: (input: { threadId: string; settings?: object }) => (calls.push(input), Promise.resolve('ran')) }, identity);
   return { calls, work: wrapped.work };
 }
 
