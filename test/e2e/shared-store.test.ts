@@ -28,6 +28,10 @@ function events(stdout: string): { type: string; thread_id?: string; error?: { m
     .map((l) => JSON.parse(l));
 }
 
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 describe('a thread in the shared PostgreSQL store', () => {
   let fixture: CliFixture;
   let url: string;
@@ -91,6 +95,19 @@ describe('a thread in the shared PostgreSQL store', () => {
     const bundle = await readBundle(file);
     const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM unroll_objects');
     expect(Object.keys(bundle.objects).length).toBe(Number(rows[0].n));
+  });
+
+  test('resume from a CLI on another store refuses before sending anything, naming both stores', async () => {
+    const before = fixture.model.requests.length;
+    const { UNROLL_STORE: _shared, ...fileEnv } = envWith(fixture.home);
+    const run = await runCli(['resume', threadId, 'more'], fileEnv, fixture.workspace);
+    const redacted = new URL(url);
+    redacted.password = '***';
+    expect(run.stderr).toMatch(
+      new RegExp(`^unroll: thread ${threadId} lives in store ${escape(decodeURIComponent(redacted.toString()))} \\(id [0-9a-f-]{36}\\) but UNROLL_STORE names file:${escape(path.join(fixture.home, 'store'))} \\(id [0-9a-f-]{36}\\); point UNROLL_STORE at the thread's store\n$`),
+    );
+    expect(run.code).toBe(2);
+    expect(fixture.model.requests.length).toBe(before);
   });
 
   test('a worker on another store than the thread’s fails the turn with a message naming both stores, once', async () => {
