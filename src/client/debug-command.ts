@@ -17,6 +17,7 @@ import { StoreConfigError } from '../store/store-errors';
 import { NotATemporalFrontendError } from '../temporal/errors';
 import { PromptTooLargeError } from './prompt-limit';
 import { RequestRefusedError } from './request-errors';
+import { ThreadStoreMismatchError } from './thread-store';
 import { installRuntimeLogger, openConfiguredStore, openRuntime, type UnrollRuntime } from './runtime';
 import { InvalidThreadIdError, ThreadNotFoundError } from './threads';
 
@@ -35,7 +36,7 @@ export class DebugUsageError extends Error {
 
 const USAGE_ERRORS = [
   DebugUsageError, StepRefError, ToolOutputNotFoundError, BundleError, ThreadHistoryNotFoundError, NotASessionError, InvalidThreadIdError, ThreadNotFoundError, ConfigError,
-  PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError, StoreConfigError,
+  PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError, StoreConfigError, ThreadStoreMismatchError,
 ];
 
 /**

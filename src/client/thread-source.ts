@@ -16,9 +16,12 @@ import { decodeThreadHistories } from '../codec/history-codec';
 import { bundleHistories, bundleStore, readBundle, type ThreadBundle } from '../history/bundle';
 import { fetchThreadHistories, type ThreadHistories } from '../history/thread-histories';
 import { THREAD_ID } from '../shared/ids';
+import type { SessionSettings } from '../config/settings';
+import { runRecord } from '../history/history-events';
 import type { TranscriptStore } from '../store';
 import type { DebugContext } from './debug-command';
 import { DebugUsageError } from './debug-command';
+import { assertThreadInStore } from './thread-store';
 import { InvalidThreadIdError } from './threads';
 
 /** A thread's record, wherever it came from. */
@@ -72,5 +75,21 @@ export async function resolveThread(ctx: DebugContext, target: string): Promise<
   }
   const runtime = await ctx.runtime();
   const stored = await fetchThreadHistories(runtime.client, target);
-  return { kind: 'server', location: ctx.config.temporal.address, ...(await readable(stored)), store: runtime.store, bundle: null };
+  const histories = await readable(stored);
+  // A thread of another store would show as missing objects: say which store it needs.
+  const settings = recordedSettings(histories.histories);
+  if (settings) assertThreadInStore(target, settings, runtime.opened, runtime.storeId);
+  return { kind: 'server', location: ctx.config.temporal.address, ...histories, store: runtime.store, bundle: null };
+}
+
+/** The settings the thread's first session run started with, when its history has them. */
+function recordedSettings(histories: ThreadHistories): Pick<SessionSettings, 'storeId' | 'storeDescription'> | undefined {
+  const first = histories.workflows.find((w) => w.workflowType === 'SessionWorkflow');
+  if (!first) return undefined;
+  try {
+    return (runRecord(first.history).input as { settings?: SessionSettings } | undefined)?.settings;
+  } catch {
+    // An unreadable session history is for the debugger to report, not this check.
+    return undefined;
+  }
 }

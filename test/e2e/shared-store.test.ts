@@ -110,6 +110,18 @@ describe('a thread in the shared PostgreSQL store', () => {
     expect(fixture.model.requests.length).toBe(before);
   });
 
+  test('show and export from a CLI on another store name the thread’s store instead of reporting missing objects', async () => {
+    const { UNROLL_STORE: _shared, ...fileEnv } = envWith(otherHome);
+    for (const args of [['show', threadId], ['export', threadId, '-o', path.join(otherHome, 'nothing.unroll.gz')]]) {
+      const run = await runCli(args, fileEnv, otherHome);
+      expect(run.stderr).toContain(`unroll: thread ${threadId} lives in store postgres://`);
+      expect(run.stderr).toContain(`but UNROLL_STORE names file:${path.join(otherHome, 'store')} (id `);
+      expect(run.stderr).not.toContain(password);
+      expect(run.code).toBe(2);
+    }
+    expect(existsSync(path.join(otherHome, 'nothing.unroll.gz'))).toBe(false);
+  });
+
   test('a worker on another store than the thread’s fails the turn with a message naming both stores, once', async () => {
     // The client (and the thread) on PostgreSQL; the only worker on its home's file store.
     const worker = await spawnWorker({ home: otherHome, taskQueue: fixture.env.UNROLL_TASK_QUEUE ?? '', address: fixture.env.UNROLL_TEMPORAL_ADDRESS ?? '', env: { UNROLL_HOST_ID: 'host-b' } });
