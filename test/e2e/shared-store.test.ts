@@ -54,6 +54,11 @@ describe('a thread in the shared PostgreSQL store', () => {
     await rm(otherHome, { recursive: true, force: true });
   });
 
+  const redactedUrl = () => {
+    const redacted = new URL(url);
+    redacted.password = '***';
+    return decodeURIComponent(redacted.toString());
+  };
   const envWith = (home: string) => ({ ...fixture.env, HOME: home, UNROLL_HOME: home, UNROLL_STORE: url });
 
   test('exec with UNROLL_STORE=postgres://… completes and its objects are in the database, not in the home', async () => {
@@ -95,6 +100,27 @@ describe('a thread in the shared PostgreSQL store', () => {
     const bundle = await readBundle(file);
     const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM unroll_objects');
     expect(Object.keys(bundle.objects).length).toBe(Number(rows[0].n));
+  });
+
+  test('a standalone worker with another home on the same store serves a thread the CLI starts', async () => {
+    const worker = await spawnWorker({
+      home: otherHome,
+      taskQueue: fixture.env.UNROLL_TASK_QUEUE ?? '',
+      address: fixture.env.UNROLL_TEMPORAL_ADDRESS ?? '',
+      env: { UNROLL_STORE: url, UNROLL_HOST_ID: 'host-b' },
+    });
+    try {
+      expect(worker.log()).toContain(`store ${redactedUrl()}`);
+      fixture.model.enqueue(respond(shellCall('echo served-by-b')), respond(assistantMessage('fleet answer')));
+      const run = await runCli(['exec', '--json', '--no-worker', 'fleet'], envWith(fixture.home), fixture.workspace);
+      expect(run.code).toBe(0);
+      const stream = events(run.stdout);
+      expect(stream.at(-1)?.type).toBe('turn.completed');
+      expect(stream.find((e) => e.item?.type === 'command_execution' && e.type === 'item.completed')?.item?.aggregated_output).toBe('served-by-b\n');
+      expect(worker.log()).not.toContain(password);
+    } finally {
+      await worker.stop();
+    }
   });
 
   test('resume from a CLI on another store refuses before sending anything, naming both stores', async () => {
