@@ -36,8 +36,14 @@ export interface BenchEnv {
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
-/** Starts everything; `tuning` is passed to the worker. */
-export async function startBenchEnv(): Promise<BenchEnv> {
+/** Options of {@link startBenchEnv}. */
+export interface BenchEnvOptions {
+  /** The worker's transcript store (default: a file store in a temp dir). */
+  readonly store?: TranscriptStore;
+}
+
+/** Starts everything. */
+export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<BenchEnv> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const cliPath = await findTemporalCli({ explicitPath: process.env.UNROLL_TEMPORAL_CLI, toolsDir: path.join(repoRoot, '.tools'), install: true });
   const server = await TestWorkflowEnvironment.createLocal({
@@ -46,7 +52,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   const address = server.connection.options.address;
   const home = await mkdtemp(path.join(os.tmpdir(), 'unroll-bench-'));
   const workspace = await mkdtemp(path.join(os.tmpdir(), 'unroll-bench-ws-'));
-  const store = openFsStore(home);
+  const store = options.store ?? openFsStore(home);
   const model = await ScriptedResponsesServer.start();
   const taskQueue = `bench-${randomUUID()}`;
   const native = await NativeConnection.connect({ address });

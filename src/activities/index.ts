@@ -7,6 +7,7 @@ import { createCompactionActivities } from './compaction';
 import { createInferenceActivities } from './inference';
 import { ModelClients } from './model-client';
 import { classifyingStoreErrors } from './store-errors';
+import { checkingThreadStore, type StoreIdentity } from './store-identity';
 import { createToolActivities } from './tools';
 import { createTurnSetupActivities, type HostFacts } from './turn-setup';
 
@@ -23,12 +24,14 @@ export interface ActivityDeps {
    * process environment: that holds the provider's API key.
    */
   readonly toolEnvironment: Readonly<Record<string, string>>;
+  /** The worker's store, checked against each thread's (see ./store-identity); absent: no check. */
+  readonly storeIdentity?: StoreIdentity;
 }
 
 /** Creates every activity with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
   const clients = new ModelClients(deps.apiKey);
-  return {
+  const activities = {
     ...createTurnSetupActivities({ store: deps.store, host: deps.host }),
     ...createInferenceActivities({ store: deps.store, clients }),
     // Store errors leave every activity classified (see ./store-errors); the other
@@ -36,6 +39,7 @@ export function createActivities(deps: ActivityDeps) {
     ...classifyingStoreErrors(createToolActivities({ store: deps.store, stepHook: deps.toolStepHook, env: deps.toolEnvironment })),
     ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
   };
+  return deps.storeIdentity ? checkingThreadStore(activities, deps.storeIdentity) : activities;
 }
 
 /** The activity interface, for `proxyActivities<Activities>()` in workflows. */
@@ -44,3 +48,4 @@ export * from './types';
 export type { CompactInput, CompactResult, CompactionReason } from './compaction';
 export { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from './inference-errors';
 export { currentHostFacts, type HostFacts } from './turn-setup';
+export type { StoreIdentity } from './store-identity';

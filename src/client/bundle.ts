@@ -1,8 +1,8 @@
 /**
  * `unroll export <thread> -o <file>` and `unroll import <file>`: moving a thread's
  * complete record (histories + transcript objects) between machines as one gzip'd
- * bundle. An imported thread is kept under `<home>/imports/` and its objects go into the
- * local store, so `show`, `replay`, `diff` and `fork` find it by id without a server.
+ * bundle. An imported thread's histories are kept under `<home>/imports/` and its objects
+ * go into the configured store (UNROLL_STORE), so `show`, `replay`, `diff` and `fork` find it by id without a server.
  *
  * With encryption on: the bundle's histories are as the server stores them (encrypted);
  * its objects are plaintext canonical JSON (their names are their hashes, checked on
@@ -16,7 +16,6 @@ import type { PayloadCodec } from '@temporalio/common';
 import { decodeThreadHistories } from '../codec/history-codec';
 import { createBundle, importObjects, readBundle, writeBundle, bundleStore, type ThreadBundle } from '../history/bundle';
 import { ObjectNotFoundError } from '../store/errors';
-import { openFsStore } from '../store';
 import { buildThreadRun } from '../history/build-run';
 import { bundleHistories } from '../history/bundle';
 import { DebugContext, DebugUsageError, guarded, withContext, type DebugIo } from './debug-command';
@@ -81,12 +80,15 @@ export function importCommand(fileArg: string, io: DebugIo): Promise<number> {
     await requireFile(file);
     const bundle = await readBundle(file);
     const keys = ctx.keys();
-    const store = openFsStore(ctx.config.home, keys);
-    const count = await importObjects(bundle, store.backend);
-    // With a key, the transcript lives only in the (encrypted) store, not in plaintext under imports/.
-    await writeBundle(importedBundlePath(ctx.config.home, bundle.threadId), keys ? { ...bundle, objects: {} } : bundle);
-    io.err.write(`imported ${bundle.threadId}: ${bundle.workflows.length} workflow run(s), ${count} store object(s) into ${ctx.config.home}\n`);
-    io.err.write(`inspect it with: unroll show ${bundle.threadId}\n`);
-    return 0;
+    return withContext(ctx, async () => {
+      // The objects go to the configured store (shared by a fleet when UNROLL_STORE says so).
+      const { opened } = await ctx.openedStore();
+      const count = await importObjects(bundle, opened.store.backend);
+      // With a key, the transcript lives only in the (encrypted) store, not in plaintext under imports/.
+      await writeBundle(importedBundlePath(ctx.config.home, bundle.threadId), keys ? { ...bundle, objects: {} } : bundle);
+      io.err.write(`imported ${bundle.threadId}: ${bundle.workflows.length} workflow run(s), ${count} store object(s) into ${opened.description}; its histories under ${ctx.config.home}\n`);
+      io.err.write(`inspect it with: unroll show ${bundle.threadId}\n`);
+      return 0;
+    });
   });
 }

@@ -8,6 +8,8 @@
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { StoreConfigError } from '../store/store-errors';
+import { assertThreadInStore, ThreadStoreMismatchError } from './thread-store';
 import { ConfigError, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../config/config';
 import { ApprovalPolicy, ReasoningEffort, SandboxMode } from '../config/settings';
 import { runDevServerForeground } from '../temporal/dev-server';
@@ -144,7 +146,8 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log });
   try {
     const threadId = newThreadId();
-    const settings = { ...config.session, cwd };
+    // The thread records its store, so a worker on another store refuses it by name.
+    const settings = { ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description };
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
       sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd });
@@ -191,6 +194,7 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
     // Reading and writing an encrypted thread need its key: say so before anything is sent.
     await assertCanWriteTo(runtime.client, threadId);
     let view = await describeThread(runtime.client, threadId);
+    assertThreadInStore(threadId, view.settings, runtime.opened, runtime.storeId);
     requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
     emit(sink, { type: 'thread.started', thread_id: threadId });
     let code = 0;
@@ -359,7 +363,7 @@ function program(io: Io, result: { code: number }): Command {
 }
 
 /** Errors that are the user's to fix: printed as one line, exit 2. */
-const USAGE_ERRORS = [UsageError, ConfigError, ThreadNotFoundError, InvalidThreadIdError, PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError];
+const USAGE_ERRORS = [UsageError, ConfigError, StoreConfigError, ThreadStoreMismatchError, ThreadNotFoundError, InvalidThreadIdError, PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError];
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {

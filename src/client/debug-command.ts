@@ -12,10 +12,13 @@ import { BundleError } from '../history/bundle';
 import { ToolOutputNotFoundError } from '../history/fork-point';
 import { StepRefError } from '../history/step-ref';
 import { NotASessionError, ThreadHistoryNotFoundError } from '../history/thread-histories';
+import type { OpenedStore } from '../store';
+import { StoreConfigError } from '../store/store-errors';
 import { NotATemporalFrontendError } from '../temporal/errors';
 import { PromptTooLargeError } from './prompt-limit';
 import { RequestRefusedError } from './request-errors';
-import { installRuntimeLogger, openRuntime, type UnrollRuntime } from './runtime';
+import { ThreadStoreMismatchError } from './thread-store';
+import { installRuntimeLogger, openConfiguredStore, openRuntime, type UnrollRuntime } from './runtime';
 import { InvalidThreadIdError, ThreadNotFoundError } from './threads';
 
 /** The process's streams and environment, as the CLI passes them. */
@@ -33,7 +36,7 @@ export class DebugUsageError extends Error {
 
 const USAGE_ERRORS = [
   DebugUsageError, StepRefError, ToolOutputNotFoundError, BundleError, ThreadHistoryNotFoundError, NotASessionError, InvalidThreadIdError, ThreadNotFoundError, ConfigError,
-  PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError,
+  PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError, StoreConfigError, ThreadStoreMismatchError,
 ];
 
 /**
@@ -86,6 +89,7 @@ export function painterFor(stream: { isTTY?: boolean }, env: Record<string, stri
  */
 export class DebugContext {
   private runtimePromise: Promise<UnrollRuntime> | undefined;
+  private storePromise: Promise<{ opened: OpenedStore; storeId: string }> | undefined;
   private keyRing: KeyRing | null | undefined;
 
   constructor(
@@ -110,21 +114,33 @@ export class DebugContext {
     return payloadCodecsFor(this.keys());
   }
 
-  /** The connected runtime; the first call connects. */
+  /**
+   * The configured transcript store (UNROLL_STORE or config.json `store`), opened and
+   * checked on first use; commands that need no server (an imported thread) use it alone.
+   */
+  openedStore(): Promise<{ opened: OpenedStore; storeId: string }> {
+    this.storePromise ??= openConfiguredStore(this.config, this.keys());
+    return this.storePromise;
+  }
+
+  /** The connected runtime, on the configured store; the first call connects. */
   runtime(): Promise<UnrollRuntime> {
     if (!this.runtimePromise) {
       quietSdk('WARN');
       const keys = this.keys();
-      this.runtimePromise = openRuntime(this.config, this.io.env, { withWorker: this.withWorker, log: (m) => this.io.err.write(`${m}\n`), keys });
+      this.runtimePromise = this.openedStore().then((store) => openRuntime(this.config, this.io.env, { withWorker: this.withWorker, log: (m) => this.io.err.write(`${m}\n`), keys, store }));
     }
     return this.runtimePromise;
   }
 
-  /** Closes the connection if one was opened. */
+  /** Closes the connection and the store if they were opened. */
   async close(): Promise<void> {
     const opened = this.runtimePromise;
+    const store = this.storePromise;
     this.runtimePromise = undefined;
+    this.storePromise = undefined;
     if (opened) await (await opened.catch(() => undefined))?.close();
+    if (store) await (await store.catch(() => undefined))?.opened.close();
   }
 }
 

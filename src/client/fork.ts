@@ -69,6 +69,9 @@ export function forkCommand(target: string, flags: ForkFlags, io: DebugIo): Prom
         ...(providerChanged ? { provider: ctx.config.session.provider } : {}),
         ...(flags.reasoningEffort && flags.reasoningEffort !== 'default' ? { reasoningEffort: flags.reasoningEffort === 'none' ? null : flags.reasoningEffort } : {}),
         ...(flags.cd ? { cwd: path.resolve(io.cwd, flags.cd) } : {}),
+        // The fork lives in the store it is written to, whatever the parent's was.
+        storeId: runtime.storeId,
+        storeDescription: runtime.opened.description,
       };
       const provider = settings.provider ?? run.settings?.provider;
       const keyProblem = provider ? missingApiKey(provider, io.env) : null;

@@ -3,6 +3,7 @@
  * when none answers and the address is local), a client, the transcript store and,
  * for commands that run agents, an in-process worker.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
@@ -13,7 +14,7 @@ import { dataConverterFor } from '../codec/data-converter';
 import { keyRingFor, type KeyRing } from '../codec/keys';
 import { MissingKeyPayloadCodec } from '../codec/missing-key-codec';
 import type { UnrollConfig } from '../config/config';
-import { openFsStore, type TranscriptStore } from '../store';
+import { checkStore, openStore, type OpenedStore, type TranscriptStore } from '../store';
 import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../temporal/dev-server';
 import { NotATemporalFrontendError } from '../temporal/errors';
 import { http2Problem } from '../temporal/frontend-probe';
@@ -61,12 +62,36 @@ export async function ensureServer(config: UnrollConfig, log: (msg: string) => v
 export interface UnrollRuntime {
   readonly client: Client;
   readonly store: TranscriptStore;
+  /** The configured store (UNROLL_STORE or config.json `store`), checked at start-up. */
+  readonly opened: OpenedStore;
+  /** Its id, which new threads record (SessionSettings `storeId`). */
+  readonly storeId: string;
   readonly worker: Worker | undefined;
   /** The encryption keys the client and worker use; null when encryption is off. */
   readonly keys: KeyRing | null;
   /** Settles when the in-process worker has stopped (rejects when it failed); undefined without one. */
   readonly stopped: Promise<void> | undefined;
   close(): Promise<void>;
+}
+
+/**
+ * Opens the configured transcript store and checks it (connect, create or upgrade,
+ * read its id) before anything else happens: a wrong or unreachable store is a
+ * StoreConfigError naming its setting, password redacted. Close it when done.
+ */
+export async function openConfiguredStore(config: UnrollConfig, keys: KeyRing | null): Promise<{ opened: OpenedStore; storeId: string }> {
+  const opened = openStore(config.store.spec, { home: config.home, keys, source: config.store.source });
+  try {
+    return { opened, storeId: await checkStore(opened) };
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+}
+
+/** The host id a worker names itself by (`UNROLL_HOST_ID`, else the hostname). */
+export function hostIdOf(env: Record<string, string | undefined>): string {
+  return env.UNROLL_HOST_ID || os.hostname();
 }
 
 /** gRPC status UNIMPLEMENTED: the server at the address does not offer Temporal's service. */
@@ -123,15 +148,33 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): v
 export async function openRuntime(
   config: UnrollConfig,
   env: Record<string, string | undefined>,
-  options: { withWorker: boolean; log: (msg: string) => void; keys?: KeyRing | null },
+  options: { withWorker: boolean; log: (msg: string) => void; keys?: KeyRing | null; store?: { opened: OpenedStore; storeId: string } },
 ): Promise<UnrollRuntime> {
   const keys = options.keys !== undefined ? options.keys : keyRingFor(config);
   const dataConverter = runtimeDataConverter(keys);
+  // The store first: a wrong UNROLL_STORE is reported before any server starts or workflow runs.
+  const ownsStore = options.store === undefined;
+  const { opened, storeId } = options.store ?? (await openConfiguredStore(config, keys));
+  const closeStore = () => (ownsStore ? opened.close() : Promise.resolve());
+  try {
+    return await connectRuntime(config, env, { ...options, keys, opened, storeId, closeStore, dataConverter });
+  } catch (err) {
+    await closeStore();
+    throw err;
+  }
+}
+
+async function connectRuntime(
+  config: UnrollConfig,
+  env: Record<string, string | undefined>,
+  options: { withWorker: boolean; log: (msg: string) => void; keys: KeyRing | null; opened: OpenedStore; storeId: string; closeStore: () => Promise<void>; dataConverter: DataConverter },
+): Promise<UnrollRuntime> {
+  const { keys, opened, storeId, dataConverter } = options;
   await ensureServer(config, options.log);
   const { address, namespace, taskQueue } = config.temporal;
   const connection = await connectClient(address);
   const client = new Client({ connection, namespace, dataConverter });
-  const store = openFsStore(config.home, keys);
+  const store = opened.store;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let native: NativeConnection | undefined;
@@ -141,7 +184,13 @@ export async function openRuntime(
       connection: native,
       namespace,
       taskQueue,
-      deps: { store, apiKey: (name) => env[name], host: currentHostFacts(env), toolEnvironment: toolEnvironment(env, config.toolEnvironment.policy, config.toolEnvironment.secretNames) },
+      deps: {
+        store,
+        apiKey: (name) => env[name],
+        host: currentHostFacts(env),
+        toolEnvironment: toolEnvironment(env, config.toolEnvironment.policy, config.toolEnvironment.secretNames),
+        storeIdentity: { id: storeId, description: opened.description, host: hostIdOf(env), source: opened.source },
+      },
       dataConverter,
     });
     running = worker.run();
@@ -149,6 +198,8 @@ export async function openRuntime(
   return {
     client,
     store,
+    opened,
+    storeId,
     worker,
     keys,
     stopped: running,
@@ -159,6 +210,7 @@ export async function openRuntime(
       if (!stopped) return;
       await native?.close();
       await connection.close();
+      await options.closeStore();
     },
   };
 }

@@ -2,9 +2,10 @@
  * Where a debugging command finds a thread. The argument is, in this order:
  * 1. a bundle file (`unroll export` wrote it): read it, no server and no local store;
  * 2. the id of an imported thread (`<home>/imports/<id>.unroll.gz`, written by
- *    `unroll import`): its histories from there, its objects from the local store;
+ *    `unroll import`): its histories from there, its objects from the configured store;
  * 3. a thread id on the Temporal server: its histories from the server, its objects
- *    from the local store.
+ *    from the configured store (UNROLL_STORE: shared by a fleet, so any machine with
+ *    access to Temporal and the store can read any thread).
  * Histories hold payloads as the server stores them; with encryption on they are
  * decoded here with the configured key (`histories`), and kept as stored for export
  * (`storedHistories`).
@@ -15,9 +16,12 @@ import { decodeThreadHistories } from '../codec/history-codec';
 import { bundleHistories, bundleStore, readBundle, type ThreadBundle } from '../history/bundle';
 import { fetchThreadHistories, type ThreadHistories } from '../history/thread-histories';
 import { THREAD_ID } from '../shared/ids';
-import { openFsStore, type TranscriptStore } from '../store';
+import type { SessionSettings } from '../config/settings';
+import { runRecord } from '../history/history-events';
+import type { TranscriptStore } from '../store';
 import type { DebugContext } from './debug-command';
 import { DebugUsageError } from './debug-command';
+import { assertThreadInStore } from './thread-store';
 import { InvalidThreadIdError } from './threads';
 
 /** A thread's record, wherever it came from. */
@@ -67,9 +71,25 @@ export async function resolveThread(ctx: DebugContext, target: string): Promise<
   const imported = importedBundlePath(ctx.config.home, target);
   if (await isFile(imported)) {
     const bundle = await readBundle(imported);
-    return { kind: 'imported', location: imported, ...(await readable(bundleHistories(bundle, imported))), store: openFsStore(ctx.config.home, ctx.keys()), bundle };
+    return { kind: 'imported', location: imported, ...(await readable(bundleHistories(bundle, imported))), store: (await ctx.openedStore()).opened.store, bundle };
   }
   const runtime = await ctx.runtime();
   const stored = await fetchThreadHistories(runtime.client, target);
-  return { kind: 'server', location: ctx.config.temporal.address, ...(await readable(stored)), store: runtime.store, bundle: null };
+  const histories = await readable(stored);
+  // A thread of another store would show as missing objects: say which store it needs.
+  const settings = recordedSettings(histories.histories);
+  if (settings) assertThreadInStore(target, settings, runtime.opened, runtime.storeId);
+  return { kind: 'server', location: ctx.config.temporal.address, ...histories, store: runtime.store, bundle: null };
+}
+
+/** The settings the thread's first session run started with, when its history has them. */
+function recordedSettings(histories: ThreadHistories): Pick<SessionSettings, 'storeId' | 'storeDescription'> | undefined {
+  const first = histories.workflows.find((w) => w.workflowType === 'SessionWorkflow');
+  if (!first) return undefined;
+  try {
+    return (runRecord(first.history).input as { settings?: SessionSettings } | undefined)?.settings;
+  } catch {
+    // An unreadable session history is for the debugger to report, not this check.
+    return undefined;
+  }
 }

@@ -24,7 +24,7 @@ export async function workerCommand(overrides: ConfigOverrides, io: WorkerComman
   const config = loadConfig(io.env, overrides);
   installRuntimeLogger('INFO');
   const runtime = await openRuntime(config, io.env, { withWorker: true, log: (m) => io.err.write(`${m}\n`) });
-  io.err.write(`worker running on task queue "${config.temporal.taskQueue}" at ${config.temporal.address} (Ctrl-C to stop)\n`);
+  io.err.write(`worker running on task queue "${config.temporal.taskQueue}" at ${config.temporal.address}, store ${runtime.opened.description} (Ctrl-C to stop)\n`);
   return serveUntilStopped(runtime, io.err);
 }
 

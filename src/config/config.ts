@@ -69,6 +69,8 @@ export const ConfigFile = z
       .strict(),
     /** Payload and store encryption (see src/codec): a key file, relative to the Unroll home. */
     encryption: z.object({ keyFile: z.string().min(1) }).strict(),
+    /** The transcript store: `file:<dir>` or `postgres://…` (see src/store/store-spec.ts); `UNROLL_STORE` wins. */
+    store: z.string(),
   })
   .partial()
   .strict();
@@ -99,6 +101,18 @@ export interface UnrollConfig {
   readonly encryption?: EncryptionSource;
   /** How a worker of this process builds the environment of tool processes. */
   readonly toolEnvironment: ToolEnvironmentConfig;
+  /** Which transcript store to open (see src/store/open-store.ts). */
+  readonly store: StoreSource;
+}
+
+/**
+ * The configured transcript store: `spec` as written (undefined: the default file store
+ * under the home; parsed by `openStore`) and `source`, the setting it came from
+ * (`UNROLL_STORE` or the config file's `store`), which errors name.
+ */
+export interface StoreSource {
+  readonly spec: string | undefined;
+  readonly source: string;
 }
 
 /**
@@ -182,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
         stepsPerRun: null,
       },
     },
+    store: storeSource(env, file, home),
     ...encryptionSource(env, file, home),
     toolEnvironment: {
       policy: file.shellEnvironmentPolicy ?? DEFAULT_SHELL_ENVIRONMENT_POLICY,
@@ -194,6 +209,13 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 function secretVariableNames(providerKeys: ReadonlyArray<string | null | undefined>): string[] {
   const names = providerKeys.filter((name): name is string => typeof name === 'string' && name !== '');
   return [...new Set([...UNROLL_SECRET_VARIABLES, ...names])];
+}
+
+/** The configured store: `UNROLL_STORE` wins over config.json's `store`. */
+function storeSource(env: Record<string, string | undefined>, file: ConfigFile, home: string): StoreSource {
+  if (env.UNROLL_STORE !== undefined) return { spec: env.UNROLL_STORE, source: 'UNROLL_STORE' };
+  if (file.store !== undefined) return { spec: file.store, source: `store in ${path.join(home, 'config.json')}` };
+  return { spec: undefined, source: 'UNROLL_STORE' };
 }
 
 /** The configured key source: env vars win over config.json; both env vars at once is an error. */

@@ -92,5 +92,12 @@ export const SessionSettings = z.object({
   approvalTimeoutMs: z.number().int().positive().optional(),
   /** Replaces the built-in base instructions for this thread (e.g. a fork with other instructions). */
   baseInstructions: z.string().min(1).optional(),
+  /**
+   * The id of the transcript store the thread lives in (set by the client that starts or
+   * forks it); workers on another store refuse its activities. Absent on older threads.
+   */
+  storeId: z.string().min(1).optional(),
+  /** That store's spec with its password redacted, for messages. */
+  storeDescription: z.string().min(1).optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;

@@ -34,11 +34,17 @@ export const StoreFailureType = {
    * Retried with backoff; the message says what failed ("…; retrying").
    */
   Transient: 'StoreTransientError',
+  /**
+   * The worker's store is not the thread's (the thread records its store's id): every
+   * read would miss. Final; the message names both stores and the setting to change.
+   */
+  WrongStore: 'StoreMismatch',
 } as const;
 
 /** The failure types the turn treats as final for the turn (the thread goes on). */
 export const NON_RETRYABLE_INFERENCE_FAILURES: readonly string[] = [
   StoreFailureType.ObjectUnreadable,
+  StoreFailureType.WrongStore,
   InferenceFailureType.ContextWindowExceeded,
   InferenceFailureType.RequestRejected,
   InferenceFailureType.AuthenticationFailed,

@@ -16,6 +16,8 @@ function stuckRuntime(): UnrollRuntime {
   return {
     client: undefined as never,
     store: undefined as never,
+    opened: undefined as never,
+    storeId: '',
     worker: { getState: () => 'DRAINING' } as never,
     keys: null,
     stopped: never,

@@ -6,9 +6,10 @@
  * `--json` the notices are `error` events, as `codex exec --json` reports reconnects.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { openStore } from '../../src/store';
 import { testEnvironment } from '../support/harness';
 import { assistantMessage, httpError, rateLimited, respond } from '../support/responses-builders';
 import type { ScriptedResponsesServer } from '../support/responses-server';
@@ -79,8 +80,14 @@ describe('what exec tells while a turn waits', () => {
   });
 
   test('exec exits 1 naming the object when its store lacks what the turn recorded', async () => {
-    // The worker runs on another "host": its store is not the one this client reads.
+    // The worker runs on another "host" whose store directory is not the one this client
+    // reads, yet claims the same store id (a copied store-id file): the store check cannot
+    // tell them apart, so the client meets objects its store lacks. (Stores with different
+    // ids are refused up front: test/e2e/shared-store.test.ts.)
     const otherHome = await mkdtemp(path.join(os.tmpdir(), 'unroll-notices-worker-home-'));
+    const sameId = await openStore(undefined, { home }).storeId();
+    await mkdir(path.join(otherHome, 'store'), { recursive: true });
+    await writeFile(path.join(otherHome, 'store', 'store-id'), `${sameId}\n`);
     const taskQueue = `notices-other-store-${randomUUID()}`;
     const worker = await spawnWorker({ home: otherHome, taskQueue, address: testEnvironment().address });
     try {

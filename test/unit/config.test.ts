@@ -47,6 +47,7 @@ function defaults(): UnrollConfig {
       context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'remote', recentUserMessageTokens: 20_000, stepsPerRun: null },
     },
     toolEnvironment: { policy: DEFAULT_SHELL_ENVIRONMENT_POLICY, secretNames: ['OPENAI_API_KEY', 'UNROLL_ENCRYPTION_KEY', 'UNROLL_ENCRYPTION_KEY_FILE'] },
+    store: { spec: undefined, source: 'UNROLL_STORE' },
   };
 }
 
@@ -241,6 +242,16 @@ describe('loadConfig', () => {
   it('names every known provider\'s API key variable as a secret for tool environments', async () => {
     await writeConfig({ providers: { acme: { baseUrl: 'https://acme.example/v1', envKey: 'ACME_CREDENTIAL' }, local: { baseUrl: 'http://localhost:9/v1', envKey: null } } });
     expect(loadConfig({ UNROLL_HOME: home }).toolEnvironment.secretNames).toEqual(['OPENAI_API_KEY', 'UNROLL_ENCRYPTION_KEY', 'UNROLL_ENCRYPTION_KEY_FILE', 'ACME_CREDENTIAL']);
+  });
+
+  it('takes the store from config.json, naming the file as its source', async () => {
+    await writeConfig({ store: 'postgres://u:pw@db:5432/unroll' });
+    expect(loadConfig({ UNROLL_HOME: home }).store).toEqual({ spec: 'postgres://u:pw@db:5432/unroll', source: `store in ${configFile()}` });
+  });
+
+  it('lets UNROLL_STORE win over the store in config.json', async () => {
+    await writeConfig({ store: 'postgres://u:pw@db:5432/unroll' });
+    expect(loadConfig({ UNROLL_HOME: home, UNROLL_STORE: 'file:/srv/store' }).store).toEqual({ spec: 'file:/srv/store', source: 'UNROLL_STORE' });
   });
 
   it('resolves a relative UNROLL_HOME to an absolute path', () => {
