@@ -290,8 +290,9 @@ function program(io: Io, result: { code: number }): Command {
     });
   root.command('worker').description('run a standalone worker (workflows, inference and tools)')
     .option('--temporal-address <host:port>', 'Temporal frontend')
-    .action(async (flags: { temporalAddress?: string }) => {
-      result.code = await workerCommand(overridesFrom(flags), io);
+    .option('--host-id <name>', "this host's id: threads started here run their tools here (default: UNROLL_HOST_ID, else the hostname)")
+    .action(async (flags: { temporalAddress?: string; hostId?: string }) => {
+      result.code = await workerCommand({ ...overridesFrom(flags), ...(flags.hostId !== undefined ? { hostId: flags.hostId } : {}) }, io);
     });
   root.command('server').description('run the Temporal dev server in the foreground')
     .option('--temporal-address <host:port>', 'address to listen on')

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { currentHostFacts } from '../activities';
 import { dataConverterFor } from '../codec/data-converter';
 import { keyRingFor, type KeyRing } from '../codec/keys';
@@ -18,7 +18,7 @@ import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../tem
 import { NotATemporalFrontendError } from '../temporal/errors';
 import { http2Problem } from '../temporal/frontend-probe';
 import { findTemporalCli } from '../temporal/temporal-cli';
-import { createUnrollWorker } from '../workers/worker';
+import { createHostWorkers, type HostWorkers } from '../workers/worker';
 
 /** The Temporal server is not reachable and Unroll may not start one. */
 export class TemporalUnreachableError extends Error {
@@ -60,7 +60,8 @@ export async function ensureServer(config: UnrollConfig, log: (msg: string) => v
 export interface UnrollRuntime {
   readonly client: Client;
   readonly store: TranscriptStore;
-  readonly worker: Worker | undefined;
+  /** The in-process workers of this host (the shared queue's and the host queue's), if any. */
+  readonly worker: HostWorkers | undefined;
   /** The encryption keys the client and worker use; null when encryption is off. */
   readonly keys: KeyRing | null;
   /** Settles when the in-process worker has stopped (rejects when it failed); undefined without one. */
@@ -114,7 +115,7 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): v
 }
 
 /**
- * Connects to Temporal and, when `withWorker`, starts a worker in this process. With an
+ * Connects to Temporal and, when `withWorker`, starts this host's workers in this process. With an
  * encryption key configured (`config.encryption`, or `options.keys` when the caller
  * already loaded it), the client and the worker encrypt every payload and the store
  * encrypts at rest. Throws `EncryptionKeyError` for a bad key before connecting.
@@ -131,15 +132,16 @@ export async function openRuntime(
   const connection = await connectClient(address);
   const client = new Client({ connection, namespace, dataConverter });
   const store = openFsStore(config.home, keys);
-  let worker: Worker | undefined;
+  let worker: HostWorkers | undefined;
   let running: Promise<void> | undefined;
   let native: NativeConnection | undefined;
   if (options.withWorker) {
     native = await NativeConnection.connect({ address });
-    worker = await createUnrollWorker({
+    worker = await createHostWorkers({
       connection: native,
       namespace,
       taskQueue,
+      hostId: config.hostId,
       deps: { store, apiKey: (name) => env[name], host: currentHostFacts(env) },
       dataConverter,
     });
