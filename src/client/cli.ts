@@ -147,7 +147,7 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
     const settings = { ...config.session, cwd };
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
-      sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd });
+      sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd, host: config.hostId });
       sink.view.user(text);
     }
     const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
