@@ -7,8 +7,8 @@
  * workflow code.
  */
 
-/** Host ids: safe in task queue names, identities and messages; at most 63 characters. */
-export const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** Host ids: safe in task queue names, identities and messages; at most 253 characters (a fully qualified hostname fits). */
+export const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 /** The host a thread is pinned to, as recorded in its settings. */
 export interface HostPin {
@@ -42,7 +42,7 @@ export function parseHostTaskQueue(name: string): { readonly taskQueue: string; 
 /** Why `id` is not a usable host id, or null when it is. */
 export function hostIdProblem(id: string): string | null {
   if (HOST_ID.test(id)) return null;
-  return `"${id}" is not a valid host id: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`;
+  return `"${id}" is not a valid host id: use 1-253 letters, digits, '.', '_' or '-', starting with a letter or digit`;
 }
 
 /**

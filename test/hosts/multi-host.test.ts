@@ -15,8 +15,9 @@ import { compactThread, followTurn, startThread } from '../../src/client/threads
 import type { SessionSettings } from '../../src/config/settings';
 import { messageText, type MessageItem } from '../../src/items/schemas';
 import { hostPin, hostTaskQueue } from '../../src/shared/hosts';
-import { sessionWorkflowId } from '../../src/shared/ids';
+import { sessionWorkflowId, turnWorkflowId } from '../../src/shared/ids';
 import type { TurnResult } from '../../src/workflows/definitions';
+import { runCli } from '../e2e/run-cli';
 import { startHarness, transcriptItems, type Harness } from '../support/harness';
 import { assistantMessage, respond, shellCall } from '../support/responses-builders';
 import type { RecordedRequest } from '../support/responses-server';
@@ -132,6 +133,24 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
       expect(runs.map((r) => r.type)).toEqual(['readWorkspaceContext', 'compactTranscript']);
       expectPinned(runs, thread.host);
     }
+  });
+
+  test('exec on host A pins its thread to A: its tools run on A, and show and threads name the host', async () => {
+    const env = {
+      PATH: process.env.PATH, HOME: homes.A, UNROLL_HOME: homes.A, UNROLL_HOST_ID: 'A', UNROLL_TEMPORAL_ADDRESS: h.address, UNROLL_AUTO_START_SERVER: '0',
+      UNROLL_TASK_QUEUE: h.taskQueue, UNROLL_BASE_URL: h.model.url, UNROLL_MODEL: 'test-model', OPENAI_API_KEY: 'test-key', NO_COLOR: '1',
+    };
+    const run = await runCli(['exec', '--no-worker', '--json', 'look around'], env, workspaceOf('A'));
+    expect(run.code).toBe(0);
+    const threadId = (JSON.parse(run.stdout.split('\n')[0]) as { thread_id: string }).thread_id;
+    const runs = await activityRuns(h.client, turnWorkflowId(threadId, 1));
+    expect(runs.filter((r) => r.type === 'runTool')).toHaveLength(2);
+    expectPinned(runs, 'A');
+
+    const show = await runCli(['show', threadId], env, workspaceOf('A'));
+    expect(show.stdout).toContain(`cwd ${workspaceOf('A')} · host A`);
+    const listed = await runCli(['threads', '--json', '--limit', '1000'], env, workspaceOf('A'));
+    expect((JSON.parse(listed.stdout) as { threadId: string; host: string | null }[]).find((t) => t.threadId === threadId)).toMatchObject({ host: 'A' });
   });
 
   test.each(HOSTS.map((host) => [host, other(host)] as const))(
