@@ -88,14 +88,16 @@ export function pendingTasksOf(raw: temporal.api.workflowservice.v1.IDescribeWor
   return tasks;
 }
 
-const STORE_ACTIVITIES = new Set(['beginTurn', 'storeToolOutput', 'storeMessage', 'commitAppend', 'recoverTurnHead']);
+const STORE_ACTIVITIES = new Set(['storeToolOutput', 'storeMessage', 'commitAppend', 'recoverTurnHead']);
 
-/** A task as the user knows it: `inference #3`, `a tool call`, `a store write (beginTurn)`. */
+/** A task as the user knows it: `inference #3`, `a tool call`, `a store write (commitAppend)`. */
 export function taskLabel(task: PendingTask, step: number, workflowId = 'the workflow'): string {
   if (task.kind === 'workflow-task') return `the next workflow task of ${workflowId}`;
   if (task.type === 'runInference') return step > 0 ? `inference #${step}` : 'inference';
   if (task.type === 'runTool') return 'a tool call';
   if (task.type === 'compactTranscript') return 'compaction';
+  // It writes the user's message, but first reads AGENTS.md and the environment on the workspace's host.
+  if (task.type === 'beginTurn') return "the turn's start (beginTurn: reads the workspace, writes the user's message)";
   if (task.type === 'readWorkspaceContext') return 'reading the workspace context (AGENTS.md, environment)';
   if (STORE_ACTIVITIES.has(task.type)) return `a store write (${task.type})`;
   return task.type || `activity ${task.id}`;
