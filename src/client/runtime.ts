@@ -18,6 +18,7 @@ import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../tem
 import { NotATemporalFrontendError } from '../temporal/errors';
 import { http2Problem } from '../temporal/frontend-probe';
 import { findTemporalCli } from '../temporal/temporal-cli';
+import { withoutExpectedWarnings } from '../workers/expected-warnings';
 import { createHostWorkers, type HostWorkers } from '../workers/worker';
 
 /** The Temporal server is not reachable and Unroll may not start one. */
@@ -106,7 +107,8 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): v
   if (runtimeLogLevel) return;
   runtimeLogLevel = level;
   Runtime.install({
-    logger: new DefaultLogger(level),
+    // The host queue's activity-only worker makes the SDK warn that it polls no workflows: expected.
+    logger: withoutExpectedWarnings(new DefaultLogger(level)),
     // The commands handle their own signals (Ctrl-C interrupts a turn in `exec`; `worker`
     // shuts down gracefully), so the SDK must not shut the worker down behind their back.
     shutdownSignals: [],
