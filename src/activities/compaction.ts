@@ -36,7 +36,7 @@ import { ModelClients, streamResponse, toRequestItem, usageOf } from './model-cl
 import { ReceivedResponses } from './received-responses';
 import { classifyingStoreErrors } from './store-errors';
 import { contextMessages, freshContext, recordTurnHead, type HostFacts } from './turn-setup';
-import type { ContextState } from './types';
+import type { ContextState, WorkspaceContextRef } from './types';
 
 /** Why a compaction ran. */
 export type CompactionReason = 'auto' | 'overflow' | 'manual';
@@ -48,6 +48,11 @@ export interface CompactInput {
   readonly head: string;
   readonly settings: SessionSettings;
   readonly reason: CompactionReason;
+  /**
+   * The initial context, read on the workspace's host (`readWorkspaceContext`); absent in
+   * threads without a host pin, where the compacting worker reads the workspace itself.
+   */
+  readonly fresh?: WorkspaceContextRef;
 }
 
 export interface CompactResult {
@@ -86,7 +91,7 @@ export function createCompactionActivities(deps: CompactionDeps) {
       env.heartbeat({ phase: 'loading' });
       const items = normalizeHistory((await deps.store.loadTranscript(input.head)).map((s) => s.item));
       const history = items.filter((item) => !isContextMessage(item));
-      const fresh = await freshContext(input.settings, deps.host);
+      const fresh = await replacementContext(input, deps);
       const mode = input.settings.context.compaction;
       const key = ReceivedResponses.keyOf({ threadId: input.threadId, turn: input.turn, head: input.head, reason: input.reason, mode });
       let outcome = received.get(key);
@@ -94,7 +99,7 @@ export function createCompactionActivities(deps: CompactionDeps) {
         outcome = await askForReplacement(deps.clients.clientFor(input.settings), input, items, history, env);
         received.set(key, outcome);
       }
-      const replacement = [...contextMessages(fresh), ...outcome.items];
+      const replacement = [...fresh.items, ...outcome.items];
       const head = await deps.store.append(null, replacement, {
         kind: 'compaction',
         reason: input.reason,
@@ -116,6 +121,16 @@ export function createCompactionActivities(deps: CompactionDeps) {
       };
     },
   });
+}
+
+/**
+ * The context messages that open the replacement, and their state: the ones the pinned
+ * host read and stored, or, for a thread without a pin, read here.
+ */
+async function replacementContext(input: CompactInput, deps: CompactionDeps): Promise<{ items: ConversationItem[]; state: ContextState }> {
+  if (input.fresh) return { items: await Promise.all(input.fresh.items.map((hash) => deps.store.getItem(hash))), state: input.fresh.state };
+  const fresh = await freshContext(input.settings, deps.host);
+  return { items: contextMessages(fresh), state: fresh.state };
 }
 
 /**

@@ -44,6 +44,21 @@ export function createActivities(deps: ActivityDeps) {
 
 /** The activity interface, for `proxyActivities<Activities>()` in workflows. */
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The activities that touch the workspace (tools; AGENTS.md and environment reading): a
+ * host's own worker serves these on the host's task queue (see src/shared/hosts.ts).
+ */
+export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool'] as const satisfies readonly (keyof Activities)[];
+
+/** The workspace activities of `all`, for the host queue's worker. */
+export function workspaceActivities(all: Activities): Pick<Activities, (typeof WORKSPACE_ACTIVITIES)[number]> {
+  return {
+    beginTurn: (input) => all.beginTurn(input),
+    readWorkspaceContext: (input) => all.readWorkspaceContext(input),
+    runTool: (input) => all.runTool(input),
+  };
+}
 export * from './types';
 export type { CompactInput, CompactResult, CompactionReason } from './compaction';
 export { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from './inference-errors';

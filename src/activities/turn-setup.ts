@@ -21,6 +21,8 @@ import type {
   RecoverTurnHeadInput,
   StoreMessageInput,
   StoreToolOutputInput,
+  WorkspaceContextInput,
+  WorkspaceContextRef,
 } from './types';
 import { classifyingStoreErrors } from './store-errors';
 
@@ -50,8 +52,9 @@ export interface TurnSetupDeps {
 export const ABORTED_BY_EARLIER_TURN = 'aborted: the turn that made this call ended before the call produced an output';
 
 /**
- * Creates `beginTurn`, `storeToolOutput`, `storeMessage`, `commitAppend` and
- * `recoverTurnHead`. Their store errors are classified as in ./store-errors: a corrupt
+ * Creates `beginTurn`, `readWorkspaceContext`, `storeToolOutput`, `storeMessage`,
+ * `commitAppend` and `recoverTurnHead`. `beginTurn` and `readWorkspaceContext` read the
+ * workspace: a pinned thread runs them on its host's queue. Their store errors are classified as in ./store-errors: a corrupt
  * or missing object fails the activity for good after a few attempts, a full disk is
  * retried.
  */
@@ -78,6 +81,16 @@ export function createTurnSetupActivities({ store, host }: TurnSetupDeps) {
         userMessage: messageText(user.item).slice(0, 200),
         appendedBytes: Buffer.byteLength(JSON.stringify([...items, user.item])),
       };
+    },
+
+    /**
+     * Reads the initial context as it is now on this host (AGENTS.md from the workspace,
+     * the environment) and stores its messages, so that a compaction running on any
+     * worker can use it by reference.
+     */
+    async readWorkspaceContext(input: WorkspaceContextInput): Promise<WorkspaceContextRef> {
+      const fresh = await freshContext(input.settings, host);
+      return { items: await store.putItems(contextMessages(fresh)), state: fresh.state };
     },
 
     /** Stores a tool output the workflow made up (the tool activity gave up). */

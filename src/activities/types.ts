@@ -52,6 +52,18 @@ export interface ToolCallRef {
   readonly facts: CallFacts;
 }
 
+/** Input of `readWorkspaceContext`: the settings name the workspace (cwd) and the rest of the context. */
+export interface WorkspaceContextInput {
+  readonly threadId: string;
+  readonly settings: SessionSettings;
+}
+
+/** The initial context read on the workspace's host, by reference: its stored messages, in order. */
+export interface WorkspaceContextRef {
+  readonly items: string[];
+  readonly state: ContextState;
+}
+
 /** A displayable output item (assistant message or reasoning) of a response. */
 export interface OutputRef {
   readonly hash: string;

@@ -150,7 +150,7 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
     const settings = { ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description };
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
-      sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd });
+      sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd, host: config.hostId });
       sink.view.user(text);
     }
     const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
@@ -294,8 +294,9 @@ function program(io: Io, result: { code: number }): Command {
     });
   root.command('worker').description('run a standalone worker (workflows, inference and tools)')
     .option('--temporal-address <host:port>', 'Temporal frontend')
-    .action(async (flags: { temporalAddress?: string }) => {
-      result.code = await workerCommand(overridesFrom(flags), io);
+    .option('--host-id <name>', "this host's id: threads started here run their tools here (default: UNROLL_HOST_ID, else the hostname)")
+    .action(async (flags: { temporalAddress?: string; hostId?: string }) => {
+      result.code = await workerCommand({ ...overridesFrom(flags), ...(flags.hostId !== undefined ? { hostId: flags.hostId } : {}) }, io);
     });
   root.command('server').description('run the Temporal dev server in the foreground')
     .option('--temporal-address <host:port>', 'address to listen on')

@@ -12,6 +12,7 @@ import { parseStepRef } from '../history/step-ref';
 import type { ThreadRun } from '../history/thread-run';
 import { ZERO_USAGE } from '../items/usage';
 import { estimateTokens } from '../prompt/compaction';
+import type { HostPin } from '../shared/hosts';
 import { sessionWorkflowId } from '../shared/ids';
 import type { TranscriptStore } from '../store/transcript-store';
 import { submitInputUpdate, type SessionState, type SubmitInputResult, type ThreadOrigin } from '../workflows/definitions';
@@ -26,8 +27,10 @@ export const DEFAULT_FORK_MESSAGE = 'Continue from where you left off.';
 export interface ForkOptions {
   /** The step to fork at: `<turn>.<step>` (see `unroll show`). */
   readonly at: string;
-  /** Task queue of the worker that runs the fork (its workflows and tools). */
+  /** Task queue of the worker that runs the fork (its workflows, and its tools without `host`). */
   readonly taskQueue: string;
+  /** The host the fork is pinned to (the forking CLI's); absent: tools run on `taskQueue`. */
+  readonly host?: HostPin;
   readonly message?: string;
   readonly model?: string;
   readonly baseInstructions?: string;
@@ -61,7 +64,8 @@ function forkSettings(run: ThreadRun, options: ForkOptions): SessionSettings {
     ...options.defaults,
     ...run.settings,
     ...options.settings,
-    toolTaskQueue: options.taskQueue,
+    toolTaskQueue: options.host?.taskQueue ?? options.taskQueue,
+    host: options.host,
     ...(options.model ? { model: options.model } : {}),
     ...(options.baseInstructions !== undefined ? { baseInstructions: options.baseInstructions } : {}),
   };

@@ -83,6 +83,7 @@ export function forkCommand(target: string, flags: ForkFlags, io: DebugIo): Prom
       const started = await forkThread(runtime.client, runtime.store, run, {
         at: flags.at,
         taskQueue: ctx.config.temporal.taskQueue,
+        ...(ctx.config.session.host ? { host: ctx.config.session.host } : {}),
         message,
         ...(flags.model ? { model: flags.model } : {}),
         ...(baseInstructions !== undefined ? { baseInstructions } : {}),

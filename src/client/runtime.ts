@@ -3,12 +3,11 @@
  * when none answers and the address is local), a client, the transcript store and,
  * for commands that run agents, an in-process worker.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type LogLevel, type Worker } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { currentHostFacts } from '../activities';
 import { dataConverterFor } from '../codec/data-converter';
 import { keyRingFor, type KeyRing } from '../codec/keys';
@@ -20,7 +19,8 @@ import { NotATemporalFrontendError } from '../temporal/errors';
 import { http2Problem } from '../temporal/frontend-probe';
 import { findTemporalCli } from '../temporal/temporal-cli';
 import { toolEnvironment } from '../tools/environment';
-import { createUnrollWorker } from '../workers/worker';
+import { withoutExpectedWarnings } from '../workers/expected-warnings';
+import { createHostWorkers, type HostWorkers } from '../workers/worker';
 
 /** The Temporal server is not reachable and Unroll may not start one. */
 export class TemporalUnreachableError extends Error {
@@ -66,7 +66,8 @@ export interface UnrollRuntime {
   readonly opened: OpenedStore;
   /** Its id, which new threads record (SessionSettings `storeId`). */
   readonly storeId: string;
-  readonly worker: Worker | undefined;
+  /** The in-process workers of this host (the shared queue's and the host queue's), if any. */
+  readonly worker: HostWorkers | undefined;
   /** The encryption keys the client and worker use; null when encryption is off. */
   readonly keys: KeyRing | null;
   /** Settles when the in-process worker has stopped (rejects when it failed); undefined without one. */
@@ -87,11 +88,6 @@ export async function openConfiguredStore(config: UnrollConfig, keys: KeyRing | 
     await opened.close();
     throw err;
   }
-}
-
-/** The host id a worker names itself by (`UNROLL_HOST_ID`, else the hostname). */
-export function hostIdOf(env: Record<string, string | undefined>): string {
-  return env.UNROLL_HOST_ID || os.hostname();
 }
 
 /** gRPC status UNIMPLEMENTED: the server at the address does not offer Temporal's service. */
@@ -131,7 +127,8 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): v
   if (runtimeLogLevel) return;
   runtimeLogLevel = level;
   Runtime.install({
-    logger: new DefaultLogger(level),
+    // The host queue's activity-only worker makes the SDK warn that it polls no workflows: expected.
+    logger: withoutExpectedWarnings(new DefaultLogger(level)),
     // The commands handle their own signals (Ctrl-C interrupts a turn in `exec`; `worker`
     // shuts down gracefully), so the SDK must not shut the worker down behind their back.
     shutdownSignals: [],
@@ -140,7 +137,7 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): v
 }
 
 /**
- * Connects to Temporal and, when `withWorker`, starts a worker in this process. With an
+ * Connects to Temporal and, when `withWorker`, starts this host's workers in this process. With an
  * encryption key configured (`config.encryption`, or `options.keys` when the caller
  * already loaded it), the client and the worker encrypt every payload and the store
  * encrypts at rest. Throws `EncryptionKeyError` for a bad key before connecting.
@@ -175,21 +172,22 @@ async function connectRuntime(
   const connection = await connectClient(address);
   const client = new Client({ connection, namespace, dataConverter });
   const store = opened.store;
-  let worker: Worker | undefined;
+  let worker: HostWorkers | undefined;
   let running: Promise<void> | undefined;
   let native: NativeConnection | undefined;
   if (options.withWorker) {
     native = await NativeConnection.connect({ address });
-    worker = await createUnrollWorker({
+    worker = await createHostWorkers({
       connection: native,
       namespace,
       taskQueue,
+      hostId: config.hostId,
       deps: {
         store,
         apiKey: (name) => env[name],
         host: currentHostFacts(env),
         toolEnvironment: toolEnvironment(env, config.toolEnvironment.policy, config.toolEnvironment.secretNames),
-        storeIdentity: { id: storeId, description: opened.description, host: hostIdOf(env), source: opened.source },
+        storeIdentity: { id: storeId, description: opened.description, host: config.hostId, source: opened.source },
       },
       dataConverter,
     });

@@ -42,7 +42,7 @@ export function renderHeader(run: ThreadRun, paint: Paint): string[] {
   const steps = run.turns.reduce((n, t) => n + t.steps.length, 0);
   const lines = [
     `${paint('1', `thread ${run.threadId}`)} · ${run.status} · created ${run.createdAt ?? '?'}`,
-    paint('2', `model ${run.settings?.model ?? '?'} (${run.settings?.provider.name ?? '?'}) · cwd ${run.settings?.cwd ?? '?'}${run.settings?.baseInstructions ? ' · own base instructions' : ''}`),
+    paint('2', `model ${run.settings?.model ?? '?'} (${run.settings?.provider.name ?? '?'}) · cwd ${run.settings?.cwd ?? '?'} · ${hostLine(run.settings)}${run.settings?.baseInstructions ? ' · own base instructions' : ''}`),
   ];
   if (run.origin) {
     const changes = [
@@ -54,6 +54,12 @@ export function renderHeader(run: ThreadRun, paint: Paint): string[] {
   }
   lines.push(paint('2', `${run.turns.length} turn(s) · ${steps} step(s) · tokens ${usageLine(run.usage)}`));
   return lines;
+}
+
+/** Where the thread's workspace is: its pinned host, or (a thread from before pins) its tool queue. */
+export function hostLine(settings: ThreadRun['settings']): string {
+  if (!settings) return 'host ?';
+  return settings.host ? `host ${settings.host.id}` : `tools on task queue ${settings.toolTaskQueue} (no host pin)`;
 }
 
 /** The whole step list (optionally one turn only). */

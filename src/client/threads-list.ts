@@ -30,6 +30,8 @@ export interface ThreadListing {
   readonly usage: Usage | null;
   readonly lastMessage: string | null;
   readonly origin: ThreadOrigin | null;
+  /** The host the thread is pinned to (null: a thread from before pins, or settings unknown). */
+  readonly host: string | null;
   /** Where the details came from. */
   readonly details: 'query' | 'history' | 'none';
 }
@@ -99,14 +101,17 @@ async function workflowPollerPresent(client: Client, namespace: string, taskQueu
   }
 }
 
-type Details = Pick<ThreadListing, 'turns' | 'runningTurn' | 'usage' | 'lastMessage' | 'origin' | 'details'>;
+type Details = Pick<ThreadListing, 'turns' | 'runningTurn' | 'usage' | 'lastMessage' | 'origin' | 'host' | 'details'>;
 
 async function threadDetails(client: Client, latest: WorkflowExecutionInfo, askSession: boolean, timeoutMs: number): Promise<Details> {
   const handle = client.workflow.getHandle(latest.workflowId, latest.runId);
   if (askSession) {
     try {
       const view = await client.withDeadline(Date.now() + timeoutMs, () => handle.query(sessionQuery));
-      return { turns: view.turns, runningTurn: view.runningTurn, usage: view.usage, lastMessage: view.lastTurn?.lastMessage?.excerpt ?? null, origin: view.origin ?? null, details: 'query' };
+      return {
+        turns: view.turns, runningTurn: view.runningTurn, usage: view.usage, lastMessage: view.lastTurn?.lastMessage?.excerpt ?? null, origin: view.origin ?? null,
+        host: view.settings.host?.id ?? null, details: 'query',
+      };
     } catch {
       // A busy or restarting worker: the history tells the same.
     }
@@ -116,7 +121,7 @@ async function threadDetails(client: Client, latest: WorkflowExecutionInfo, askS
     const summary: SessionSummary = summarizeSessionRun(history);
     return { ...summary, details: 'history' };
   } catch {
-    return { turns: null, runningTurn: null, usage: null, lastMessage: null, origin: null, details: 'none' };
+    return { turns: null, runningTurn: null, usage: null, lastMessage: null, origin: null, host: null, details: 'none' };
   }
 }
 
@@ -128,9 +133,10 @@ function renderListing(threads: readonly ThreadListing[], paint: (code: string, 
     t.status === 'running' && t.runningTurn !== null ? `running (turn ${t.runningTurn})` : t.status,
     t.turns === null ? '?' : String(t.turns),
     t.usage ? String(t.usage.inputTokens + t.usage.outputTokens) : '?',
+    t.host ?? '-',
     (t.origin ? `[fork of ${t.origin.threadId} at ${t.origin.turn}.${t.origin.step}] ` : '') + (t.lastMessage ?? '').replace(/\s+/g, ' ').slice(0, 60),
   ]);
-  const header = ['THREAD', 'CREATED', 'STATUS', 'TURNS', 'TOKENS', 'LAST MESSAGE'];
+  const header = ['THREAD', 'CREATED', 'STATUS', 'TURNS', 'TOKENS', 'HOST', 'LAST MESSAGE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [paint('1', line(header)), ...rows.map(line)];

@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { parseHostTaskQueue } from '../shared/hosts';
 
 /** A task of the turn that is pending on the server. */
 export interface PendingTask {
@@ -87,14 +88,17 @@ export function pendingTasksOf(raw: temporal.api.workflowservice.v1.IDescribeWor
   return tasks;
 }
 
-const STORE_ACTIVITIES = new Set(['beginTurn', 'storeToolOutput', 'storeMessage', 'commitAppend', 'recoverTurnHead']);
+const STORE_ACTIVITIES = new Set(['storeToolOutput', 'storeMessage', 'commitAppend', 'recoverTurnHead']);
 
-/** A task as the user knows it: `inference #3`, `a tool call`, `a store write (beginTurn)`. */
+/** A task as the user knows it: `inference #3`, `a tool call`, `a store write (commitAppend)`. */
 export function taskLabel(task: PendingTask, step: number, workflowId = 'the workflow'): string {
   if (task.kind === 'workflow-task') return `the next workflow task of ${workflowId}`;
   if (task.type === 'runInference') return step > 0 ? `inference #${step}` : 'inference';
   if (task.type === 'runTool') return 'a tool call';
   if (task.type === 'compactTranscript') return 'compaction';
+  // It writes the user's message, but first reads AGENTS.md and the environment on the workspace's host.
+  if (task.type === 'beginTurn') return "the turn's start (beginTurn: reads the workspace, writes the user's message)";
+  if (task.type === 'readWorkspaceContext') return 'reading the workspace context (AGENTS.md, environment)';
   if (STORE_ACTIVITIES.has(task.type)) return `a store write (${task.type})`;
   return task.type || `activity ${task.id}`;
 }
@@ -116,12 +120,21 @@ export function waitNotices(tasks: readonly PendingTask[], now: number, step: nu
     if (!task.started && dueSince > 0 && now - dueSince >= NO_WORKER_AFTER_MS && task.taskQueue) {
       notices.push({
         key: `no-worker:${task.taskQueue}:${task.id}:${task.attempt}`,
-        message: `waiting for a worker on task queue "${task.taskQueue}": ${label} has waited ${Math.round((now - dueSince) / 1000)} s and no worker has taken it`,
+        message: `waiting for a worker on ${queueName(task.taskQueue)}: ${label} has waited ${Math.round((now - dueSince) / 1000)} s and no worker has taken it`,
         queue: { name: task.taskQueue, type: task.kind === 'activity' ? 'activity' : 'workflow' },
       });
     }
   }
   return notices;
+}
+
+/**
+ * A queue as the user knows it: `host A (task queue "unroll@host:A")` for a host's own
+ * queue (a pinned thread's workspace work waits for that host), else `task queue "unroll"`.
+ */
+export function queueName(taskQueue: string): string {
+  const host = parseHostTaskQueue(taskQueue);
+  return host ? `host ${host.hostId} (task queue "${taskQueue}")` : `task queue "${taskQueue}"`;
 }
 
 /** What the pollers of a task queue say, for a notice: who polled last, or that nobody polls. */

@@ -8,6 +8,7 @@
  */
 import os from 'node:os';
 import { loadConfig, type ConfigOverrides } from '../config/config';
+import { hostTaskQueue } from '../shared/hosts';
 import { installRuntimeLogger, openRuntime, type UnrollRuntime } from './runtime';
 
 /** How long the command waits for a stopping worker before it leaves anyway (ms). */
@@ -24,7 +25,7 @@ export async function workerCommand(overrides: ConfigOverrides, io: WorkerComman
   const config = loadConfig(io.env, overrides);
   installRuntimeLogger('INFO');
   const runtime = await openRuntime(config, io.env, { withWorker: true, log: (m) => io.err.write(`${m}\n`) });
-  io.err.write(`worker running on task queue "${config.temporal.taskQueue}" at ${config.temporal.address}, store ${runtime.opened.description} (Ctrl-C to stop)\n`);
+  io.err.write(`worker running on task queue "${config.temporal.taskQueue}" as host ${config.hostId} (host queue "${hostTaskQueue(config.temporal.taskQueue, config.hostId)}") at ${config.temporal.address}, store ${runtime.opened.description} (Ctrl-C to stop)\n`);
   return serveUntilStopped(runtime, io.err);
 }
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { hostIdProblem, hostPin } from '../shared/hosts';
 import { DEFAULT_TASK_QUEUE } from '../shared/ids';
 import { DEFAULT_SHELL_ENVIRONMENT_POLICY, ShellEnvironmentPolicy } from '../tools/environment';
 import { autoCompactLimit, contextWindowFor } from './model-limits';
@@ -80,6 +81,8 @@ export type ConfigFile = z.infer<typeof ConfigFile>;
 export type ConfigOverrides = Partial<Pick<ConfigFile, 'model' | 'provider' | 'baseUrl' | 'envKey' | 'reasoningEffort' | 'approvalPolicy' | 'sandboxMode' | 'networkAccess'>> & {
   readonly temporalAddress?: string;
   readonly taskQueue?: string;
+  /** `--host-id` of `unroll worker`. */
+  readonly hostId?: string;
 };
 
 /** The resolved configuration of one process. */
@@ -95,7 +98,12 @@ export interface UnrollConfig {
     readonly dbFile: string;
     readonly logFile: string;
   };
-  /** Settings for new threads, except the working directory. */
+  /**
+   * This process's host id (`--host-id`, `UNROLL_HOST_ID`, else the hostname): its worker
+   * polls the host's own task queue, and the threads it starts are pinned to it.
+   */
+  readonly hostId: string;
+  /** Settings for new threads (pinned to {@link hostId}), except the working directory. */
   readonly session: Omit<SessionSettings, 'cwd'>;
   /** Where the encryption keys come from; absent when encryption is off (see src/codec/keys.ts). */
   readonly encryption?: EncryptionSource;
@@ -166,8 +174,11 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
   // Remote compaction needs the provider's /responses/compact: OpenAI's own API has it.
   const remote = file.compaction ? file.compaction === 'remote' : Boolean(known?.remoteCompaction) && !overrides.baseUrl && !env.UNROLL_BASE_URL && !file.baseUrl;
   const taskQueue = overrides.taskQueue ?? env.UNROLL_TASK_QUEUE ?? file.temporal?.taskQueue ?? DEFAULT_TASK_QUEUE;
+  const hostId = resolveHostId(overrides.hostId, env.UNROLL_HOST_ID);
+  const pin = hostPin(taskQueue, hostId);
   return {
     home,
+    hostId,
     temporal: {
       address: overrides.temporalAddress ?? env.UNROLL_TEMPORAL_ADDRESS ?? file.temporal?.address ?? '127.0.0.1:7233',
       namespace: env.UNROLL_NAMESPACE ?? file.temporal?.namespace ?? 'default',
@@ -186,7 +197,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       sandboxMode: overrides.sandboxMode ?? file.sandboxMode ?? 'danger-full-access',
       networkAccess: overrides.networkAccess ?? file.networkAccess ?? false,
       shellTimeoutMs: file.shellTimeoutMs ?? 10_000,
-      toolTaskQueue: taskQueue,
+      toolTaskQueue: pin.taskQueue,
+      host: pin,
       timings: DEFAULT_TIMINGS,
       context: {
         windowTokens,
@@ -216,6 +228,14 @@ function storeSource(env: Record<string, string | undefined>, file: ConfigFile, 
   if (env.UNROLL_STORE !== undefined) return { spec: env.UNROLL_STORE, source: 'UNROLL_STORE' };
   if (file.store !== undefined) return { spec: file.store, source: `store in ${path.join(home, 'config.json')}` };
   return { spec: undefined, source: 'UNROLL_STORE' };
+}
+
+/** The host id from `--host-id`, else `UNROLL_HOST_ID`, else the hostname; validated. */
+function resolveHostId(flag: string | undefined, env: string | undefined): string {
+  const [id, origin] = flag !== undefined ? [flag, '--host-id'] : env !== undefined ? [env, 'UNROLL_HOST_ID'] : [os.hostname(), 'the hostname (set UNROLL_HOST_ID or --host-id)'];
+  const problem = hostIdProblem(id);
+  if (problem) throw new ConfigError(`${problem} (from ${origin})`);
+  return id;
 }
 
 /** The configured key source: env vars win over config.json; both env vars at once is an error. */

@@ -4,6 +4,7 @@
  * the worker reads it from).
  */
 import { z } from 'zod';
+import { HOST_ID } from '../shared/hosts';
 
 export const ReasoningEffort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
 export type ReasoningEffort = z.infer<typeof ReasoningEffort>;
@@ -84,8 +85,13 @@ export const SessionSettings = z.object({
   networkAccess: z.boolean().optional(),
   /** Default shell command timeout when the model gives none. */
   shellTimeoutMs: z.number().int().positive(),
-  /** Task queue of the host that has the workspace; tool activities run there. */
+  /**
+   * Task queue of the host that has the workspace. Threads with a `host` pin have it
+   * equal to the pin's queue; older threads without a pin run their tools here.
+   */
   toolTaskQueue: z.string().min(1),
+  /** The host the thread is pinned to (src/shared/hosts.ts); absent in threads from before pins. */
+  host: z.object({ id: z.string().regex(HOST_ID), taskQueue: z.string().min(1) }).optional(),
   timings: ActivityTimings,
   context: ContextSettings,
   /** How long an approval may wait before it counts as denied (absent: forever). */

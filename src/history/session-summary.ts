@@ -16,6 +16,8 @@ export interface SessionSummary {
   readonly usage: Usage;
   readonly lastMessage: string | null;
   readonly origin: ThreadOrigin | null;
+  /** The host the thread is pinned to; null for a thread from before pins. */
+  readonly host: string | null;
 }
 
 /** Summarises the latest session run's history. */
@@ -49,5 +51,5 @@ export function summarizeSessionRun(history: History): SessionSummary {
     if (closed) open.delete(int64(closed.initiatedEventId));
   }
   const running = [...open.values()];
-  return { turns, runningTurn: running.length > 0 ? Math.max(...running) : null, usage, lastMessage, origin: state?.origin ?? null };
+  return { turns, runningTurn: running.length > 0 ? Math.max(...running) : null, usage, lastMessage, origin: state?.origin ?? null, host: input?.settings.host?.id ?? null };
 }

@@ -2,12 +2,18 @@
  * Building an Unroll worker: one Temporal worker that hosts both workflows and every
  * activity on a task queue. The workflow code comes from a prebuilt bundle when one is
  * given (the CLI and the tests bundle once), otherwise it is bundled from source.
+ *
+ * A host (`unroll worker`, the CLI's in-process worker) runs two of them on one
+ * connection: the shared queue's (workflows and every activity) and its own host queue's
+ * (the workspace activities only: see src/shared/hosts.ts and {@link createHostWorkers}).
  */
 import { existsSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities';
+import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, workspaceActivities, type ActivityDeps } from '../activities';
+import { hostTaskQueue } from '../shared/hosts';
 
 /**
  * How long a stopping worker may take to drain before the SDK gives up on it (it then
@@ -46,12 +52,20 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
 export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<Worker> {
   const bundlePath = options.workflowBundlePath ?? defaultWorkflowBundlePath();
   return Worker.create({
-    connection: options.connection,
-    namespace: options.namespace,
+    ...commonOptions(options),
     taskQueue: options.taskQueue,
-    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: createActivities(options.deps),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
+    ...options.tuning,
+  });
+}
+
+/** Options every worker of a process shares (connection, codecs, heartbeats, shutdown). */
+function commonOptions(options: UnrollWorkerOptions): Partial<WorkerOptions> & Pick<WorkerOptions, 'connection'> {
+  return {
+    connection: options.connection,
+    namespace: options.namespace,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     // Heartbeats are how a running activity learns it was cancelled (an interrupt):
     // send them at least every second so a killed command stops within about a second.
     maxHeartbeatThrottleInterval: '1s',
@@ -63,6 +77,80 @@ export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<
     // Without it a worker whose drain never completes (a task stuck in the SDK) never
     // stops, and neither does the process that waits for it.
     shutdownForceTime: WORKER_SHUTDOWN_FORCE_MS,
-    ...options.tuning,
+  };
+}
+
+/** Options of {@link createHostWorkers}. */
+export interface HostWorkerOptions extends UnrollWorkerOptions {
+  /** The host id (validated by the config): names the host queue and the workers' identity. */
+  readonly hostId: string;
+}
+
+/**
+ * The workers of one host, run and stopped together: `shared` polls the shared queue
+ * (workflows, inference, compaction, and every activity of threads without a host pin),
+ * `host` polls the host's own queue (the workspace activities of the threads pinned here).
+ * When either stops (a shutdown, a fatal error), the other is shut down too.
+ */
+export class HostWorkers {
+  constructor(
+    readonly hostId: string,
+    readonly shared: Worker,
+    readonly host: Worker,
+  ) {}
+
+  /** The host's own task queue. */
+  get hostTaskQueue(): string {
+    return this.host.options.taskQueue;
+  }
+
+  /** Runs both until both have stopped; rejects with the first failure. */
+  async run(): Promise<void> {
+    const stopOther = (other: Worker) => () => {
+      if (other.getState() === 'RUNNING') other.shutdown();
+    };
+    const results = await Promise.allSettled([
+      this.shared.run().finally(stopOther(this.host)),
+      this.host.run().finally(stopOther(this.shared)),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Starts the graceful shutdown of both (those still running). */
+  shutdown(): void {
+    for (const worker of [this.shared, this.host]) if (worker.getState() === 'RUNNING') worker.shutdown();
+  }
+
+  /** FAILED when either failed, RUNNING while both run, else the shared worker's state. */
+  getState(): State {
+    const states = [this.shared.getState(), this.host.getState()];
+    if (states.includes('FAILED')) return 'FAILED';
+    if (states.every((s) => s === 'RUNNING')) return 'RUNNING';
+    if (states.every((s) => s === 'STOPPED')) return 'STOPPED';
+    return states[0] === 'RUNNING' ? states[1] : states[0];
+  }
+}
+
+/** The identity a host's workers report to Temporal (shown in history and poller lists). */
+export function hostWorkerIdentity(hostId: string): string {
+  return `${process.pid}@${os.hostname()} host:${hostId}`;
+}
+
+/**
+ * Creates (but does not run) the two workers of host `hostId` on one connection: see
+ * {@link HostWorkers}.
+ */
+export async function createHostWorkers(options: HostWorkerOptions): Promise<HostWorkers> {
+  const identity = hostWorkerIdentity(options.hostId);
+  const tuning: Partial<WorkerOptions> = { identity, ...options.tuning };
+  const shared = await createUnrollWorker({ ...options, tuning });
+  const activities = createActivities(options.deps);
+  const host = await Worker.create({
+    ...commonOptions(options),
+    taskQueue: hostTaskQueue(options.taskQueue, options.hostId),
+    activities: workspaceActivities(activities),
+    identity,
   });
+  return new HostWorkers(options.hostId, shared, host);
 }

@@ -37,7 +37,7 @@ import type { SessionSettings } from '../config/settings';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { NO_CONTEXT } from '../shared/context-state';
 import { turnWorkflowId } from '../shared/ids';
-import { compactionOptions, storeOptions, userTextStoreOptions } from './activity-options';
+import { storeOptions, userTextStoreOptions } from './activity-options';
 import { validateUserText } from './decisions';
 import {
   compactUpdate,
@@ -55,6 +55,7 @@ import {
   type TurnSummary,
 } from './definitions';
 import { TurnWorkflow } from './turn';
+import { compactOnSharedQueue } from './workspace';
 
 type QueuedWork =
   /** `item`: the text is already stored (a steering message that arrived as a turn ended). */
@@ -215,12 +216,9 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
    */
   async function compactNow(): Promise<CompactionSummary | ApplicationFailure> {
     if (state.head === null) return ApplicationFailure.create({ type: 'NothingToCompact', message: 'the thread has no transcript to compact yet', nonRetryable: true });
-    const compactor = proxyActivities<Activities>(compactionOptions(settings.timings));
     let result;
     try {
-      result = await compactor.compactTranscript.executeWithOptions({ ...compactionOptions(settings.timings), summary: 'compaction (manual)' }, [
-        { threadId, turn: 0, head: state.head, settings, reason: 'manual' },
-      ]);
+      result = await compactOnSharedQueue({ threadId, turn: 0, head: state.head, settings, reason: 'manual' }, 'compaction (manual)');
     } catch (err) {
       if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
       const cause = err.cause;

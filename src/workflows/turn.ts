@@ -49,7 +49,8 @@ import { addUsage, ZERO_USAGE } from '../items/usage';
 import { approvalRequirement, sessionApprovalKey, type CallFacts } from '../shared/approval-policy';
 import { InferenceFailureType, MALFORMED_OUTPUT_FAILURE, NON_RETRYABLE_INFERENCE_FAILURES, StoreFailureType } from '../shared/failure-types';
 import { sandboxPolicyFor } from '../shared/sandbox-policy';
-import { compactionOptions, inferenceOptions, storeOptions, toolOptions, TOOL_MAX_ATTEMPTS } from './activity-options';
+import { workspaceTaskQueue } from '../shared/hosts';
+import { inferenceOptions, storeOptions, toolOptions, TOOL_MAX_ATTEMPTS } from './activity-options';
 import {
   MAX_MALFORMED_RESPONSE_RETRIES,
   needsCompaction,
@@ -73,6 +74,7 @@ import {
   type TurnResult,
   type TurnStatus,
 } from './definitions';
+import { compactOnSharedQueue, workspaceStoreOptions } from './workspace';
 
 type NewEvent = TurnEvent extends infer E ? (E extends TurnEvent ? Omit<E, 'seq'> : never) : never;
 
@@ -92,7 +94,6 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   const { settings, threadId } = input;
   const store = proxyActivities<Activities>(storeOptions(settings.timings));
   const model = proxyActivities<Activities>(inferenceOptions(settings.timings));
-  const compactor = proxyActivities<Activities>(compactionOptions(settings.timings));
 
   const resumed = input.resume;
   let status: TurnStatus = 'running';
@@ -220,7 +221,9 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   /** Writes the user's message (and any changed context) to the transcript; compacts if over the limit. */
   async function startTurn(): Promise<void> {
     const user = input.userItem !== undefined ? { userItem: input.userItem } : { userText: input.userText };
-    const begun = await store.beginTurn.executeWithOptions({ ...storeOptions(settings.timings), summary: `turn ${input.turn}: user input` }, [
+    // It reads AGENTS.md and the environment: on the pinned host (see ./workspace).
+    const begin = workspaceStoreOptions(settings);
+    const begun = await proxyActivities<Activities>(begin).beginTurn.executeWithOptions({ ...begin, summary: `turn ${input.turn}: user input` }, [
       { threadId, turn: input.turn, head: input.head, settings, ...user, context },
     ]);
     head = begun.head;
@@ -327,9 +330,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
 
   async function compact(reason: CompactionReason): Promise<void> {
     if (head === null) return;
-    const result = await compactor.compactTranscript.executeWithOptions({ ...compactionOptions(settings.timings), summary: `compaction (${reason})` }, [
-      { threadId, turn: input.turn, head, settings, reason },
-    ]);
+    const result = await compactOnSharedQueue({ threadId, turn: input.turn, head, settings, reason }, `compaction (${reason})`);
     head = result.head;
     context = result.context;
     contextTokens = result.tokensAfter;
@@ -373,7 +374,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       }
       sandboxed = requirement.sandboxedIfApproved;
     }
-    const options = toolOptions(settings.timings, call.timeoutMs, settings.toolTaskQueue);
+    const options = toolOptions(settings.timings, call.timeoutMs, workspaceTaskQueue(settings));
     const tools = proxyActivities<Activities>(options);
     try {
       return await tools.runTool.executeWithOptions({ ...options, summary: call.summary }, [

@@ -9,12 +9,14 @@
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { forkThread } from '../../src/client/fork-thread';
-import { describeThread, followTurn, startThread, submitTurn } from '../../src/client/threads';
+import { compactThread, describeThread, followTurn, startThread, submitTurn } from '../../src/client/threads';
 import type { SessionSettings } from '../../src/config/settings';
 import { buildThreadRun } from '../../src/history/build-run';
 import { fetchThreadHistories } from '../../src/history/thread-histories';
+import { hostPin } from '../../src/shared/hosts';
+import { createUnrollWorker } from '../../src/workers/worker';
 import type { TurnResult } from '../../src/workflows/definitions';
-import type { Harness } from '../support/harness';
+import { testEnvironment, type Harness } from '../support/harness';
 import {
   applyPatchCall,
   assistantMessage,
@@ -161,6 +163,32 @@ export const CORPUS_SCENARIOS: readonly CorpusScenario[] = [
       });
       expectStatus(await followTurn(h.client, fork.turnWorkflowId, () => undefined, { pollMs: 50 }), 'completed', 'fork');
       return 'corpus-fork';
+    },
+  },
+  {
+    name: 'pinned',
+    description: 'a thread pinned to a host: turn start and tools on the host queue, an auto and a manual compaction reading the workspace there',
+    async record(h) {
+      const pin = hostPin(h.taskQueue, 'corpus-host');
+      // The host's own queue, served for the recording by a second in-process worker.
+      const hostWorker = await createUnrollWorker({
+        connection: h.connection, namespace: 'default', taskQueue: pin.taskQueue, workflowBundlePath: testEnvironment().bundlePath,
+        deps: { store: h.store, apiKey: () => 'test-key', host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T12:00:00Z') }, toolEnvironment: {} },
+      });
+      const running = hostWorker.run();
+      try {
+        await writeFile(path.join(h.workspace, 'big.txt'), 'y'.repeat(9_000) + '\n');
+        await writeFile(path.join(h.workspace, 'AGENTS.md'), 'Say where you ran.\n');
+        h.model.enqueue(respond(shellCall(['cat', 'big.txt'])), respond(assistantMessage('SUMMARY: big.txt is all y.')), respond(assistantMessage('It is all y.')));
+        expectStatus(await thread(h, 'corpus-pinned', 'what is in big.txt?', { ...smallContext(), host: pin, toolTaskQueue: pin.taskQueue }), 'completed', 'pinned');
+        await settled(h, 'corpus-pinned');
+        h.model.enqueue(respond(assistantMessage('SUMMARY: read big.txt.')));
+        await compactThread(h.client, 'corpus-pinned');
+      } finally {
+        hostWorker.shutdown();
+        await running;
+      }
+      return 'corpus-pinned';
     },
   },
 ];

@@ -36,6 +36,11 @@ describe('waitNotices', () => {
       task({ type: 'runTool', started: false, scheduledAt: NOW - NO_WORKER_AFTER_MS - 1_000, taskQueue: 'host-b' }),
       ['no-worker:host-b:7:1 waiting for a worker on task queue "host-b": a tool call has waited 6 s and no worker has taken it'],
     ],
+    [
+      "a pinned thread's tool call waiting on its host's own queue",
+      task({ type: 'runTool', started: false, scheduledAt: NOW - NO_WORKER_AFTER_MS - 1_000, taskQueue: 'unroll@host:laptop-a' }),
+      ['no-worker:unroll@host:laptop-a:7:1 waiting for a worker on host laptop-a (task queue "unroll@host:laptop-a"): a tool call has waited 6 s and no worker has taken it'],
+    ],
     ['a tool call scheduled a moment ago', task({ type: 'runTool', started: false, scheduledAt: NOW - 1_000 }), []],
     [
       'a workflow task nobody took',

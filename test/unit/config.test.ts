@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { ConfigError, DEFAULT_MODEL, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../../src/config/config';
 import { DEFAULT_TIMINGS } from '../../src/config/settings';
+import { hostTaskQueue } from '../../src/shared/hosts';
 import { DEFAULT_TASK_QUEUE } from '../../src/shared/ids';
 import { DEFAULT_SHELL_ENVIRONMENT_POLICY } from '../../src/tools/environment';
 
@@ -20,10 +21,16 @@ afterEach(async () => {
 const configFile = () => path.join(home, 'config.json');
 const writeConfig = (value: unknown) => writeFile(configFile(), typeof value === 'string' ? value : JSON.stringify(value));
 
+/** The pin (and tool queue) of a thread started on this machine with the shared queue `taskQueue`. */
+function pinned(taskQueue: string) {
+  return { toolTaskQueue: hostTaskQueue(taskQueue, os.hostname()), host: { id: os.hostname(), taskQueue: hostTaskQueue(taskQueue, os.hostname()) } };
+}
+
 /** The configuration of an empty home with no environment beyond UNROLL_HOME. */
 function defaults(): UnrollConfig {
   return {
     home,
+    hostId: os.hostname(),
     temporal: {
       address: '127.0.0.1:7233',
       namespace: 'default',
@@ -42,7 +49,7 @@ function defaults(): UnrollConfig {
       sandboxMode: 'danger-full-access',
       networkAccess: false,
       shellTimeoutMs: 10_000,
-      toolTaskQueue: DEFAULT_TASK_QUEUE,
+      ...pinned(DEFAULT_TASK_QUEUE),
       timings: DEFAULT_TIMINGS,
       context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'remote', recentUserMessageTokens: 20_000, stepsPerRun: null },
     },
@@ -97,7 +104,7 @@ describe('loadConfig', () => {
         sandboxMode: 'workspace-write',
         networkAccess: true,
         shellTimeoutMs: 5000,
-        toolTaskQueue: 'q',
+        ...pinned('q'),
       },
     });
   });
@@ -123,7 +130,7 @@ describe('loadConfig', () => {
         context: UNKNOWN_MODEL_CONTEXT,
         model: 'env-model',
         provider: { name: 'lmstudio', baseUrl: 'http://localhost:1234/v1', envKey: null },
-        toolTaskQueue: 'env-q',
+        ...pinned('env-q'),
       },
     });
   });
@@ -157,7 +164,7 @@ describe('loadConfig', () => {
         approvalPolicy: 'on-request',
         sandboxMode: 'workspace-write',
         networkAccess: true,
-        toolTaskQueue: 'flag-q',
+        ...pinned('flag-q'),
       },
       // The thread's API key variable is dropped from tool environments by name.
       toolEnvironment: { ...base.toolEnvironment, secretNames: [...base.toolEnvironment.secretNames, 'OLLAMA_KEY'] },
