@@ -59,7 +59,8 @@ describe('a thread in the shared PostgreSQL store', () => {
     redacted.password = '***';
     return decodeURIComponent(redacted.toString());
   };
-  const envWith = (home: string) => ({ ...fixture.env, HOME: home, UNROLL_HOME: home, UNROLL_STORE: url });
+  // One host id for every process: the CLIs and workers here share the workspace (one host, b).
+  const envWith = (home: string) => ({ ...fixture.env, HOME: home, UNROLL_HOME: home, UNROLL_STORE: url, UNROLL_HOST_ID: 'host-b' });
 
   test('exec with UNROLL_STORE=postgres://… completes and its objects are in the database, not in the home', async () => {
     fixture.model.enqueue(respond(shellCall('echo from-the-shared-store')), respond(assistantMessage('stored in postgres')));

@@ -26,8 +26,8 @@ export interface HostWorkerOptions {
   readonly home: string;
   readonly taskQueue: string;
   readonly address: string;
-  /** The shared file store's directory (`UNROLL_STORE=file:<dir>`; `<home>/store` links to it too). */
-  readonly storeDir: string;
+  /** The shared store, as an `UNROLL_STORE` spec (the fleet's PostgreSQL database). */
+  readonly store: string;
   /** Directories this host must not see (the other hosts' workspace roots). */
   readonly hidden: readonly string[];
 }
@@ -50,7 +50,7 @@ export async function spawnHostWorker(options: HostWorkerOptions): Promise<HostW
         PATH: process.env.PATH,
         HOME: options.home,
         UNROLL_HOME: options.home,
-        UNROLL_STORE: `file:${options.storeDir}`,
+        UNROLL_STORE: options.store,
         UNROLL_TASK_QUEUE: options.taskQueue,
         UNROLL_TEMPORAL_ADDRESS: options.address,
         UNROLL_AUTO_START_SERVER: '0',

@@ -1,6 +1,6 @@
 /**
  * Many hosts, one fleet: two real worker processes (hosts A and B) on one Temporal dev
- * server and one transcript store, each in its own mount namespace where the other
+ * server and one PostgreSQL transcript store, each in its own mount namespace where the other
  * host's workspace root is hidden under an empty tmpfs. A thread is pinned to the host
  * it started on: its tools and workspace reads run there (a tool run on the other host
  * would find no workspace), while inference and compaction go to the shared queue and
@@ -8,7 +8,7 @@
  * and the identity of the worker that ran it.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { compactThread, followTurn, startThread } from '../../src/client/threads';
@@ -21,6 +21,8 @@ import { runCli } from '../e2e/run-cli';
 import { startHarness, transcriptItems, type Harness } from '../support/harness';
 import { assistantMessage, respond, shellCall } from '../support/responses-builders';
 import type { RecordedRequest } from '../support/responses-server';
+import { freshDatabase } from '../support/postgres';
+import { testPostgresUrl } from '../support/postgres-env';
 import { waitFor } from '../support/worker-process';
 import { activityRuns, hostOfIdentity, type ActivityRun } from './activity-runs';
 import { spawnHostWorker, type HostWorker } from './host-worker';
@@ -36,6 +38,7 @@ const WORKSPACE = new Set(['beginTurn', 'readWorkspaceContext', 'runTool']);
 
 describe('threads pinned to the host they started on, in a two-host fleet', () => {
   let h: Harness;
+  let storeUrl: string;
   const roots = {} as Record<HostId, string>;
   const homes = {} as Record<HostId, string>;
   const workers = new Map<HostId, HostWorker>();
@@ -46,7 +49,7 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
   const startWorker = async (host: HostId) => {
     const worker = await spawnHostWorker({
       hostId: host, home: homes[host], taskQueue: h.taskQueue, address: h.address,
-      storeDir: path.join(h.home, 'store'), hidden: [roots[other(host)]],
+      store: storeUrl, hidden: [roots[other(host)]],
     });
     workers.set(host, worker);
     return worker;
@@ -71,13 +74,12 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
   }
 
   beforeAll(async () => {
-    h = await startHarness({ worker: false });
-    await mkdir(path.join(h.home, 'store'), { recursive: true });
+    // The fleet's one store: a database of its own on the suite's PostgreSQL.
+    storeUrl = await freshDatabase(testPostgresUrl());
+    h = await startHarness({ worker: false, storeSpec: storeUrl });
     for (const host of HOSTS) {
       roots[host] = await mkdtemp(path.join(os.tmpdir(), `unroll-host-${host}-root-`));
       homes[host] = await mkdtemp(path.join(os.tmpdir(), `unroll-host-${host}-home-`));
-      // The one shared store (until every runtime reads UNROLL_STORE, through the default path too).
-      await symlink(path.join(h.home, 'store'), path.join(homes[host], 'store'));
       await mkdir(workspaceOf(host));
       await writeFile(path.join(workspaceOf(host), 'where.txt'), `the workspace of host ${host}\n`);
       await writeFile(path.join(workspaceOf(host), 'AGENTS.md'), `Rules of host ${host}.\n`);
@@ -138,7 +140,7 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
   test('exec on host A pins its thread to A: its tools run on A, and show and threads name the host', async () => {
     const env = {
       PATH: process.env.PATH, HOME: homes.A, UNROLL_HOME: homes.A, UNROLL_HOST_ID: 'A', UNROLL_TEMPORAL_ADDRESS: h.address, UNROLL_AUTO_START_SERVER: '0',
-      UNROLL_TASK_QUEUE: h.taskQueue, UNROLL_BASE_URL: h.model.url, UNROLL_MODEL: 'test-model', OPENAI_API_KEY: 'test-key', NO_COLOR: '1',
+      UNROLL_TASK_QUEUE: h.taskQueue, UNROLL_STORE: storeUrl, UNROLL_BASE_URL: h.model.url, UNROLL_MODEL: 'test-model', OPENAI_API_KEY: 'test-key', NO_COLOR: '1',
     };
     const run = await runCli(['exec', '--no-worker', '--json', 'look around'], env, workspaceOf('A'));
     expect(run.code).toBe(0);

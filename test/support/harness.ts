@@ -13,7 +13,7 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import type { SessionSettings } from '../../src/config/settings';
 import { dataConverterFor } from '../../src/codec/data-converter';
 import type { KeyRing } from '../../src/codec/keys';
-import { openFsStore, type TranscriptStore } from '../../src/store';
+import { openFsStore, openStore, type OpenedStore, type TranscriptStore } from '../../src/store';
 import { createUnrollWorker } from '../../src/workers/worker';
 import { UNROLL_SECRET_VARIABLES } from '../../src/config/config';
 import { DEFAULT_SHELL_ENVIRONMENT_POLICY, toolEnvironment } from '../../src/tools/environment';
@@ -76,6 +76,8 @@ export interface HarnessOptions {
   readonly apiKeys?: Record<string, string>;
   /** The environment tool processes get (default: this process's, filtered by the default policy). */
   readonly toolEnvironment?: Record<string, string>;
+  /** The transcript store (an `UNROLL_STORE` spec, e.g. postgres://…); default: a file store in the home. */
+  readonly storeSpec?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -87,7 +89,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const clientConnection = await Connection.connect({ address });
   const dataConverter = dataConverterFor(options.keys);
   const client = new Client({ connection: clientConnection, ...(dataConverter ? { dataConverter } : {}) });
-  const store = openFsStore(home, options.keys);
+  // A store spec (e.g. postgres://… for the fleet tests), else the home's file store.
+  const opened: OpenedStore | undefined = options.storeSpec !== undefined ? openStore(options.storeSpec, { home, keys: options.keys ?? null }) : undefined;
+  const store = opened?.store ?? openFsStore(home, options.keys);
   const model = await ScriptedResponsesServer.start();
   const taskQueue = `test-${randomUUID()}`;
   let running: Promise<void> | undefined;
@@ -137,6 +141,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await model.close();
       await clientConnection.close();
       await connection.close();
+      await opened?.close();
       await rm(home, { recursive: true, force: true });
       await rm(workspace, { recursive: true, force: true });
     },
