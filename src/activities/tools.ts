@@ -75,7 +75,7 @@ export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps
       const journal: CallJournal = { read: () => store.getMarker(`${markerKey}.journal`), write: (value) => store.putMarker(`${markerKey}.journal`, value) };
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: toolEnv },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(toolEnv, input.secretEnvNames) },
         { shellTimeoutMs: input.shellTimeoutMs },
       );
       // Cancelled (the turn was interrupted): the tool has stopped its processes; report
@@ -93,6 +93,13 @@ export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps
  */
 export function callMarkerKey(input: Pick<RunToolInput, 'threadId' | 'turn' | 'step'>, callId: string): string {
   return `calls/${sha256Hex(`${input.threadId}\u0000${input.turn}\u0000${input.step}\u0000${callId}`)}`;
+}
+
+/** `env` without the variables named (the thread's own secrets); the same object when none. */
+function withoutNames(env: Readonly<Record<string, string>>, names: readonly string[] | undefined): Readonly<Record<string, string>> {
+  if (!names || names.length === 0) return env;
+  const drop = new Set(names);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name)));
 }
 
 function interrupted(): ToolResult & { interrupted: true } {

@@ -105,6 +105,11 @@ export interface RunToolInput {
   readonly shellTimeoutMs: number;
   /** The sandbox the call runs in; null runs it unsandboxed (danger-full-access or an approved escalation). */
   readonly sandbox: SandboxPolicy | null;
+  /**
+   * Variables the tool's processes must not see whatever the worker's policy says: the
+   * thread's provider key variable (a worker's config may not know that provider).
+   */
+  readonly secretEnvNames?: readonly string[];
 }
 
 export interface RunToolResult {

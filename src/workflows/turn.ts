@@ -380,6 +380,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       return await tools.runTool.executeWithOptions({ ...options, summary: call.summary }, [
         {
           threadId, turn: input.turn, step: atStep, call, cwd: settings.cwd, shellTimeoutMs: settings.shellTimeoutMs,
+          ...(settings.provider.envKey ? { secretEnvNames: [settings.provider.envKey] } : {}),
           sandbox: sandboxed ? sandboxPolicyFor(settings) : null,
         },
       ]);
