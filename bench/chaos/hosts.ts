@@ -132,6 +132,41 @@ export interface PinnedSession {
   readonly turns: number;
 }
 
+/** The parts of a history event the host check reads (a Temporal `IHistoryEvent` has them). */
+export interface ActivityEvent {
+  readonly eventId?: unknown;
+  readonly activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; taskQueue?: { name?: string | null } | null } | null;
+  readonly activityTaskStartedEventAttributes?: { scheduledEventId?: unknown; identity?: string | null } | null;
+}
+
+/**
+ * Checks one workflow's history of a thread pinned to `host`: each workspace activity
+ * must have been scheduled on the pin's queue and started by a worker of `host`; counts
+ * inferences by the host that ran them. Adds to `into`; returns how many workspace
+ * activities it checked.
+ */
+export function checkHistory(workflowId: string, events: readonly ActivityEvent[], host: HostId, sharedQueue: string, into: Pick<HostCheck, 'wrongHost' | 'inferencesByHost'>): number {
+  const pinQueue = hostPin(sharedQueue, host).taskQueue;
+  const scheduled = new Map<string, { type: string; queue: string }>();
+  let checked = 0;
+  for (const event of events) {
+    const s = event.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(String(event.eventId), { type: s.activityType?.name ?? '', queue: s.taskQueue?.name ?? '' });
+    const started = event.activityTaskStartedEventAttributes;
+    if (!started) continue;
+    const activity = scheduled.get(String(started.scheduledEventId));
+    if (!activity) continue;
+    const ranOn = hostOfIdentity(started.identity);
+    if (activity.type === 'runInference' && (ranOn === 'A' || ranOn === 'B')) into.inferencesByHost[ranOn] += 1;
+    if (!WORKSPACE_ACTIVITIES.has(activity.type)) continue;
+    checked += 1;
+    if (ranOn !== host || activity.queue !== pinQueue) {
+      into.wrongHost.push(`${workflowId} ${activity.type} (event ${String(started.scheduledEventId)}) of a thread pinned to ${host}: queue ${activity.queue}, worker ${started.identity ?? '?'}`);
+    }
+  }
+  return checked;
+}
+
 /**
  * Reads the session workflow and every turn workflow of each session from Temporal and
  * checks where each activity ran (ActivityTaskScheduled's queue, ActivityTaskStarted's
@@ -142,31 +177,13 @@ export async function checkHostPinning(client: Client, sharedQueue: string, sess
   let workspaceActivities = 0;
   for (const session of sessions) {
     result.sessionsByHost[session.host] += 1;
-    const pinQueue = hostPin(sharedQueue, session.host).taskQueue;
     const workflowIds = [sessionWorkflowId(session.threadId), ...Array.from({ length: session.turns }, (_, i) => turnWorkflowId(session.threadId, i + 1))];
     for (const workflowId of workflowIds) {
-      let events;
       try {
-        events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+        const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+        workspaceActivities += checkHistory(workflowId, events, session.host, sharedQueue, result);
       } catch (err) {
         result.unreadable.push(`${workflowId}: ${(err as Error).message}`);
-        continue;
-      }
-      const scheduled = new Map<string, { type: string; queue: string }>();
-      for (const event of events) {
-        const s = event.activityTaskScheduledEventAttributes;
-        if (s) scheduled.set(String(event.eventId), { type: s.activityType?.name ?? '', queue: s.taskQueue?.name ?? '' });
-        const started = event.activityTaskStartedEventAttributes;
-        if (!started) continue;
-        const activity = scheduled.get(String(started.scheduledEventId));
-        if (!activity) continue;
-        const host = hostOfIdentity(started.identity);
-        if (activity.type === 'runInference' && (host === 'A' || host === 'B')) result.inferencesByHost[host] += 1;
-        if (!WORKSPACE_ACTIVITIES.has(activity.type)) continue;
-        workspaceActivities += 1;
-        if (host !== session.host || activity.queue !== pinQueue) {
-          result.wrongHost.push(`${workflowId} ${activity.type} (event ${started.scheduledEventId}) of a thread pinned to ${session.host}: queue ${activity.queue}, worker ${started.identity ?? '?'}`);
-        }
       }
     }
   }
