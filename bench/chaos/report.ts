@@ -387,7 +387,8 @@ export function renderMarkdown(r: ChaosReport): string {
     '',
     '| fault | count |',
     '|---|---|',
-    ...ALL_FAULT_KINDS.map((k) => `| ${FAULT_LABELS[k]} | ${r.faults[k]} |`),
+    // The database restarts only exist in the two-host mode.
+    ...ALL_FAULT_KINDS.filter((k) => r.hosts || k !== 'database-restart').map((k) => `| ${FAULT_LABELS[k]} | ${r.faults[k]} |`),
     '',
     '### Tool faults: what the model was told',
     '',
