@@ -92,6 +92,15 @@ export interface WorkerSpec {
   readonly script?: string;
   /** Extra environment for the worker (e.g. where the pausing worker stops). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The worker's host id (`unroll worker --host-id`): it polls `<taskQueue>@host:<id>` too. */
+  readonly hostId?: string;
+  /** `UNROLL_STORE` for the worker (default: the file store under its home). */
+  readonly store?: string;
+  /**
+   * Directories the worker must not see: it runs in its own mount namespace with an
+   * empty tmpfs over each (needs root), so a tool run on the wrong host finds nothing.
+   */
+  readonly hidden?: readonly string[];
 }
 
 /** A running `unroll worker` child. */
@@ -144,10 +153,18 @@ export async function startWorker(spec: WorkerSpec, deadlineMs = 90_000): Promis
 }
 
 async function spawnOnce(spec: WorkerSpec): Promise<WorkerChild | string> {
-  const args = spec.script ? [spec.script] : [path.join(repoRoot(), 'bin', 'unroll'), 'worker'];
-  const child = spawn(process.execPath, args, {
+  const args = spec.script ? [spec.script] : [path.join(repoRoot(), 'bin', 'unroll'), 'worker', ...(spec.hostId ? ['--host-id', spec.hostId] : [])];
+  const hidden = spec.hidden ?? [];
+  // sh mounts over "$1"… (arguments, never quoted into the script) and then execs node, so
+  // the pid we hold is the worker's own and SIGKILL reaches it.
+  const mounts = hidden.map((_, i) => `mount -t tmpfs tmpfs "$${i + 1}" && `).join('');
+  const [command, argv] = hidden.length === 0
+    ? [process.execPath, args]
+    : ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `${mounts}shift ${hidden.length} && exec "$@"`, 'sh', ...hidden, process.execPath, ...args]];
+  const child = spawn(command, argv, {
     env: {
       ...spec.env,
+      ...(spec.store ? { UNROLL_STORE: spec.store } : {}),
       PATH: process.env.PATH,
       HOME: spec.home,
       UNROLL_HOME: spec.home,

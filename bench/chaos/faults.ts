@@ -24,7 +24,7 @@ export const TOOL_FAULTS = ['hanging-command', 'output-50mb', 'binary-output', '
 export type ToolFault = (typeof TOOL_FAULTS)[number];
 
 /** Faults of the infrastructure: the worker process and the Temporal server. */
-export const INFRA_FAULTS = ['worker-sigkill', 'server-restart'] as const;
+export const INFRA_FAULTS = ['worker-sigkill', 'server-restart', 'database-restart'] as const;
 /** One infrastructure fault kind. */
 export type InfraFault = (typeof INFRA_FAULTS)[number];
 
@@ -35,6 +35,7 @@ export type FaultKind = `provider:${ProviderFault}` | `tool:${ToolFault}` | Infr
 export const ALL_FAULT_KINDS: readonly FaultKind[] = [
   'worker-sigkill',
   'server-restart',
+  'database-restart',
   ...PROVIDER_FAULTS.map((f) => `provider:${f}` as const),
   ...TOOL_FAULTS.map((f) => `tool:${f}` as const),
 ];
@@ -43,6 +44,7 @@ export const ALL_FAULT_KINDS: readonly FaultKind[] = [
 export const FAULT_LABELS: Record<FaultKind, string> = {
   'worker-sigkill': 'worker process killed with SIGKILL (a new worker is started)',
   'server-restart': 'Temporal dev server stopped and restarted (SQLite file kept)',
+  'database-restart': 'PostgreSQL store stopped and restarted (two-host mode)',
   'provider:http-429': 'provider 429 with Retry-After: 1',
   'provider:http-500': 'provider 500',
   'provider:http-503': 'provider 503',

@@ -96,7 +96,7 @@ export async function verifyStore(storeRoot: string, heads: readonly string[]): 
 }
 
 /** Loads every node and item from `head` to its root; true when all of it loaded. */
-async function checkChain(store: TranscriptStore, head: string, lost: Set<string>, corrupted: Set<string>): Promise<boolean> {
+export async function checkChain(store: TranscriptStore, head: string, lost: Set<string>, corrupted: Set<string>): Promise<boolean> {
   let ok = true;
   for (let cursor: string | null = head; cursor !== null; ) {
     const hash: string = cursor;
@@ -113,7 +113,8 @@ async function checkChain(store: TranscriptStore, head: string, lost: Set<string
   return ok;
 }
 
-async function loadObject<T>(load: () => Promise<T>, hash: string, lost: Set<string>, corrupted: Set<string>): Promise<T | undefined> {
+/** Runs `load`; a missing or corrupt object is noted under `hash` and gives undefined. */
+export async function loadObject<T>(load: () => Promise<T>, hash: string, lost: Set<string>, corrupted: Set<string>): Promise<T | undefined> {
   try {
     return await load();
   } catch (err) {
@@ -124,7 +125,8 @@ async function loadObject<T>(load: () => Promise<T>, hash: string, lost: Set<str
   }
 }
 
-function parsesAsJson(data: Buffer): boolean {
+/** True when `data` is a JSON document. */
+export function parsesAsJson(data: Buffer): boolean {
   try {
     JSON.parse(data.toString('utf8'));
     return true;

@@ -4,6 +4,7 @@
  *   npm run chaos                                  # 20 sessions, seed 1, 4 at a time
  *   npm run chaos -- --sessions 5 --seed 7 --concurrency 2
  *   npm run chaos -- --sessions 4 --no-targeted         # only the random sessions
+ *   npm run chaos -- --hosts 2 --sessions 6             # two hosts on a private PostgreSQL
  *
  * The table goes to stdout and, as markdown and JSON, to bench/results/; progress goes
  * to stderr. Exit 0 when nothing was lost, corrupted, left unfinished or repeated
@@ -29,6 +30,11 @@ function targetedSet(flag: TargetedSet | boolean): TargetedSet {
   return flag === false ? 'none' : flag;
 }
 
+function hostCount(value: string): 1 | 2 {
+  if (value !== '1' && value !== '2') throw new InvalidArgumentError('expected 1 or 2');
+  return value === '1' ? 1 : 2;
+}
+
 function integer(min: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
@@ -50,6 +56,8 @@ export function parseChaosArgs(argv: string[]): Omit<ChaosOptions, 'log'> {
     .option('--provider-faults <n>', 'provider faults per session', integer(0), d.providerFaultsPerSession)
     .option('--tool-faults <n>', 'tool faults per session', integer(0), d.toolFaultsPerSession)
     .option('--server-restarts <n>', 'Temporal dev server restarts during the run', integer(0), d.serverRestarts)
+    .option('--hosts <n>', '1, or 2: hosts A and B on a private PostgreSQL store, sessions pinned to each, kills of either worker, database restarts', hostCount, d.hosts)
+    .option('--db-restarts <n>', 'PostgreSQL restarts during the faulty phase (with --hosts 2)', integer(0), d.dbRestarts)
     .option('--targeted [set]', 'targeted scenarios after the random sessions: all (default) or short (those of the test suite)', parseTargeted, d.targeted)
     .option('--no-targeted', 'skip the targeted scenarios (apply_patch kills, store damage, full disks)')
     .option('--session-deadline-s <n>', 'seconds after which a session counts as not completed', integer(10), d.sessionDeadlineMs / 1000)
@@ -66,6 +74,8 @@ export function parseChaosArgs(argv: string[]): Omit<ChaosOptions, 'log'> {
     providerFaultsPerSession: o.providerFaults as number,
     toolFaultsPerSession: o.toolFaults as number,
     serverRestarts: o.serverRestarts as number,
+    hosts: o.hosts as 1 | 2,
+    dbRestarts: o.dbRestarts as number,
     targeted: targetedSet(o.targeted as TargetedSet | boolean),
     sessionDeadlineMs: (o.sessionDeadlineS as number) * 1000,
     keepWorkDir: o.keep as boolean,
@@ -74,10 +84,14 @@ export function parseChaosArgs(argv: string[]): Omit<ChaosOptions, 'log'> {
   return options;
 }
 
-/** Writes the report as `bench/results/chaos-<sessions>-sessions-seed-<seed>.{md,json}`; returns the markdown path. */
+/**
+ * Writes the report as `bench/results/chaos-<sessions>-sessions-seed-<seed>.{md,json}`
+ * (`chaos-2-hosts-<sessions>-sessions-seed-<seed>` in the two-host mode); returns the markdown path.
+ */
 export async function writeResults(report: ChaosReport, dir = path.join(repoRoot(), 'bench', 'results')): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const base = path.join(dir, `chaos-${report.options.sessions}-sessions-seed-${report.options.seed}`);
+  const hosts = report.options.hosts === 2 ? '2-hosts-' : '';
+  const base = path.join(dir, `chaos-${hosts}${report.options.sessions}-sessions-seed-${report.options.seed}`);
   await writeFile(`${base}.md`, renderMarkdown(report));
   await writeFile(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
   return `${base}.md`;

@@ -11,6 +11,14 @@ export interface ChaosOptions {
   readonly providerFaultsPerSession: number;
   readonly toolFaultsPerSession: number;
   readonly serverRestarts: number;
+  /**
+   * 1: every session has its own worker on the file store. 2: the fleet mode (./hosts.ts):
+   * hosts A and B, one worker each, on a private PostgreSQL store, sessions pinned half to
+   * each host; kills hit either host's worker, and PostgreSQL restarts mid-run.
+   */
+  readonly hosts?: 1 | 2;
+  /** PostgreSQL restarts during the faulty phase (two-host mode only). */
+  readonly dbRestarts?: number;
   /** The targeted scenarios after the random phase (see ./scenarios.ts): all, the short test's, or none. */
   readonly targeted: TargetedSet;
   /** A session that has not finished by then counts as not completed. */
@@ -31,6 +39,8 @@ export const DEFAULT_CHAOS_OPTIONS: Omit<ChaosOptions, 'log'> = {
   providerFaultsPerSession: 3,
   toolFaultsPerSession: 2,
   serverRestarts: 2,
+  hosts: 1,
+  dbRestarts: 1,
   targeted: 'all',
   sessionDeadlineMs: 10 * 60_000,
   keepWorkDir: false,

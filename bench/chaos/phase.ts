@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { startWorker, type ChaosDevServer, type WorkerChild, type WorkerSpec } from './cluster';
+import { hostOfSession, pinnedSettings, type HostFleet, type HostId } from './hosts';
 import type { ChaosModel } from './model';
 import type { ChaosPlan, SessionPlan } from './plan';
 import { chaosSettings, driveSession, type DriveOutcome } from './session';
@@ -27,6 +28,20 @@ export interface PhaseContext {
   readonly concurrency: number;
   readonly sessionDeadlineMs: number;
   readonly log: (line: string) => void;
+  /** The two-host mode (./hosts.ts): the fleet the sessions are pinned to, and the database restarts. */
+  readonly fleet?: FleetContext;
+}
+
+/** What the faulty phase of the two-host mode needs. */
+export interface FleetContext {
+  readonly fleet: HostFleet;
+  /** The queue both hosts poll (each also polls `<sharedQueue>@host:<id>`). */
+  readonly sharedQueue: string;
+  /** The transcript store the hosts share. */
+  readonly storeUrl: string;
+  /** Fractions of the run's expected answers at which PostgreSQL restarts. */
+  readonly dbRestartsAt: readonly number[];
+  readonly restartDatabase: () => Promise<void>;
 }
 
 /** One session's run in a phase. */
@@ -36,6 +51,8 @@ export interface SessionRun extends DriveOutcome {
   readonly workspace: string;
   readonly kills: number;
   readonly durationMs: number;
+  /** The host the thread is pinned to (two-host mode only). */
+  readonly host?: HostId;
 }
 
 /** A phase's result: where its files are, and every session's run. */
@@ -45,6 +62,10 @@ export interface PhaseResult {
   readonly ledger: string;
   readonly sessions: SessionRun[];
   readonly serverRestarts: number;
+  /** PostgreSQL restarts done (two-host mode). */
+  readonly dbRestarts: number;
+  /** The PostgreSQL store of the two-host mode; absent: the file store under `home`. */
+  readonly storeUrl?: string;
   readonly wallMs: number;
 }
 
@@ -63,7 +84,8 @@ export async function runPhase(ctx: PhaseContext): Promise<PhaseResult> {
     logFile: path.join(ctx.dir, 'logs', `${taskQueue}.log`),
   });
   const faults = ctx.name === 'chaos';
-  const restarts = faults ? new ServerRestarter(ctx) : undefined;
+  if (faults && ctx.fleet) return runFleetPhase(ctx, ctx.fleet);
+  const restarts = faults ? new Restarter(ctx, serverRestartPoints(ctx)) : undefined;
   const sharedQueue = `${ctx.runMarker}-baseline`;
   const shared = faults ? undefined : await startWorker(spec(sharedQueue));
   try {
@@ -97,7 +119,7 @@ export async function runPhase(ctx: PhaseContext): Promise<PhaseResult> {
       return { ...outcome, plan, threadId, workspace, kills: workers?.kills ?? 0, durationMs };
     });
     await restarts?.finish();
-    return { name: ctx.name, home, ledger, sessions, serverRestarts: restarts?.done ?? 0, wallMs: Date.now() - started };
+    return { name: ctx.name, home, ledger, sessions, serverRestarts: restarts?.done.server ?? 0, dbRestarts: 0, wallMs: Date.now() - started };
   } finally {
     await shared?.stop();
   }
@@ -157,30 +179,45 @@ class SessionWorkers {
   }
 }
 
-/** Restarts the dev server when the run's progress (normal model answers) crosses each restart point. */
-class ServerRestarter {
-  done = 0;
+/** A restart of something the run depends on, at a fraction of the run's expected model answers. */
+interface RestartPoint {
+  readonly at: number;
+  readonly what: 'server' | 'database';
+  readonly restart: () => Promise<void>;
+}
+
+function serverRestartPoints(ctx: PhaseContext): RestartPoint[] {
+  return ctx.plan.serverRestartsAt.map((at) => ({ at, what: 'server' as const, restart: () => ctx.server.restart() }));
+}
+
+/** Runs each restart point's restart when the run's progress (normal model answers) crosses it, one at a time. */
+class Restarter {
+  readonly done = { server: 0, database: 0 };
   private answers = 0;
-  private pending = 0;
+  private next = 0;
   private running: Promise<void> = Promise.resolve();
   private readonly unsubscribe: () => void;
+  private readonly points: RestartPoint[];
 
-  constructor(private readonly ctx: PhaseContext) {
+  constructor(
+    private readonly ctx: PhaseContext,
+    points: RestartPoint[],
+  ) {
+    this.points = [...points].sort((a, b) => a.at - b.at);
     this.unsubscribe = ctx.model.onAnswer(() => {
       this.answers += 1;
-      const due = ctx.plan.serverRestartsAt.filter((at) => this.answers >= at * ctx.plan.expectedAnswers).length;
-      if (due > this.done + this.pending) this.schedule();
+      while (this.next < this.points.length && this.answers >= this.points[this.next].at * ctx.plan.expectedAnswers) this.schedule(this.points[this.next++]);
     });
   }
 
-  private schedule(): void {
-    this.pending += 1;
+  private schedule(point: RestartPoint): void {
+    const total = this.points.filter((p) => p.what === point.what).length;
     this.running = this.running.then(async () => {
       const begun = Date.now();
-      await this.ctx.server.restart();
-      this.pending -= 1;
-      this.done += 1;
-      this.ctx.log(`chaos: Temporal dev server restarted (${this.done}/${this.ctx.plan.serverRestartsAt.length}), down ${((Date.now() - begun) / 1000).toFixed(1)} s`);
+      await point.restart();
+      this.done[point.what] += 1;
+      const label = point.what === 'server' ? 'Temporal dev server' : 'PostgreSQL';
+      this.ctx.log(`chaos: ${label} restarted (${this.done[point.what]}/${total}), down ${((Date.now() - begun) / 1000).toFixed(1)} s`);
     });
   }
 
@@ -188,6 +225,67 @@ class ServerRestarter {
     this.unsubscribe();
     return this.running;
   }
+}
+
+/**
+ * The faulty phase of the two-host mode: sessions alternate between hosts A and B (each
+ * thread pinned to its host), kill `k` of session `i` SIGKILLs the worker of host
+ * `(i + k) % 2` (so both hosts' workers die, also while serving another host's
+ * threads' inferences), and PostgreSQL restarts besides the dev server.
+ */
+async function runFleetPhase(ctx: PhaseContext, f: FleetContext): Promise<PhaseResult> {
+  const started = Date.now();
+  const restarts = new Restarter(ctx, [
+    ...serverRestartPoints(ctx),
+    ...f.dbRestartsAt.map((at) => ({ at, what: 'database' as const, restart: f.restartDatabase })),
+  ]);
+  const hosts = ['A', 'B'] as const;
+  const sessions = await pool([...ctx.plan.sessions.entries()], ctx.concurrency, async ([index, plan]): Promise<SessionRun> => {
+    const host = hostOfSession(index);
+    const threadId = `${ctx.runMarker}-${ctx.name}-${plan.name}`;
+    const workspace = f.fleet.workspace(host, plan.name);
+    await mkdir(workspace, { recursive: true });
+    const begun = Date.now();
+    ctx.model.register(threadId, plan, { faults: true });
+    let kills = 0;
+    const timers = new Set<NodeJS.Timeout>();
+    const unsubscribe = ctx.model.onAnswer((event) => {
+      if (event.threadId !== threadId || event.position.retry !== 0) return;
+      for (const kill of plan.kills.filter((k) => k.turn === event.position.turn && k.step === event.position.step)) {
+        const victim = hosts[(index + plan.kills.indexOf(kill)) % hosts.length];
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          kills += 1;
+          f.fleet.killAndReplace(victim, `${plan.name} kill ${kills}/${plan.kills.length}`);
+        }, kill.delayMs);
+        timers.add(timer);
+      }
+    });
+    const outcome = await driveSession({
+      client: ctx.client,
+      plan,
+      threadId,
+      taskQueue: f.sharedQueue,
+      settings: pinnedSettings(workspace, ctx.model.url, f.sharedQueue, host),
+      deadlineMs: ctx.sessionDeadlineMs,
+    });
+    unsubscribe();
+    for (const timer of timers) clearTimeout(timer);
+    const durationMs = Date.now() - begun;
+    ctx.log(`${ctx.name} ${plan.name} (host ${host}): ${outcome.error ? `NOT COMPLETED (${outcome.error})` : 'completed'} in ${(durationMs / 1000).toFixed(1)} s, ${kills} worker kills`);
+    return { ...outcome, plan, threadId, workspace, kills, durationMs, host };
+  });
+  await restarts.finish();
+  return {
+    name: ctx.name,
+    home: path.join(ctx.dir, 'home'),
+    ledger: path.join(ctx.dir, 'ledger.log'),
+    sessions,
+    serverRestarts: restarts.done.server,
+    dbRestarts: restarts.done.database,
+    storeUrl: f.storeUrl,
+    wallMs: Date.now() - started,
+  };
 }
 
 /** Maps `items` through `fn`, at most `limit` at a time, keeping the order. */

@@ -8,6 +8,7 @@
  */
 import { ALL_FAULT_KINDS, FAULT_LABELS, TOOL_FAULTS, emptyFaultCounts, type FaultCounts, type ToolFault } from './faults';
 import type { LedgerReport, RepeatedCommand, TranscriptFacts } from './executions';
+import { HOST_IDS, type HostCheck, type HostId } from './hosts';
 import type { StoreReport, Tree } from './integrity';
 import type { PhaseResult, SessionRun } from './phase';
 import type { ChaosPlan } from './plan';
@@ -40,6 +41,8 @@ export interface ReportInput {
   readonly chaos: CheckedPhase;
   readonly targeted: { readonly set: TargetedSet; readonly scenarios: readonly ScenarioResult[]; readonly wallMs: number };
   readonly store: StoreReport;
+  /** The two-host mode's checks (null in the one-host mode). */
+  readonly hosts?: HostsReport | null;
   readonly providerFaults: FaultCounts;
   readonly protocolViolations: string[];
   readonly modelAnomalies: string[];
@@ -49,9 +52,17 @@ export interface ReportInput {
   readonly workDir: string | null;
 }
 
+/** The two-host mode's part of the verdict: where the pinned threads' activities ran. */
+export interface HostsReport extends HostCheck {
+  readonly workerKillsByHost: Record<HostId, number>;
+  readonly dbRestarts: number;
+}
+
 /** One row of the per-session table. */
 export interface SessionRow {
   readonly session: string;
+  /** The host the thread was pinned to (two-host mode). */
+  readonly host: HostId | null;
   readonly completed: boolean;
   readonly workspaceIdentical: boolean;
   readonly toolCalls: number;
@@ -158,6 +169,8 @@ export interface ChaosReport {
   /** Turns watched for that: every turn the random phase submitted, and each scenario's. */
   readonly turnsWatched: number;
   readonly store: StoreReport;
+  /** The two-host mode (`--hosts 2`): null otherwise. */
+  readonly hosts: HostsReport | null;
   readonly protocolViolations: string[];
   readonly sessions: SessionRow[];
   readonly workDir: string | null;
@@ -173,6 +186,10 @@ export function reproduceCommand(o: Omit<ChaosOptions, 'log'>): string {
     ['--tool-faults', o.toolFaultsPerSession, d.toolFaultsPerSession],
     ['--server-restarts', o.serverRestarts, d.serverRestarts],
   ];
+  if ((o.hosts ?? 1) === 2) {
+    extra.push(['--hosts', 2, 1]);
+    extra.push(['--db-restarts', o.dbRestarts ?? 1, d.dbRestarts ?? 1]);
+  }
   const targeted = o.targeted === d.targeted ? '' : o.targeted === 'none' ? ' --no-targeted' : ` --targeted ${o.targeted}`;
   const flags = extra.filter(([, value, fallback]) => value !== fallback).map(([flag, value]) => ` ${flag} ${value}`).join('') + targeted;
   return `npm run chaos -- --sessions ${o.sessions} --seed ${o.seed} --concurrency ${o.concurrency}${flags}`;
@@ -186,6 +203,7 @@ export function buildReport(input: ReportInput): ChaosReport {
   for (const kind of ALL_FAULT_KINDS) if (kind.startsWith('provider:')) faults[kind] = input.providerFaults[kind];
   faults['worker-sigkill'] = chaos.phase.sessions.reduce((n, s) => n + s.kills, 0);
   faults['server-restart'] = chaos.phase.serverRestarts;
+  faults['database-restart'] = chaos.phase.dbRestarts ?? 0;
   const toolFaultsHandled = Object.fromEntries(TOOL_FAULTS.map((f) => [f, { ran: 0, handledAsExpected: 0 }])) as ChaosReport['toolFaultsHandled'];
   for (const check of chaos.checks) {
     for (const { fault, handled } of check.facts?.toolFaults ?? []) {
@@ -228,6 +246,7 @@ export function buildReport(input: ReportInput): ChaosReport {
     turnsStuckWithoutMessage: stuckSessions + targeted.report.stuckWithoutMessage,
     turnsWatched: sessionTurns + targeted.report.scenarios.filter((s) => s.turn !== null).length,
     store,
+    hosts: input.hosts ?? null,
     protocolViolations: input.protocolViolations,
     sessions: rows,
     workDir: input.workDir,
@@ -241,6 +260,7 @@ function sessionRow(check: SessionCheck): SessionRow {
   const completed = run.error === null && run.turns.length === run.plan.turns.length && run.turns.every((t) => t.status === 'completed');
   return {
     session: run.plan.name,
+    host: run.host ?? null,
     completed,
     workspaceIdentical: completed && check.differences.length === 0,
     toolCalls: facts?.toolCalls ?? 0,
@@ -274,9 +294,36 @@ function findProblems(r: ChaosReport, input: ReportInput): string[] {
   add(r.store.lost.length > 0, `${r.store.lost.length} store objects lost: ${r.store.lost.slice(0, 5).join(', ')}`);
   add(r.store.corrupted.length > 0, `${r.store.corrupted.length} store objects corrupted: ${r.store.corrupted.slice(0, 5).join(', ')}`);
   add(r.store.chainsLoaded !== r.store.headsChecked, `${r.store.headsChecked - r.store.chainsLoaded} recorded heads whose chain does not load`);
+  if (r.hosts) problems.push(...hostProblems(r.hosts));
   for (const v of r.protocolViolations) problems.push(`protocol violation: ${v}`);
   for (const a of input.modelAnomalies) problems.push(`scripted model: ${a}`);
   return problems;
+}
+
+/** Tools (or other workspace activities) run on the wrong host, unreadable histories, a host that served no inference. */
+export function hostProblems(h: HostsReport): string[] {
+  const problems = h.wrongHost.map((w) => `ran on the wrong host: ${w}`);
+  for (const u of h.unreadable) problems.push(`history not readable for the host check: ${u}`);
+  for (const id of HOST_IDS) if (h.inferencesByHost[id] === 0) problems.push(`host ${id} served no inference (both hosts poll the shared queue)`);
+  if (h.workspaceActivities === 0) problems.push('no workspace activity found in the histories: the host check checked nothing');
+  return problems;
+}
+
+/** The two-host table (empty in the one-host mode). */
+function renderHosts(h: HostsReport | null): string[] {
+  if (!h) return [];
+  return [
+    '### Two hosts',
+    '',
+    '| measure | A | B |',
+    '|---|---|---|',
+    `| sessions pinned | ${h.sessionsByHost.A} | ${h.sessionsByHost.B} |`,
+    `| worker SIGKILLs | ${h.workerKillsByHost.A} | ${h.workerKillsByHost.B} |`,
+    `| inferences served (runInference, by worker identity) | ${h.inferencesByHost.A} | ${h.inferencesByHost.B} |`,
+    '',
+    `Workspace activities (beginTurn, readWorkspaceContext, runTool) checked in Temporal history: ${h.workspaceActivities}; run on the wrong host: ${h.wrongHost.length}. PostgreSQL restarts: ${h.dbRestarts}.`,
+    '',
+  ];
 }
 
 const seconds = (ms: number): string => {
@@ -310,7 +357,7 @@ function renderTargeted(t: TargetedReport): string[] {
 export function renderMarkdown(r: ChaosReport): string {
   const yesNo = (b: boolean) => (b ? 'yes' : '**no**');
   const lines = [
-    `## Chaos run: ${r.options.sessions} sessions, seed ${r.options.seed} — ${r.ok ? 'PASS' : 'FAIL'}`,
+    `## Chaos run: ${r.options.sessions} sessions, seed ${r.options.seed}${r.hosts ? ', two hosts on PostgreSQL' : ''} — ${r.ok ? 'PASS' : 'FAIL'}`,
     '',
     `Command: \`${r.command}\` (${r.date})`,
     '',
@@ -331,6 +378,7 @@ export function renderMarkdown(r: ChaosReport): string {
     `| commands executed more than once | ${r.repeatedCommands.length} (${r.repeatedCommands.length - r.unexplainedDuplicates} explained, ${r.unexplainedDuplicates} unexplained) |`,
     `| store objects checked / lost / corrupted | ${r.store.objects} / ${r.store.lost.length} / ${r.store.corrupted.length} |`,
     `| transcript chains loaded from recorded heads | ${r.store.chainsLoaded} of ${r.store.headsChecked} (plus ${r.store.toolResultMarkers} recorded tool results) |`,
+    ...(r.hosts ? [`| workspace activities run on the wrong host (Temporal history) | ${r.hosts.wrongHost.length} of ${r.hosts.workspaceActivities} |`] : []),
     `| protocol violations (scripted Responses server) | ${r.protocolViolations.length} |`,
     `| model requests served (re-sent with the same input after a kill or restart) | ${r.modelRequests} (${r.modelRequestsResent}) |`,
     `| wall time | ${seconds(r.wallMs)} (fault-free baseline ${seconds(r.baselineMs)}, with faults ${seconds(r.chaosMs)}, targeted ${seconds(r.targeted.wallMs)}) |`,
@@ -339,7 +387,8 @@ export function renderMarkdown(r: ChaosReport): string {
     '',
     '| fault | count |',
     '|---|---|',
-    ...ALL_FAULT_KINDS.map((k) => `| ${FAULT_LABELS[k]} | ${r.faults[k]} |`),
+    // The database restarts only exist in the two-host mode.
+    ...ALL_FAULT_KINDS.filter((k) => r.hosts || k !== 'database-restart').map((k) => `| ${FAULT_LABELS[k]} | ${r.faults[k]} |`),
     '',
     '### Tool faults: what the model was told',
     '',
@@ -347,6 +396,7 @@ export function renderMarkdown(r: ChaosReport): string {
     '|---|---|---|',
     ...TOOL_FAULTS.map((f) => `| ${f} | ${r.toolFaultsHandled[f].ran} | ${r.toolFaultsHandled[f].handledAsExpected} |`),
     '',
+    ...renderHosts(r.hosts),
     ...renderTargeted(r.targeted),
     '### Commands executed more than once',
     '',
@@ -358,7 +408,7 @@ export function renderMarkdown(r: ChaosReport): string {
     '',
     '| session | completed | workspace identical | tool calls (one output each) | worker kills | provider faults | tool faults | re-issued | seconds |',
     '|---|---|---|---|---|---|---|---|---|',
-    ...r.sessions.map((s) => `| ${s.session} | ${yesNo(s.completed)} | ${yesNo(s.workspaceIdentical)} | ${s.toolCalls} (${s.callsWithOneOutput}) | ${s.workerKills} | ${s.providerFaults} | ${s.toolFaults.join(', ') || '—'} | ${s.reissued} | ${s.seconds} |`),
+    ...r.sessions.map((s) => `| ${s.session}${s.host ? ` (host ${s.host})` : ''} | ${yesNo(s.completed)} | ${yesNo(s.workspaceIdentical)} | ${s.toolCalls} (${s.callsWithOneOutput}) | ${s.workerKills} | ${s.providerFaults} | ${s.toolFaults.join(', ') || '—'} | ${s.reissued} | ${s.seconds} |`),
   ];
   if (r.problems.length > 0) lines.push('', '### Problems', '', ...r.problems.map((p) => `- ${p}`));
   return `${lines.join('\n')}\n`;
