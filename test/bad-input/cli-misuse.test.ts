@@ -7,11 +7,11 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import type { ScriptedResponsesServer } from '../support/responses-server';
 import { startCliFixture, type CliFixture } from '../e2e/run-cli';
 import { assistantMessage, respond } from '../support/responses-builders';
+import { unusedLoopbackPort } from '../support/ports';
 
 const CLI = path.resolve(__dirname, '..', '..', 'bin', 'unroll');
 
@@ -28,14 +28,6 @@ function runCli(args: string[], env: Record<string, string | undefined>, cwd: st
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function unusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('CLI misuse', () => {
@@ -99,7 +91,7 @@ describe('CLI misuse', () => {
   });
 
   test('an unreachable server with auto-start off is named in the error, for exec and resume alike', async () => {
-    const address = `127.0.0.1:${await unusedPort()}`;
+    const address = `127.0.0.1:${await unusedLoopbackPort()}`;
     const offline = { ...env, UNROLL_TEMPORAL_ADDRESS: address, UNROLL_AUTO_START_SERVER: '0' };
     for (const args of [['exec', 'hi'], ['resume', 'th-x', 'hi']]) {
       const run = await runCli(args, offline, workspace);

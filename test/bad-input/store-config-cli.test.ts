@@ -6,24 +6,15 @@
  * the model is never asked.
  */
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { testPostgresUrl } from '../support/postgres-env';
 import { runCli, startCliFixture, type CliFixture } from '../e2e/run-cli';
+import { unusedLoopbackPort } from '../support/ports';
 
 jest.setTimeout(120_000);
 
 const password = 'S3cr3t-pw';
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 describe('a store the CLI cannot use', () => {
   let fixture: CliFixture;
@@ -33,7 +24,7 @@ describe('a store the CLI cannot use', () => {
   beforeAll(async () => {
     fixture = await startCliFixture('store-config-cli');
     temporal = new Client({ connection: await Connection.connect({ address: fixture.env.UNROLL_TEMPORAL_ADDRESS ?? '' }) });
-    unreachable = `postgres://unroll:${password}@127.0.0.1:${await closedPort()}/unroll`;
+    unreachable = `postgres://unroll:${password}@127.0.0.1:${await unusedLoopbackPort()}/unroll`;
   });
   afterAll(async () => {
     await temporal.connection.close();

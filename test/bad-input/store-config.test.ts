@@ -6,13 +6,13 @@
  * none leaks the password.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { checkStore, describeStoreSpec, openStore, parseStoreSpec, StoreConfigError, type OpenedStore } from '../../src/store';
 import { freshDatabase } from '../support/postgres';
 import { testPostgresUrl } from '../support/postgres-env';
+import { unusedLoopbackPort } from '../support/ports';
 
 const home = '/home/someone/.unroll';
 const password = 'S3cr3t-pw';
@@ -37,15 +37,6 @@ async function configError(op: () => unknown): Promise<StoreConfigError> {
     throw err;
   }
   throw new Error('expected a StoreConfigError');
-}
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 describe('store specs that do not parse', () => {
@@ -100,7 +91,7 @@ describe('store specs that do not parse', () => {
 
 describe('stores that cannot be used at start-up', () => {
   it('a closed loopback port: connection refused, naming UNROLL_STORE with the password redacted', async () => {
-    const port = await closedPort();
+    const port = await unusedLoopbackPort();
     const err = await configError(() => checkStore(open(`postgres://unroll:${password}@127.0.0.1:${port}/unroll`)));
     expect(err.message).toBe(`UNROLL_STORE=postgres://unroll:***@127.0.0.1:${port}/unroll: connection refused (is PostgreSQL running and listening on that host and port?)`);
   });

@@ -7,7 +7,6 @@
  * history") though the turn finished. Runs the compiled CLI (`npm run build` first).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,18 +15,11 @@ import { testEnvironment } from '../support/harness';
 import { assistantMessage, respond } from '../support/responses-builders';
 import { waitFor } from '../support/worker-process';
 import { spawnCli, startCliFixture, type CliFixture } from './run-cli';
+import { unusedLoopbackPort } from '../support/ports';
 
 jest.setTimeout(300_000);
 
 const OUTAGE_MS = 30_000;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('a Temporal server outage during a turn', () => {
   let fixture: CliFixture;
@@ -38,7 +30,7 @@ describe('a Temporal server outage during a turn', () => {
     fixture = await startCliFixture('outage');
     dir = await mkdtemp(path.join(os.tmpdir(), 'unroll-outage-server-'));
     server = {
-      address: `127.0.0.1:${await freePort()}`,
+      address: `127.0.0.1:${await unusedLoopbackPort()}`,
       cliPath: testEnvironment().cliPath,
       dbFile: path.join(dir, 'temporal.sqlite'),
       logFile: path.join(dir, 'server.log'),
