@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { StoreConfigError } from '../store/store-errors';
+import { StoreConfigError } from '../store/errors';
 import { assertThreadInStore, ThreadStoreMismatchError } from './thread-store';
 import { ConfigError, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../config/config';
 import { ApprovalPolicy, ReasoningEffort, SandboxMode } from '../config/settings';

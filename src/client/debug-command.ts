@@ -13,7 +13,7 @@ import { ToolOutputNotFoundError } from '../history/fork-point';
 import { StepRefError } from '../history/step-ref';
 import { NotASessionError, ThreadHistoryNotFoundError } from '../history/thread-histories';
 import type { OpenedStore } from '../store';
-import { StoreConfigError } from '../store/store-errors';
+import { StoreConfigError } from '../store/errors';
 import { NotATemporalFrontendError } from '../temporal/errors';
 import { PromptTooLargeError } from './prompt-limit';
 import { RequestRefusedError } from './request-errors';

@@ -12,7 +12,7 @@ export { PgStoreBackend, StoreClosedError } from './pg-backend';
 export { CountingStoreBackend } from './counting-backend';
 export { openStore, checkStore, type OpenedStore, type OpenStoreOptions } from './open-store';
 export { parseStoreSpec, describeStoreSpec, type StoreSpec } from './store-spec';
-export { StoreConfigError, StoreUnavailableError, StoreIdCorruptError } from './store-errors';
+export { StoreConfigError, StoreUnavailableError, StoreIdCorruptError } from './errors';
 export { StoreSchemaTooNewError } from './pg-schema';
 
 /**

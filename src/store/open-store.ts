@@ -15,7 +15,7 @@ import { FsStoreBackend } from './fs-backend';
 import { readOrCreateFsStoreId } from './fs-store-id';
 import { PgStoreBackend } from './pg-backend';
 import { describeDatabaseError } from './pg-failures';
-import { StoreConfigError, StoreUnavailableError } from './store-errors';
+import { StoreConfigError, StoreUnavailableError } from './errors';
 import { parseStoreSpec, type StoreSpec } from './store-spec';
 import { TranscriptStore } from './transcript-store';
 

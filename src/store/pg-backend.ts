@@ -21,7 +21,7 @@ import type { ChainRow, ObjectLinks, RoundTripCounter, StoreBackend } from './ba
 import { nodeLinks } from './node-links';
 import { describeDatabaseError, isTransientDatabaseError } from './pg-failures';
 import { migrate, readCurrentSchema } from './pg-schema';
-import { StoreUnavailableError } from './store-errors';
+import { StoreUnavailableError } from './errors';
 
 /** How to reach the database. */
 export interface PgStoreOptions {

@@ -12,7 +12,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { StoreConfigError } from './store-errors';
+import { StoreConfigError } from './errors';
 
 /** A parsed store spec. */
 export type StoreSpec =
