@@ -22,6 +22,7 @@ import type { TranscriptStore } from '../store/transcript-store';
 import { executeToolCall } from '../tools/registry';
 import type { CallJournal, ToolResult } from '../tools/types';
 import { currentActivityEnv } from './activity-context';
+import { ReceivedResponses } from './received-responses';
 import type { RunToolInput, RunToolResult } from './types';
 
 /** Dependencies of the tool activity. */
@@ -44,13 +45,14 @@ const AT_MOST_ONCE = new Set(['shell']);
 /** Finished results kept for a retry, at most this many (they are small). */
 const UNRECORDED_LIMIT = 64;
 
+type Finished = ToolResult & { interrupted?: boolean };
+
 /** Creates `runTool`. */
 export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps) {
   /** Results that finished but are not yet recorded, by call marker key. */
-  const unrecorded = new Map<string, ToolResult & { interrupted?: boolean }>();
-  const recordOnce = async (call: ToolCallItem, result: ToolResult & { interrupted?: boolean }, markerKey: string) => {
+  const unrecorded = new ReceivedResponses<Finished>(UNRECORDED_LIMIT);
+  const recordOnce = async (call: ToolCallItem, result: Finished, markerKey: string) => {
     unrecorded.set(markerKey, result);
-    if (unrecorded.size > UNRECORDED_LIMIT) unrecorded.delete(unrecorded.keys().next().value!);
     const summary = await record(store, call, result, markerKey);
     unrecorded.delete(markerKey);
     return summary;
