@@ -64,6 +64,7 @@ interface ModelFlags {
   sandbox?: SandboxMode;
   network?: boolean;
   askForApproval?: ApprovalPolicy;
+  failoverAfter?: string;
 }
 
 function parseEffort(value: string): ReasoningEffort | 'default' {
@@ -84,6 +85,7 @@ function withModelFlags(cmd: Command): Command {
     .addOption(new Option('--sandbox <mode>', 'sandbox for tool processes (needs bubblewrap on Linux; default: config or danger-full-access)').choices(SandboxMode.options))
     .option('--network', 'let sandboxed tool processes use the network')
     .addOption(new Option('-a, --ask-for-approval <policy>', 'when to ask before running a tool call (default: config or never)').choices(ApprovalPolicy.options))
+    .option('--failover-after <seconds>', 'move a new thread to a live host when its host has had no worker this long (0: never; default: UNROLL_FAILOVER_AFTER, config or 120)')
     .option('--json', 'print a JSONL event stream (like codex exec --json) instead of text');
 }
 
@@ -98,6 +100,7 @@ function overridesFrom(flags: ModelFlags): ConfigOverrides {
     ...(flags.sandbox ? { sandboxMode: flags.sandbox } : {}),
     ...(flags.network ? { networkAccess: true } : {}),
     ...(flags.askForApproval ? { approvalPolicy: flags.askForApproval } : {}),
+    ...(flags.failoverAfter !== undefined ? { failoverAfter: flags.failoverAfter } : {}),
   };
 }
 
@@ -295,8 +298,13 @@ function program(io: Io, result: { code: number }): Command {
   root.command('worker').description('run a standalone worker (workflows, inference and tools)')
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .option('--host-id <name>', "this host's id: threads started here run their tools here (default: UNROLL_HOST_ID, else the hostname)")
-    .action(async (flags: { temporalAddress?: string; hostId?: string }) => {
-      result.code = await workerCommand({ ...overridesFrom(flags), ...(flags.hostId !== undefined ? { hostId: flags.hostId } : {}) }, io);
+    .option('--workspace-root <dir>', 'where this host restores the workspaces of threads it adopts from lost hosts (default: UNROLL_WORKSPACE_ROOT, config, else <home>/workspaces)')
+    .action(async (flags: { temporalAddress?: string; hostId?: string; workspaceRoot?: string }) => {
+      result.code = await workerCommand({
+        ...overridesFrom(flags),
+        ...(flags.hostId !== undefined ? { hostId: flags.hostId } : {}),
+        ...(flags.workspaceRoot !== undefined ? { workspaceRoot: flags.workspaceRoot } : {}),
+      }, io);
     });
   root.command('server').description('run the Temporal dev server in the foreground')
     .option('--temporal-address <host:port>', 'address to listen on')

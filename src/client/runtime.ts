@@ -182,6 +182,7 @@ async function connectRuntime(
       namespace,
       taskQueue,
       hostId: config.hostId,
+      failover: config.failover,
       deps: {
         store,
         apiKey: (name) => env[name],

@@ -17,6 +17,8 @@ import {
   ApprovalPolicy,
   DEFAULT_TIMINGS,
   MAX_SHELL_TIMEOUT_MS,
+  DEFAULT_FAILOVER_AFTER_S,
+  MAX_FAILOVER_AFTER_S,
   ReasoningEffort,
   ReasoningSummary,
   SandboxMode,
@@ -72,6 +74,10 @@ export const ConfigFile = z
     encryption: z.object({ keyFile: z.string().min(1) }).strict(),
     /** The transcript store: `file:<dir>` or `postgres://…` (see src/store/store-spec.ts); `UNROLL_STORE` wins. */
     store: z.string(),
+    /** Host failover: seconds a pinned host may be silent before its threads move (0: never); `UNROLL_FAILOVER_AFTER` wins. */
+    failoverAfter: z.number().int().nonnegative().max(MAX_FAILOVER_AFTER_S),
+    /** Where this host's worker restores workspaces of threads it adopts; `UNROLL_WORKSPACE_ROOT` and `--workspace-root` win. */
+    workspaceRoot: z.string().min(1),
   })
   .partial()
   .strict();
@@ -83,6 +89,10 @@ export type ConfigOverrides = Partial<Pick<ConfigFile, 'model' | 'provider' | 'b
   readonly taskQueue?: string;
   /** `--host-id` of `unroll worker`. */
   readonly hostId?: string;
+  /** `--failover-after` (seconds, as typed): the new thread's failover delay. */
+  readonly failoverAfter?: string;
+  /** `--workspace-root` of `unroll worker`. */
+  readonly workspaceRoot?: string;
 };
 
 /** The resolved configuration of one process. */
@@ -111,7 +121,30 @@ export interface UnrollConfig {
   readonly toolEnvironment: ToolEnvironmentConfig;
   /** Which transcript store to open (see src/store/open-store.ts). */
   readonly store: StoreSource;
+  /** What this host's worker needs to adopt threads of lost hosts (src/activities/failover.ts). */
+  readonly failover: FailoverConfig;
 }
+
+/** A worker's side of host failover. */
+export interface FailoverConfig {
+  /**
+   * Where adopted workspaces may live: a thread's original path is used when it is inside
+   * this directory, else the workspace goes to `<root>/<thread id>`. Default
+   * `<home>/workspaces`, where only paths that cannot be created fall back to it.
+   */
+  readonly workspaceRoot: string;
+  /** Whether {@link workspaceRoot} was configured (then it also bounds the original path). */
+  readonly workspaceRootConfigured: boolean;
+  /**
+   * A host counts as alive while one of its workers polled Temporal within this many ms
+   * (`UNROLL_HOST_LIVENESS_WINDOW`, seconds). It must exceed the server's long-poll
+   * interval (60 s by default), since an idle worker polls only that often.
+   */
+  readonly livenessWindowMs: number;
+}
+
+/** The default liveness window: a minute-long idle poll plus margin. */
+export const DEFAULT_HOST_LIVENESS_WINDOW_S = 75;
 
 /**
  * The configured transcript store: `spec` as written (undefined: the default file store
@@ -200,6 +233,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       toolTaskQueue: pin.taskQueue,
       host: pin,
       timings: DEFAULT_TIMINGS,
+      failoverAfter: failoverAfter(overrides.failoverAfter, env.UNROLL_FAILOVER_AFTER, file.failoverAfter),
       context: {
         windowTokens,
         autoCompactTokens: autoCompactLimit(windowTokens, file.autoCompactTokenLimit),
@@ -209,6 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       },
     },
     store: storeSource(env, file, home),
+    failover: failoverConfig(env, overrides, file, home),
     ...encryptionSource(env, file, home),
     toolEnvironment: {
       policy: file.shellEnvironmentPolicy ?? DEFAULT_SHELL_ENVIRONMENT_POLICY,
@@ -228,6 +263,39 @@ function storeSource(env: Record<string, string | undefined>, file: ConfigFile, 
   if (env.UNROLL_STORE !== undefined) return { spec: env.UNROLL_STORE, source: 'UNROLL_STORE' };
   if (file.store !== undefined) return { spec: file.store, source: `store in ${path.join(home, 'config.json')}` };
   return { spec: undefined, source: 'UNROLL_STORE' };
+}
+
+/**
+ * Seconds given as text (a flag or an environment variable), checked: a whole number
+ * from 0 to `max`. Throws a {@link ConfigError} naming `origin`.
+ */
+export function parseSeconds(text: string, origin: string, max: number): number {
+  const value = Number(text.trim());
+  if (text.trim() === '' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new ConfigError(`${origin} must be a whole number of seconds from 0 to ${max}, not "${text}"`);
+  }
+  return value;
+}
+
+/** The failover delay for new threads: `--failover-after`, else `UNROLL_FAILOVER_AFTER`, else config.json, else the default. */
+function failoverAfter(flag: string | undefined, env: string | undefined, file: number | undefined): number {
+  if (flag !== undefined) return parseSeconds(flag, '--failover-after (failoverAfter)', MAX_FAILOVER_AFTER_S);
+  if (env !== undefined) return parseSeconds(env, 'UNROLL_FAILOVER_AFTER (failoverAfter)', MAX_FAILOVER_AFTER_S);
+  return file ?? DEFAULT_FAILOVER_AFTER_S;
+}
+
+/** The worker's failover settings: workspace root (`--workspace-root`, env, file, default) and liveness window. */
+function failoverConfig(env: Record<string, string | undefined>, overrides: ConfigOverrides, file: ConfigFile, home: string): FailoverConfig {
+  const root = overrides.workspaceRoot ?? env.UNROLL_WORKSPACE_ROOT ?? file.workspaceRoot;
+  if (root !== undefined && root.trim() === '') throw new ConfigError('the workspace root (--workspace-root, UNROLL_WORKSPACE_ROOT or workspaceRoot in config.json) is empty');
+  const window = env.UNROLL_HOST_LIVENESS_WINDOW;
+  const windowS = window === undefined ? DEFAULT_HOST_LIVENESS_WINDOW_S : parseSeconds(window, 'UNROLL_HOST_LIVENESS_WINDOW', MAX_FAILOVER_AFTER_S);
+  if (windowS === 0) throw new ConfigError('UNROLL_HOST_LIVENESS_WINDOW must be at least 1 second');
+  return {
+    workspaceRoot: root !== undefined ? path.resolve(root) : path.join(home, 'workspaces'),
+    workspaceRootConfigured: root !== undefined,
+    livenessWindowMs: windowS * 1000,
+  };
 }
 
 /** The host id from `--host-id`, else `UNROLL_HOST_ID`, else the hostname; validated. */

@@ -21,6 +21,12 @@ export type SandboxMode = z.infer<typeof SandboxMode>;
  */
 export const MAX_SHELL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
+/** The default of `failoverAfter` (seconds): a pinned host silent this long is given up. */
+export const DEFAULT_FAILOVER_AFTER_S = 120;
+
+/** The largest `failoverAfter` (seconds): one week; longer is better said with 0 (never). */
+export const MAX_FAILOVER_AFTER_S = 7 * 24 * 60 * 60;
+
 /** Where inference requests go and how they authenticate. */
 export const ProviderSettings = z.object({
   /** A short name for messages and config, e.g. `openai`, `ollama`. */
@@ -105,5 +111,12 @@ export const SessionSettings = z.object({
   storeId: z.string().min(1).optional(),
   /** That store's spec with its password redacted, for messages. */
   storeDescription: z.string().min(1).optional(),
+  /**
+   * Host failover (src/workflows/workspace.ts): seconds a workspace activity may wait for
+   * a worker on the pinned host before the thread is moved to a live one, if the host
+   * really has no worker left; 0 disables. Recorded at thread start; absent on threads
+   * from before failover, which never move.
+   */
+  failoverAfter: z.number().int().nonnegative().max(MAX_FAILOVER_AFTER_S).optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;

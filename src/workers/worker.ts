@@ -6,6 +6,8 @@
  * A host (`unroll worker`, the CLI's in-process worker) runs two of them on one
  * connection: the shared queue's (workflows and every activity) and its own host queue's
  * (the workspace activities only: see src/shared/hosts.ts and {@link createHostWorkers}).
+ * Only host workers run the failover activities (src/activities/failover.ts): adopting
+ * a thread needs a host to pin it to.
  */
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +15,8 @@ import * as path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, workspaceActivities, type ActivityDeps } from '../activities';
+import { createFailoverActivities, type FailoverDeps } from '../activities/failover';
+import { DEFAULT_HOST_LIVENESS_WINDOW_S } from '../config/config';
 import { hostTaskQueue } from '../shared/hosts';
 
 /**
@@ -37,6 +41,8 @@ export interface UnrollWorkerOptions {
    * src/client/runtime.ts passes one or the other). The SDK default when omitted.
    */
   readonly dataConverter?: DataConverter;
+  /** Activities registered besides Unroll's own (a host's failover activities). */
+  readonly extraActivities?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
 /** The bundle `npm run build` writes, if present. */
@@ -54,7 +60,7 @@ export async function createUnrollWorker(options: UnrollWorkerOptions): Promise<
   return Worker.create({
     ...commonOptions(options),
     taskQueue: options.taskQueue,
-    activities: createActivities(options.deps),
+    activities: { ...createActivities(options.deps), ...options.extraActivities },
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     ...options.tuning,
   });
@@ -84,6 +90,12 @@ function commonOptions(options: UnrollWorkerOptions): Partial<WorkerOptions> & P
 export interface HostWorkerOptions extends UnrollWorkerOptions {
   /** The host id (validated by the config): names the host queue and the workers' identity. */
   readonly hostId: string;
+  /**
+   * How this host adopts the threads of lost hosts (src/activities/failover.ts): its
+   * workspace root and liveness window, and the checkpoint engine's restore. Default:
+   * `<tmpdir>/unroll-workspaces` as an unconfigured root, a 75 s window, no restore.
+   */
+  readonly failover?: Omit<FailoverDeps, 'hostId' | 'store'>;
 }
 
 /**
@@ -144,7 +156,15 @@ export function hostWorkerIdentity(hostId: string): string {
 export async function createHostWorkers(options: HostWorkerOptions): Promise<HostWorkers> {
   const identity = hostWorkerIdentity(options.hostId);
   const tuning: Partial<WorkerOptions> = { identity, ...options.tuning };
-  const shared = await createUnrollWorker({ ...options, tuning });
+  const failover = createFailoverActivities({
+    workspaceRoot: path.join(os.tmpdir(), 'unroll-workspaces'),
+    workspaceRootConfigured: false,
+    livenessWindowMs: DEFAULT_HOST_LIVENESS_WINDOW_S * 1000,
+    ...options.failover,
+    hostId: options.hostId,
+    store: options.deps.store,
+  });
+  const shared = await createUnrollWorker({ ...options, tuning, extraActivities: { ...options.extraActivities, ...failover } });
   const activities = createActivities(options.deps);
   const host = await Worker.create({
     ...commonOptions(options),

@@ -51,10 +51,12 @@ function defaults(): UnrollConfig {
       shellTimeoutMs: 10_000,
       ...pinned(DEFAULT_TASK_QUEUE),
       timings: DEFAULT_TIMINGS,
+      failoverAfter: 120,
       context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'remote', recentUserMessageTokens: 20_000, stepsPerRun: null },
     },
     toolEnvironment: { policy: DEFAULT_SHELL_ENVIRONMENT_POLICY, secretNames: ['OPENAI_API_KEY', 'UNROLL_ENCRYPTION_KEY', 'UNROLL_ENCRYPTION_KEY_FILE'] },
     store: { spec: undefined, source: 'UNROLL_STORE' },
+    failover: { workspaceRoot: path.join(home, 'workspaces'), workspaceRootConfigured: false, livenessWindowMs: 75_000 },
   };
 }
 
