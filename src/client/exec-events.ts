@@ -5,13 +5,15 @@
  * error, then turn.completed (with usage) or turn.failed. Two additions of Unroll's own:
  * turn.completed also carries `thread_usage` (running total) and `context_tokens` (the
  * context estimate), `context.compacted` reports a compaction, `approval.requested` /
- * `approval.resolved` an approval, `input.injected` a steering message. Full texts are read from the
+ * `approval.resolved` an approval, `input.injected` a steering message, `thread.moved` a host
+ * failover (src/client/host-move.ts). Full texts are read from the
  * transcript store by hash, so the workflow never has to carry them.
  */
 import { messageText, type ConversationItem } from '../items/schemas';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import type { TranscriptStore } from '../store/transcript-store';
 import type { TurnEvent, TurnResult } from '../workflows/definitions';
+import { hostMoveEvent, type ThreadMovedEvent } from './host-move';
 
 /** An item of the exec event stream (the `item` of item.started / item.completed). */
 export type ExecItem =
@@ -33,6 +35,7 @@ export type ExecEvent =
   | { type: 'approval.requested'; call_id: string; tool: string; summary: string; reason: string; justification: string | null }
   | { type: 'approval.resolved'; call_id: string; decision: string }
   | { type: 'input.injected'; text: string }
+  | ThreadMovedEvent
   | { type: 'turn.failed'; error: { message: string } }
   | { type: 'error'; message: string };
 
@@ -74,6 +77,8 @@ export class ExecEventTranslator {
         return [{ type: 'approval.resolved', call_id: event.callId, decision: event.decision }];
       case 'input.injected':
         return [{ type: 'input.injected', text: event.text }];
+      case 'host.moved':
+        return [hostMoveEvent(event.move)];
       case 'compaction': {
         const c = event.compaction;
         return [{ type: 'context.compacted', reason: c.reason, mode: c.mode, tokens_before: c.tokensBefore, tokens_after: c.tokensAfter, dropped_items: c.droppedItems }];

@@ -80,6 +80,10 @@ export class HumanOutput {
         this.flushMessage();
         this.line(this.paint('33', `context compacted (${event.reason}, ${event.mode}): ≈${event.tokens_before} → ≈${event.tokens_after} tokens${event.dropped_items > 0 ? `, ${event.dropped_items} oldest items dropped` : ''}`));
         break;
+      case 'thread.moved':
+        this.flushMessage();
+        this.line(this.paint(event.not_restored ? '31;1' : '33;1', event.message));
+        break;
       case 'turn.failed':
         this.flushMessage();
         this.line(this.paint('31', `turn failed: ${event.error.message}`));

@@ -31,6 +31,11 @@ export interface PendingTask {
   /** When the current attempt was scheduled (ms since the epoch). */
   readonly scheduledAt: number | null;
   readonly taskQueue: string;
+  /**
+   * The attempt's schedule-to-start timeout (ms): for a workspace activity of a pinned
+   * thread, its failover delay (src/workflows/workspace.ts); null when none is set.
+   */
+  readonly failoverAfterMs?: number | null;
 }
 
 /** One line for the user, and the key that makes it be told once. */
@@ -54,6 +59,13 @@ function millis(ts: Timestamp): number | null {
   return Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
 }
 
+/** Milliseconds of a protobuf duration; null when absent or zero. */
+function durationMs(d: { seconds?: unknown; nanos?: number | null } | null | undefined): number | null {
+  if (!d) return null;
+  const ms = Number(d.seconds ?? 0) * 1000 + Math.floor((d.nanos ?? 0) / 1e6);
+  return ms > 0 ? ms : null;
+}
+
 const ActivityState = temporal.api.enums.v1.PendingActivityState;
 const WorkflowTaskState = temporal.api.enums.v1.PendingWorkflowTaskState;
 
@@ -70,6 +82,7 @@ export function pendingTasksOf(raw: temporal.api.workflowservice.v1.IDescribeWor
     nextAttemptAt: millis(a.nextAttemptScheduleTime),
     scheduledAt: millis(a.scheduledTime),
     taskQueue: a.activityOptions?.taskQueue?.name || workflowQueue,
+    failoverAfterMs: durationMs(a.activityOptions?.scheduleToStartTimeout),
   }));
   const wft = raw.pendingWorkflowTask;
   if (wft) {
@@ -120,12 +133,20 @@ export function waitNotices(tasks: readonly PendingTask[], now: number, step: nu
     if (!task.started && dueSince > 0 && now - dueSince >= NO_WORKER_AFTER_MS && task.taskQueue) {
       notices.push({
         key: `no-worker:${task.taskQueue}:${task.id}:${task.attempt}`,
-        message: `waiting for a worker on ${queueName(task.taskQueue)}: ${label} has waited ${Math.round((now - dueSince) / 1000)} s and no worker has taken it`,
+        message: `waiting for a worker on ${queueName(task.taskQueue)}: ${label} has waited ${Math.round((now - dueSince) / 1000)} s and no worker has taken it${failoverNote(task, dueSince, now)}`,
         queue: { name: task.taskQueue, type: task.kind === 'activity' ? 'activity' : 'workflow' },
       });
     }
   }
   return notices;
+}
+
+/** For a pinned host's task with a failover delay: when the thread moves if the host stays silent. */
+function failoverNote(task: PendingTask, dueSince: number, now: number): string {
+  const host = parseHostTaskQueue(task.taskQueue);
+  if (!host || !task.failoverAfterMs) return '';
+  const left = Math.max(0, Math.ceil((dueSince + task.failoverAfterMs - now) / 1000));
+  return `; if host ${host.hostId} has no worker left, the thread fails over to a live host after ${task.failoverAfterMs / 1000} s of waiting (failoverAfter), in about ${left} s`;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CompactResult } from '../activities/compaction';
+import type { HostMove } from '../activities/failover';
 import type { ContextState, OutputRef, ToolCallRef } from '../activities/types';
 import type { SessionSettings } from '../config/settings';
 import type { Usage } from '../items/schemas';
@@ -75,6 +76,12 @@ export interface TurnResult {
   readonly contextTokens: number;
   readonly compactions: number;
   readonly approvedForSession?: string[];
+  /**
+   * Where the thread lives after the turn moved it off a lost host (host failover, see
+   * src/workflows/workspace.ts): its new pin and cwd, which the session keeps for later
+   * turns. Absent when the turn did not move.
+   */
+  readonly relocation?: { readonly host: NonNullable<SessionSettings['host']>; readonly cwd: string };
 }
 
 /** A compaction, as recorded in progress events and session results. */
@@ -103,7 +110,8 @@ export type TurnEvent =
   | { readonly seq: number; readonly kind: 'approval.requested'; readonly step: number; readonly call: ToolCallRef; readonly reason: string }
   | { readonly seq: number; readonly kind: 'approval.resolved'; readonly step: number; readonly callId: string; readonly decision: ApprovalOutcome }
   | { readonly seq: number; readonly kind: 'input.injected'; readonly step: number; readonly text: string }
-  | { readonly seq: number; readonly kind: 'turn.interrupted'; readonly step: number; readonly reason: string };
+  | { readonly seq: number; readonly kind: 'turn.interrupted'; readonly step: number; readonly reason: string }
+  | { readonly seq: number; readonly kind: 'host.moved'; readonly step: number; readonly move: HostMove };
 
 /** A tool call waiting for the user's decision. */
 export interface PendingApproval {

@@ -174,6 +174,9 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       if (recovered !== null) result = { ...result, head: recovered };
     }
     const died = result.error?.type === 'TurnWorkflowFailed';
+    // The turn moved the thread off a lost host: later turns run where it lives now. (Only
+    // a turn that moved reports a relocation, so older histories take the same path.)
+    if (result.relocation) settings = { ...settings, host: result.relocation.host, toolTaskQueue: result.relocation.host.taskQueue, cwd: result.relocation.cwd };
     state = {
       head: result.head ?? state.head,
       turns: next.turn,

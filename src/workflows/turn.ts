@@ -45,6 +45,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, CompactionReason, OutputRef, RunToolResult, ToolCallRef } from '../activities';
+import type { CheckpointRef } from '../activities/failover';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { approvalRequirement, sessionApprovalKey, type CallFacts } from '../shared/approval-policy';
 import { InferenceFailureType, MALFORMED_OUTPUT_FAILURE, NON_RETRYABLE_INFERENCE_FAILURES, StoreFailureType } from '../shared/failure-types';
@@ -74,7 +75,7 @@ import {
   type TurnResult,
   type TurnStatus,
 } from './definitions';
-import { compactOnSharedQueue, workspaceStoreOptions } from './workspace';
+import { compactOnSharedQueue, onPinnedHost, relocated, workspaceStoreOptions, type PinnedThread } from './workspace';
 
 type NewEvent = TurnEvent extends infer E ? (E extends TurnEvent ? Omit<E, 'seq'> : never) : never;
 
@@ -91,7 +92,23 @@ const START_IN_LOOP = 'turn-start-interruptible';
 const REJECT_REPEATED_CALL_IDS = 'reject-repeated-call-ids';
 
 export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
-  const { settings, threadId } = input;
+  const { threadId } = input;
+  /** The thread's settings; a host failover re-pins them (host, tool queue, cwd). */
+  let settings = input.settings;
+  let relocation: TurnResult['relocation'];
+  // SEAM(checkpoints): the checkpoint engine keeps the id of the turn's latest checkpoint here.
+  const latestCheckpoint: CheckpointRef | null = null;
+  const pinned: PinnedThread = {
+    threadId,
+    turn: input.turn,
+    settings: () => settings,
+    latestCheckpoint: () => latestCheckpoint,
+    moved: (move) => {
+      settings = relocated(settings, move);
+      relocation = { host: move.to, cwd: move.cwd };
+      emit({ kind: 'host.moved', step, move });
+    },
+  };
   const store = proxyActivities<Activities>(storeOptions(settings.timings));
   const model = proxyActivities<Activities>(inferenceOptions(settings.timings));
 
@@ -164,6 +181,8 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         if (shouldContinueAsNew(workflowInfo().continueAsNewSuggested, step - stepsAtRunStart, settings.context.stepsPerRun)) {
           await continueAsNew<typeof TurnWorkflow>({
             ...input,
+            // A run that moved hosts goes on where the thread lives now.
+            settings,
             resume: {
               head: head!, step, usage, contextTokens, context, append, lastMessage, compactions, run,
               recentEvents: events.slice(-CARRIED_EVENTS), approvedForSession: [...approved],
@@ -216,16 +235,21 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       await commitPending('turn failed');
     }
   }
-  return { status, head, context, lastMessage, usage, steps: step, error, contextTokens, compactions, approvedForSession: [...approved] };
+  return {
+    status, head, context, lastMessage, usage, steps: step, error, contextTokens, compactions, approvedForSession: [...approved],
+    ...(relocation ? { relocation } : {}),
+  };
 
   /** Writes the user's message (and any changed context) to the transcript; compacts if over the limit. */
   async function startTurn(): Promise<void> {
     const user = input.userItem !== undefined ? { userItem: input.userItem } : { userText: input.userText };
     // It reads AGENTS.md and the environment: on the pinned host (see ./workspace).
-    const begin = workspaceStoreOptions(settings);
-    const begun = await proxyActivities<Activities>(begin).beginTurn.executeWithOptions({ ...begin, summary: `turn ${input.turn}: user input` }, [
-      { threadId, turn: input.turn, head: input.head, settings, ...user, context },
-    ]);
+    const begun = await onPinnedHost(pinned, (current, extra) => {
+      const begin = { ...workspaceStoreOptions(current), ...extra };
+      return proxyActivities<Activities>(begin).beginTurn.executeWithOptions({ ...begin, summary: `turn ${input.turn}: user input` }, [
+        { threadId, turn: input.turn, head: input.head, settings: current, ...user, context },
+      ]);
+    });
     head = begun.head;
     context = begun.context;
     started = true;
@@ -330,7 +354,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
 
   async function compact(reason: CompactionReason): Promise<void> {
     if (head === null) return;
-    const result = await compactOnSharedQueue({ threadId, turn: input.turn, head, settings, reason }, `compaction (${reason})`);
+    const result = await compactOnSharedQueue({ threadId, turn: input.turn, head, settings, reason }, `compaction (${reason})`, pinned);
     head = result.head;
     context = result.context;
     contextTokens = result.tokensAfter;
@@ -374,16 +398,18 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       }
       sandboxed = requirement.sandboxedIfApproved;
     }
-    const options = toolOptions(settings.timings, call.timeoutMs, workspaceTaskQueue(settings));
-    const tools = proxyActivities<Activities>(options);
     try {
-      return await tools.runTool.executeWithOptions({ ...options, summary: call.summary }, [
-        {
-          threadId, turn: input.turn, step: atStep, call, cwd: settings.cwd, shellTimeoutMs: settings.shellTimeoutMs,
-          ...(settings.provider.envKey ? { secretEnvNames: [settings.provider.envKey] } : {}),
-          sandbox: sandboxed ? sandboxPolicyFor(settings) : null,
-        },
-      ]);
+      // On the pinned host; after a move, again on the new one with the same input (see ./workspace).
+      return await onPinnedHost(pinned, (current, extra) => {
+        const options = { ...toolOptions(current.timings, call.timeoutMs, workspaceTaskQueue(current)), ...extra };
+        return proxyActivities<Activities>(options).runTool.executeWithOptions({ ...options, summary: call.summary }, [
+          {
+            threadId, turn: input.turn, step: atStep, call, cwd: current.cwd, shellTimeoutMs: current.shellTimeoutMs,
+            ...(current.provider.envKey ? { secretEnvNames: [current.provider.envKey] } : {}),
+            sandbox: sandboxed ? sandboxPolicyFor(current) : null,
+          },
+        ]);
+      });
     } catch (err) {
       if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
       // An unreadable store object is not the tool's failure: the next request would fail
