@@ -138,7 +138,7 @@ async function originalPathProblem(cwd: string, deps: Pick<FailoverDeps, 'worksp
     if ((await readdir(cwd)).length > 0) return `${cwd} already holds other files on this host`;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') return `${cwd} cannot be read on this host (${code ?? (err as Error).message})`;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return `${cwd} cannot be read on this host (${code ?? (err as Error).message})`;
   }
   try {
     await mkdir(cwd, { recursive: true });

@@ -35,7 +35,7 @@ export interface PendingTask {
    * The attempt's schedule-to-start timeout (ms): for a workspace activity of a pinned
    * thread, its failover delay (src/workflows/workspace.ts); null when none is set.
    */
-  readonly failoverAfterMs?: number | null;
+  readonly failoverAfterMs?: number;
 }
 
 /** One line for the user, and the key that makes it be told once. */
@@ -72,18 +72,21 @@ const WorkflowTaskState = temporal.api.enums.v1.PendingWorkflowTaskState;
 /** The pending tasks in a DescribeWorkflowExecution answer. */
 export function pendingTasksOf(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): PendingTask[] {
   const workflowQueue = raw.executionConfig?.taskQueue?.name ?? '';
-  const tasks: PendingTask[] = (raw.pendingActivities ?? []).map((a) => ({
-    kind: 'activity',
-    id: a.activityId ?? '',
-    type: a.activityType?.name ?? '',
-    attempt: a.attempt ?? 1,
-    started: a.state === ActivityState.PENDING_ACTIVITY_STATE_STARTED,
-    lastFailure: a.lastFailure?.message || null,
-    nextAttemptAt: millis(a.nextAttemptScheduleTime),
-    scheduledAt: millis(a.scheduledTime),
-    taskQueue: a.activityOptions?.taskQueue?.name || workflowQueue,
-    failoverAfterMs: durationMs(a.activityOptions?.scheduleToStartTimeout),
-  }));
+  const tasks: PendingTask[] = (raw.pendingActivities ?? []).map((a) => {
+    const failoverAfterMs = durationMs(a.activityOptions?.scheduleToStartTimeout);
+    return {
+      kind: 'activity',
+      id: a.activityId ?? '',
+      type: a.activityType?.name ?? '',
+      attempt: a.attempt ?? 1,
+      started: a.state === ActivityState.PENDING_ACTIVITY_STATE_STARTED,
+      lastFailure: a.lastFailure?.message || null,
+      nextAttemptAt: millis(a.nextAttemptScheduleTime),
+      scheduledAt: millis(a.scheduledTime),
+      taskQueue: a.activityOptions?.taskQueue?.name || workflowQueue,
+      ...(failoverAfterMs !== null ? { failoverAfterMs } : {}),
+    };
+  });
   const wft = raw.pendingWorkflowTask;
   if (wft) {
     tasks.push({
@@ -130,7 +133,9 @@ export function waitNotices(tasks: readonly PendingTask[], now: number, step: nu
       notices.push({ key: `retry:${task.id}:${task.attempt}`, message: `retrying: ${label} failed (attempt ${task.attempt - 1}): ${task.lastFailure}; ${wait}` });
     }
     const dueSince = Math.max(task.scheduledAt ?? 0, task.nextAttemptAt ?? 0);
-    if (!task.started && dueSince > 0 && now - dueSince >= NO_WORKER_AFTER_MS && task.taskQueue) {
+    // A task that fails over soon is told sooner, so the user learns of the wait before the move.
+    const tellAfter = task.failoverAfterMs ? Math.min(NO_WORKER_AFTER_MS, task.failoverAfterMs / 2) : NO_WORKER_AFTER_MS;
+    if (!task.started && dueSince > 0 && now - dueSince >= tellAfter && task.taskQueue) {
       notices.push({
         key: `no-worker:${task.taskQueue}:${task.id}:${task.attempt}`,
         message: `waiting for a worker on ${queueName(task.taskQueue)}: ${label} has waited ${Math.round((now - dueSince) / 1000)} s and no worker has taken it${failoverNote(task, dueSince, now)}`,

@@ -30,6 +30,10 @@ export interface HostWorkerOptions {
   readonly store: string;
   /** Directories this host must not see (the other hosts' workspace roots). */
   readonly hidden: readonly string[];
+  /** Extra environment (e.g. the failover tests' liveness window). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Extra arguments of `unroll worker` (e.g. `--workspace-root`). */
+  readonly args?: readonly string[];
 }
 
 /**
@@ -40,11 +44,11 @@ export async function spawnHostWorker(options: HostWorkerOptions): Promise<HostW
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   // sh mounts over "$1"… (given as arguments, never quoted into the script) and then execs node,
   // so the pid we hold is the worker's own and SIGKILL reaches it.
-  const mounts = options.hidden.map((_, i) => `mount -t tmpfs tmpfs "$${i + 1}"`).join(' && ');
-  const script = `${mounts} && shift ${options.hidden.length} && exec "$@"`;
+  const mounts = options.hidden.map((_, i) => `mount -t tmpfs tmpfs "$${i + 1}" && `).join('');
+  const script = `${mounts}shift ${options.hidden.length} && exec "$@"`;
   const child = spawn(
     'unshare',
-    ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...options.hidden, process.execPath, CLI, 'worker', '--host-id', options.hostId],
+    ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...options.hidden, process.execPath, CLI, 'worker', '--host-id', options.hostId, ...(options.args ?? [])],
     {
       env: {
         PATH: process.env.PATH,
@@ -55,6 +59,7 @@ export async function spawnHostWorker(options: HostWorkerOptions): Promise<HostW
         UNROLL_TEMPORAL_ADDRESS: options.address,
         UNROLL_AUTO_START_SERVER: '0',
         OPENAI_API_KEY: 'test-key',
+        ...options.env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
