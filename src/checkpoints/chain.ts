@@ -30,7 +30,7 @@ export async function readCheckpoint(store: TranscriptStore, id: string): Promis
 export async function checkpointChain(
   store: TranscriptStore,
   id: string,
-  stop: (record: CheckpointObject) => Promise<boolean> = async () => false,
+  stop: (record: CheckpointObject) => Promise<boolean> = () => Promise.resolve(false),
 ): Promise<{ id: string; record: CheckpointObject }[]> {
   const chain: { id: string; record: CheckpointObject }[] = [];
   for (let cursor: string | null = id; cursor !== null; ) {

@@ -152,9 +152,9 @@ export class ShadowRepo {
     if (code === 'ENOENT' || (result.failed && result.exitCode === undefined && /ENOENT/.test(String(result.message)))) {
       throw new GitUnavailableError(`\`${this.gitBinary}\` was not found`);
     }
-    if (result.exitCode !== 0) throw new GitCommandError(args, result.exitCode, typeof result.stderr === 'string' ? result.stderr || String(result.message) : Buffer.from(result.stderr as Uint8Array).toString());
+    if (result.exitCode !== 0) throw new GitCommandError(args, result.exitCode, typeof result.stderr === 'string' ? result.stderr || String(result.message) : Buffer.from(result.stderr).toString());
     // With encoding 'buffer' execa gives Uint8Arrays: make them Buffers.
-    if (run.onStderr && result.stderr.length > 0) run.onStderr(Buffer.from(result.stderr as string | Uint8Array).toString());
+    if (run.onStderr && result.stderr.length > 0) run.onStderr(Buffer.from(result.stderr).toString());
     return run.binary ? Buffer.from(result.stdout as Uint8Array) : (result.stdout as string);
   }
 
