@@ -25,6 +25,9 @@ export type FileChange = z.infer<typeof FileChange>;
 /** The most changed paths a checkpoint record lists (the count is always exact). */
 export const MAX_LISTED_CHANGES = 1000;
 
+/** The most changed paths a step's record in history lists (the store's record has more). */
+export const MAX_RECORDED_CHANGES = 50;
+
 /** A checkpoint as stored (its hash is the checkpoint id). */
 export const CheckpointObject = z.object({
   kind: z.literal('checkpoint'),

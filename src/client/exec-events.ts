@@ -5,7 +5,8 @@
  * error, then turn.completed (with usage) or turn.failed. Two additions of Unroll's own:
  * turn.completed also carries `thread_usage` (running total) and `context_tokens` (the
  * context estimate), `context.compacted` reports a compaction, `approval.requested` /
- * `approval.resolved` an approval, `input.injected` a steering message. Full texts are read from the
+ * `approval.resolved` an approval, `input.injected` a steering message, `checkpoint.skipped`
+ * (once per turn) a step whose files could not be checkpointed. Full texts are read from the
  * transcript store by hash, so the workflow never has to carry them.
  */
 import { messageText, type ConversationItem } from '../items/schemas';
@@ -33,6 +34,7 @@ export type ExecEvent =
   | { type: 'approval.requested'; call_id: string; tool: string; summary: string; reason: string; justification: string | null }
   | { type: 'approval.resolved'; call_id: string; decision: string }
   | { type: 'input.injected'; text: string }
+  | { type: 'checkpoint.skipped'; step: number; reason: string }
   | { type: 'turn.failed'; error: { message: string } }
   | { type: 'error'; message: string };
 
@@ -51,6 +53,7 @@ export class ExecEventTranslator {
   private nextId = 0;
   private readonly idByCall = new Map<string, string>();
   private readonly commandByCall = new Map<string, string>();
+  private warnedNoCheckpoint = false;
 
   constructor(private readonly store: TranscriptStore) {}
 
@@ -74,6 +77,11 @@ export class ExecEventTranslator {
         return [{ type: 'approval.resolved', call_id: event.callId, decision: event.decision }];
       case 'input.injected':
         return [{ type: 'input.injected', text: event.text }];
+      case 'checkpoint':
+        // Said once: every later step of the turn is likely skipped for the same reason.
+        if (event.checkpoint.status !== 'skipped' || this.warnedNoCheckpoint) return [];
+        this.warnedNoCheckpoint = true;
+        return [{ type: 'checkpoint.skipped', step: event.step, reason: event.checkpoint.reason ?? 'unknown' }];
       case 'compaction': {
         const c = event.compaction;
         return [{ type: 'context.compacted', reason: c.reason, mode: c.mode, tokens_before: c.tokensBefore, tokens_after: c.tokensAfter, dropped_items: c.droppedItems }];

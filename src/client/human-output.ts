@@ -80,6 +80,9 @@ export class HumanOutput {
         this.flushMessage();
         this.line(this.paint('33', `context compacted (${event.reason}, ${event.mode}): ≈${event.tokens_before} → ≈${event.tokens_after} tokens${event.dropped_items > 0 ? `, ${event.dropped_items} oldest items dropped` : ''}`));
         break;
+      case 'checkpoint.skipped':
+        this.line(this.paint('33', `warning: the workspace was not checkpointed after step ${event.step} of this turn: ${event.reason}. Checkout, fork and rewind cannot restore its files from here on until a checkpoint succeeds.`));
+        break;
       case 'turn.failed':
         this.flushMessage();
         this.line(this.paint('31', `turn failed: ${event.error.message}`));

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { CheckpointSettings, DEFAULT_CHECKPOINT_SETTINGS } from '../checkpoints/types';
 import { hostIdProblem, hostPin } from '../shared/hosts';
 import { DEFAULT_TASK_QUEUE } from '../shared/ids';
 import { DEFAULT_SHELL_ENVIRONMENT_POLICY, ShellEnvironmentPolicy } from '../tools/environment';
@@ -72,6 +73,8 @@ export const ConfigFile = z
     encryption: z.object({ keyFile: z.string().min(1) }).strict(),
     /** The transcript store: `file:<dir>` or `postgres://…` (see src/store/store-spec.ts); `UNROLL_STORE` wins. */
     store: z.string(),
+    /** Workspace checkpoints of new threads (see src/checkpoints/types.ts). */
+    checkpoints: CheckpointSettings.partial().strict(),
   })
   .partial()
   .strict();
@@ -103,6 +106,8 @@ export interface UnrollConfig {
    * polls the host's own task queue, and the threads it starts are pinned to it.
    */
   readonly hostId: string;
+  /** Where this host keeps the shadow repositories of workspace checkpoints (a cache). */
+  readonly checkpointRoot: string;
   /** Settings for new threads (pinned to {@link hostId}), except the working directory. */
   readonly session: Omit<SessionSettings, 'cwd'>;
   /** Where the encryption keys come from; absent when encryption is off (see src/codec/keys.ts). */
@@ -188,6 +193,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       dbFile: path.join(home, 'temporal.db'),
       logFile: path.join(home, 'temporal-server.log'),
     },
+    checkpointRoot: path.join(home, 'checkpoints'),
     session: {
       model,
       provider: { name: providerName, baseUrl, envKey },
@@ -199,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       shellTimeoutMs: file.shellTimeoutMs ?? 10_000,
       toolTaskQueue: pin.taskQueue,
       host: pin,
+      checkpoints: { ...DEFAULT_CHECKPOINT_SETTINGS, ...file.checkpoints },
       timings: DEFAULT_TIMINGS,
       context: {
         windowTokens,

@@ -4,6 +4,7 @@
  * the worker reads it from).
  */
 import { z } from 'zod';
+import { CheckpointSettings } from '../checkpoints/types';
 import { HOST_ID } from '../shared/hosts';
 
 export const ReasoningEffort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
@@ -105,5 +106,7 @@ export const SessionSettings = z.object({
   storeId: z.string().min(1).optional(),
   /** That store's spec with its password redacted, for messages. */
   storeDescription: z.string().min(1).optional(),
+  /** Workspace checkpoints (src/checkpoints); absent on older threads, which then use the defaults. */
+  checkpoints: CheckpointSettings.optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;
