@@ -44,11 +44,16 @@ export interface HostLivenessInput {
   readonly sharedTaskQueue: string;
 }
 
-/** The checkpoint a thread's workspace is restored from: its id and its step (`3.4`). */
+/** The checkpoint a thread's workspace is restored from: its id and its step (`3.4`; null when taken by an earlier turn). */
 export interface CheckpointRef {
   readonly id: string;
-  readonly turn: number;
-  readonly step: number;
+  readonly turn: number | null;
+  readonly step: number | null;
+}
+
+/** "step 3.4", or the checkpoint's short id when its step is not known. */
+export function checkpointLabel(ref: CheckpointRef): string {
+  return ref.turn !== null && ref.step !== null ? `step ${ref.turn}.${ref.step}` : `checkpoint ${ref.id.slice(0, 12)} (the latest of an earlier turn)`;
 }
 
 /** Input of `adoptThread`. */
@@ -188,7 +193,7 @@ export function createFailoverActivities(deps: FailoverDeps) {
       try {
         await deps.restore({ store: deps.store, threadId: input.threadId, checkpointId: checkpoint.id, target: target.path });
       } catch (err) {
-        return { ...move, restoredFrom: null, notRestored: `checkpoint ${checkpoint.id} (step ${checkpoint.turn}.${checkpoint.step}) could not be restored into ${target.path}: ${(err as Error).message}` };
+        return { ...move, restoredFrom: null, notRestored: `checkpoint ${checkpoint.id} (${checkpointLabel(checkpoint)}) could not be restored into ${target.path}: ${(err as Error).message}` };
       }
       return { ...move, restoredFrom: checkpoint, notRestored: null };
     },

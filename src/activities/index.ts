@@ -3,6 +3,7 @@
  * the object this returns; workflows proxy it by type only.
  */
 import type { TranscriptStore } from '../store/transcript-store';
+import { createCheckpointActivities } from './checkpoints';
 import { createCompactionActivities } from './compaction';
 import { createInferenceActivities } from './inference';
 import { ModelClients } from './model-client';
@@ -26,6 +27,8 @@ export interface ActivityDeps {
   readonly toolEnvironment: Readonly<Record<string, string>>;
   /** The worker's store, checked against each thread's (see ./store-identity); absent: no check. */
   readonly storeIdentity?: StoreIdentity;
+  /** Where this host keeps its shadow repositories (a cache; see ./checkpoints.ts). */
+  readonly checkpointRoot?: string;
 }
 
 /** Creates every activity with its dependencies. */
@@ -38,6 +41,7 @@ export function createActivities(deps: ActivityDeps) {
     // groups wrap themselves, the tool activity is wrapped here.
     ...classifyingStoreErrors(createToolActivities({ store: deps.store, stepHook: deps.toolStepHook, env: deps.toolEnvironment })),
     ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
+    ...classifyingStoreErrors(createCheckpointActivities({ store: deps.store, checkpointRoot: deps.checkpointRoot })),
   };
   return deps.storeIdentity ? checkingThreadStore(activities, deps.storeIdentity) : activities;
 }
@@ -49,7 +53,7 @@ export type Activities = ReturnType<typeof createActivities>;
  * The activities that touch the workspace (tools; AGENTS.md and environment reading): a
  * host's own worker serves these on the host's task queue (see src/shared/hosts.ts).
  */
-export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool'] as const satisfies readonly (keyof Activities)[];
+export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace'] as const satisfies readonly (keyof Activities)[];
 
 /** The workspace activities of `all`, for the host queue's worker. */
 export function workspaceActivities(all: Activities): Pick<Activities, (typeof WORKSPACE_ACTIVITIES)[number]> {
@@ -57,6 +61,7 @@ export function workspaceActivities(all: Activities): Pick<Activities, (typeof W
     beginTurn: (input) => all.beginTurn(input),
     readWorkspaceContext: (input) => all.readWorkspaceContext(input),
     runTool: (input) => all.runTool(input),
+    checkpointWorkspace: (input) => all.checkpointWorkspace(input),
   };
 }
 export * from './types';
@@ -64,3 +69,4 @@ export type { CompactInput, CompactResult, CompactionReason } from './compaction
 export { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from './inference-errors';
 export { currentHostFacts, type HostFacts } from './turn-setup';
 export type { StoreIdentity } from './store-identity';
+export type { CheckpointInput } from './checkpoints';

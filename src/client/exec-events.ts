@@ -5,7 +5,8 @@
  * error, then turn.completed (with usage) or turn.failed. Two additions of Unroll's own:
  * turn.completed also carries `thread_usage` (running total) and `context_tokens` (the
  * context estimate), `context.compacted` reports a compaction, `approval.requested` /
- * `approval.resolved` an approval, `input.injected` a steering message, `thread.moved` a host
+ * `approval.resolved` an approval, `input.injected` a steering message, `checkpoint.skipped`
+ * (once per turn) a step whose files could not be checkpointed, `thread.moved` a host
  * failover (src/client/host-move.ts). Full texts are read from the
  * transcript store by hash, so the workflow never has to carry them.
  */
@@ -36,6 +37,7 @@ export type ExecEvent =
   | { type: 'approval.resolved'; call_id: string; decision: string }
   | { type: 'input.injected'; text: string }
   | ThreadMovedEvent
+  | { type: 'checkpoint.skipped'; step: number; reason: string }
   | { type: 'turn.failed'; error: { message: string } }
   | { type: 'error'; message: string };
 
@@ -54,6 +56,7 @@ export class ExecEventTranslator {
   private nextId = 0;
   private readonly idByCall = new Map<string, string>();
   private readonly commandByCall = new Map<string, string>();
+  private warnedNoCheckpoint = false;
 
   constructor(private readonly store: TranscriptStore) {}
 
@@ -79,6 +82,11 @@ export class ExecEventTranslator {
         return [{ type: 'input.injected', text: event.text }];
       case 'host.moved':
         return [hostMoveEvent(event.move)];
+      case 'checkpoint':
+        // Said once: every later step of the turn is likely skipped for the same reason.
+        if (event.checkpoint.status !== 'skipped' || this.warnedNoCheckpoint) return [];
+        this.warnedNoCheckpoint = true;
+        return [{ type: 'checkpoint.skipped', step: event.step, reason: event.checkpoint.reason ?? 'unknown' }];
       case 'compaction': {
         const c = event.compaction;
         return [{ type: 'context.compacted', reason: c.reason, mode: c.mode, tokens_before: c.tokensBefore, tokens_after: c.tokensAfter, dropped_items: c.droppedItems }];

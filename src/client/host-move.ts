@@ -3,7 +3,7 @@
  * `show`) and one additive event for `exec --json` ({@link hostMoveEvent}, type
  * `thread.moved`). A workspace that could not be restored is said loudly, with why.
  */
-import type { HostMove } from '../activities/failover';
+import { checkpointLabel, type HostMove } from '../activities/failover';
 
 /** The `exec --json` event of a move. */
 export interface ThreadMovedEvent {
@@ -12,8 +12,8 @@ export interface ThreadMovedEvent {
   to_host: string;
   previous_cwd: string;
   cwd: string;
-  /** The checkpoint the workspace was restored from (`step` as `T.S`), or null. */
-  restored_from: { checkpoint_id: string; step: string } | null;
+  /** The checkpoint the workspace was restored from (`step` as `T.S`, null when not known), or null. */
+  restored_from: { checkpoint_id: string; step: string | null } | null;
   /** Why the workspace was not restored; null when it was. */
   not_restored: string | null;
   /** Why the workspace is not at its original path; null when it is. */
@@ -25,7 +25,7 @@ export interface ThreadMovedEvent {
 export function hostMoveText(move: HostMove): string {
   const where = move.cwd === move.previousCwd ? '' : ` (workspace now at ${move.cwd}: ${move.relocatedBecause ?? 'another path'})`;
   const head = `host ${move.from} lost; thread moved to host ${move.to.id}`;
-  if (move.restoredFrom) return `${head}, workspace restored from step ${move.restoredFrom.turn}.${move.restoredFrom.step}${where}`;
+  if (move.restoredFrom) return `${head}, workspace restored from ${checkpointLabel(move.restoredFrom)}${where}`;
   return `${head}${where}; WARNING: the workspace was NOT restored: ${move.notRestored ?? 'no checkpoint'}`;
 }
 
@@ -37,7 +37,7 @@ export function hostMoveEvent(move: HostMove): ThreadMovedEvent {
     to_host: move.to.id,
     previous_cwd: move.previousCwd,
     cwd: move.cwd,
-    restored_from: move.restoredFrom ? { checkpoint_id: move.restoredFrom.id, step: `${move.restoredFrom.turn}.${move.restoredFrom.step}` } : null,
+    restored_from: move.restoredFrom ? { checkpoint_id: move.restoredFrom.id, step: move.restoredFrom.turn !== null && move.restoredFrom.step !== null ? `${move.restoredFrom.turn}.${move.restoredFrom.step}` : null } : null,
     not_restored: move.notRestored,
     relocated_because: move.relocatedBecause,
     message: hostMoveText(move),

@@ -84,6 +84,9 @@ export class HumanOutput {
         this.flushMessage();
         this.line(this.paint(event.not_restored ? '31;1' : '33;1', event.message));
         break;
+      case 'checkpoint.skipped':
+        this.line(this.paint('33', `warning: the workspace was not checkpointed after step ${event.step} of this turn: ${event.reason}. Checkout, fork and rewind cannot restore its files from here on until a checkpoint succeeds.`));
+        break;
       case 'turn.failed':
         this.flushMessage();
         this.line(this.paint('31', `turn failed: ${event.error.message}`));

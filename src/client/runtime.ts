@@ -189,6 +189,7 @@ async function connectRuntime(
         host: currentHostFacts(env),
         toolEnvironment: toolEnvironment(env, config.toolEnvironment.policy, config.toolEnvironment.secretNames),
         storeIdentity: { id: storeId, description: opened.description, host: config.hostId, source: opened.source },
+        checkpointRoot: config.checkpointRoot,
       },
       dataConverter,
     });

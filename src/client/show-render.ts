@@ -5,7 +5,7 @@
  * of its output, retries and failures, compactions and continue-as-new boundaries.
  * `renderStepDetail` shows one step in full with the exact request input.
  */
-import type { ActivityView, CompactionView, StepRun, ThreadRun, ToolCallRun, TurnRun } from '../history/thread-run';
+import type { ActivityView, CheckpointView, CompactionView, StepRun, ThreadRun, ToolCallRun, TurnRun } from '../history/thread-run';
 import type { Usage } from '../items/schemas';
 import type { Paint } from './debug-command';
 import { shellOutputBody } from './exec-events';
@@ -87,6 +87,7 @@ function renderTurn(turn: TurnRun, paint: Paint, limits: RenderLimits): string[]
   lines.push(`  ${paint('1', 'user')} ${oneLine(turn.userText, limits.textChars)}`);
   if (turn.abortedCalls.length > 0) lines.push(paint('33', `  answered ${turn.abortedCalls.length} open call(s) of an earlier turn as aborted: ${turn.abortedCalls.join(', ')}`));
   if (turn.setup && (turn.setup.attempts > 1 || turn.setup.outcome !== 'completed')) lines.push(`  ${activityLine(turn.setup, paint)}`);
+  if (turn.startCheckpoint?.status === 'created' || turn.startCheckpoint?.status === 'skipped') lines.push(checkpointLine(turn.startCheckpoint, paint, `  ${turn.turn}.0  `));
   for (const step of turn.steps) lines.push(...renderStep(step, paint, limits));
   for (const a of turn.after) lines.push(`  ${activityLine(a, paint)}`);
   if (turn.error) lines.push(paint('31', `  turn failed: ${turn.error.type}: ${turn.error.message}`));
@@ -110,6 +111,7 @@ export function renderStep(step: StepRun, paint: Paint, limits: RenderLimits = L
   for (const text of step.reasoning) lines.push(paint('2;3', `${pad}thinking ${limited(text, limits)}`));
   for (const call of step.toolCalls) lines.push(...toolLines(call, paint, pad, limits));
   for (const text of step.messages) lines.push(`${pad}${paint('1', 'assistant')} ${limited(text, limits)}`);
+  if (step.checkpoint) lines.push(checkpointLine(step.checkpoint, paint, pad));
   return lines;
 }
 
@@ -166,6 +168,21 @@ function compactionLines(c: CompactionView, paint: Paint, indent: string): strin
   const facts: Record<string, unknown> = typeof r === 'object' && r !== null ? { ...r } : {};
   const detail = typeof facts.tokensBefore === 'number' ? ` (${String(facts.mode)}, ${String(facts.reason)}: ${num(facts.tokensBefore)} → ${num(Number(facts.tokensAfter))} tokens)` : '';
   return [paint('33', `${indent}── compaction${detail}: history continues from a new root ${c.root.slice(0, 12)} (${c.rootItems} items) ──`)];
+}
+
+/**
+ * A step's files: `files: 3 changed (checkpoint 1a2b3c4d5e6f)`, `files: unchanged`, or the
+ * reason there is no checkpoint (checkout, fork and rewind cannot restore that step).
+ */
+export function checkpointLine(c: CheckpointView, paint: Paint, pad: string): string {
+  if (c.status === 'created') {
+    const names = c.changes.slice(0, 3).map((f) => f.path).join(', ');
+    const more = c.changeCount > 3 ? `, … ${c.changeCount - 3} more` : '';
+    return paint('32', `${pad}files: ${c.changeCount} changed (${names}${more}) · checkpoint ${c.id!.slice(0, 12)}`);
+  }
+  if (c.status === 'unchanged') return paint('2', `${pad}files: unchanged`);
+  if (c.status === 'running') return paint('33', `${pad}files: checkpoint in progress…`);
+  return paint('33', `${pad}files: no checkpoint (${c.reason ?? 'unknown reason'})`);
 }
 
 /** One step in full: header, the step with nothing cut, then the exact request. */

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { CheckpointSettings, DEFAULT_CHECKPOINT_SETTINGS } from '../checkpoints/types';
 import { hostIdProblem, hostPin } from '../shared/hosts';
 import { DEFAULT_TASK_QUEUE } from '../shared/ids';
 import { DEFAULT_SHELL_ENVIRONMENT_POLICY, ShellEnvironmentPolicy } from '../tools/environment';
@@ -78,6 +79,8 @@ export const ConfigFile = z
     failoverAfter: z.number().int().nonnegative().max(MAX_FAILOVER_AFTER_S),
     /** Where this host's worker restores workspaces of threads it adopts; `UNROLL_WORKSPACE_ROOT` and `--workspace-root` win. */
     workspaceRoot: z.string().min(1),
+    /** Workspace checkpoints of new threads (see src/checkpoints/types.ts). */
+    checkpoints: CheckpointSettings.partial().strict(),
   })
   .partial()
   .strict();
@@ -113,6 +116,8 @@ export interface UnrollConfig {
    * polls the host's own task queue, and the threads it starts are pinned to it.
    */
   readonly hostId: string;
+  /** Where this host keeps the shadow repositories of workspace checkpoints (a cache). */
+  readonly checkpointRoot: string;
   /** Settings for new threads (pinned to {@link hostId}), except the working directory. */
   readonly session: Omit<SessionSettings, 'cwd'>;
   /** Where the encryption keys come from; absent when encryption is off (see src/codec/keys.ts). */
@@ -221,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       dbFile: path.join(home, 'temporal.db'),
       logFile: path.join(home, 'temporal-server.log'),
     },
+    checkpointRoot: path.join(home, 'checkpoints'),
     session: {
       model,
       provider: { name: providerName, baseUrl, envKey },
@@ -232,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       shellTimeoutMs: file.shellTimeoutMs ?? 10_000,
       toolTaskQueue: pin.taskQueue,
       host: pin,
+      checkpoints: { ...DEFAULT_CHECKPOINT_SETTINGS, ...file.checkpoints },
       timings: DEFAULT_TIMINGS,
       failoverAfter: failoverAfter(overrides.failoverAfter, env.UNROLL_FAILOVER_AFTER, file.failoverAfter),
       context: {

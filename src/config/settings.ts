@@ -4,6 +4,7 @@
  * the worker reads it from).
  */
 import { z } from 'zod';
+import { CheckpointSettings } from '../checkpoints/types';
 import { HOST_ID } from '../shared/hosts';
 
 export const ReasoningEffort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
@@ -118,5 +119,7 @@ export const SessionSettings = z.object({
    * from before failover, which never move.
    */
   failoverAfter: z.number().int().nonnegative().max(MAX_FAILOVER_AFTER_S).optional(),
+  /** Workspace checkpoints (src/checkpoints); absent on older threads, which then use the defaults. */
+  checkpoints: CheckpointSettings.optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;

@@ -5,14 +5,16 @@
  * hash (reasoning, messages, tool arguments and outputs). Objects missing from the
  * store leave their texts null rather than failing the whole view.
  */
+import type { CheckpointInput } from '../activities/checkpoints';
 import type { InferenceInput, InferenceResult, OutputRef, RunToolInput, RunToolResult, ToolCallRef } from '../activities/types';
+import type { CheckpointOutcome } from '../checkpoints/types';
 import { messageText, type ConversationItem } from '../items/schemas';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { ObjectNotFoundError, type TranscriptNode, type TranscriptStore } from '../store';
 import type { SessionInput, TurnInput, TurnResult } from '../workflows/definitions';
 import { activityRecords, approvalRecords, runRecord, type ActivityRecord, type RunRecord } from './history-events';
 import type { RecordedWorkflow, ThreadHistories } from './thread-histories';
-import type { ActivityView, CompactionView, RunView, StepRun, ThreadRun, ToolCallRun, TurnRun } from './thread-run';
+import type { ActivityView, CheckpointView, CompactionView, RunView, StepRun, ThreadRun, ToolCallRun, TurnRun } from './thread-run';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type StepDraft = Mutable<StepRun> & { rejected: ActivityView[]; before: ActivityView[]; toolCalls: ToolCallRun[]; result: InferenceResult | null };
@@ -147,6 +149,7 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
   const tools = new Map<string, ToolActivity>();
   let pending: ActivityView[] = [];
   let setup: ActivityRecord | null = null;
+  const checkpoints = new Map<number, CheckpointView>();
   for (const [runIndex, run] of runs.entries()) {
     let newRun = runIndex > 0 ? run.runId : null;
     for (const record of activityRecords(run.history)) {
@@ -158,6 +161,8 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
       } else if (record.name === 'runTool') {
         const call = (record.input as RunToolInput).call;
         tools.set(call.callId, { record, fallback: null });
+      } else if (record.name === 'checkpointWorkspace') {
+        checkpoints.set((record.input as CheckpointInput).step, checkpointView(record));
       } else if (record.name === 'storeToolOutput') {
         const callId = (record.input as { callId?: string }).callId ?? '';
         const tool = tools.get(callId);
@@ -175,7 +180,7 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
   const finished: StepRun[] = [];
   for (const draft of steps) {
     const step = await finishStep(draft, tools, reader);
-    finished.push({ ...step, toolCalls: step.toolCalls.map((call) => ({ ...call, approval: answers.has(call.callId) ? { decision: answers.get(call.callId)!.decision } : null })) });
+    finished.push({ ...step, checkpoint: checkpoints.get(step.step) ?? null, toolCalls: step.toolCalls.map((call) => ({ ...call, approval: answers.has(call.callId) ? { decision: answers.get(call.callId)!.decision } : null })) });
   }
 
   const status = result?.status ?? (lastRecord.status === 'continued-as-new' ? 'running' : lastRecord.status);
@@ -198,8 +203,20 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
     setup: setup ? activityView(setup, true) : null,
     compaction: turnCompaction,
     steps: finished,
+    startCheckpoint: checkpoints.get(0) ?? null,
     after: pending,
   };
+}
+
+/** A checkpoint activity as the step's record of its files. */
+function checkpointView(record: ActivityRecord): CheckpointView {
+  const activity = activityView(record);
+  if (record.outcome === 'scheduled') return { status: 'running', id: null, changeCount: 0, changes: [], reason: null, activity };
+  if (record.outcome !== 'completed') return { status: 'skipped', id: null, changeCount: 0, changes: [], reason: `the checkpoint failed: ${record.failure ?? record.outcome}`, activity };
+  const outcome = record.result as CheckpointOutcome;
+  if (outcome.kind === 'skipped') return { status: 'skipped', id: null, changeCount: 0, changes: [], reason: outcome.reason, activity };
+  if (outcome.kind === 'unchanged') return { status: 'unchanged', id: outcome.id, changeCount: 0, changes: [], reason: null, activity };
+  return { status: 'created', id: outcome.id, changeCount: outcome.changeCount, changes: outcome.changes, reason: null, activity };
 }
 
 /** A turn's user message: in its input (older turns), or the stored item the input names ('' when it is missing). */
@@ -241,6 +258,7 @@ function placeInference(steps: StepDraft[], record: ActivityRecord, before: Acti
     toolCalls: [],
     before: [...before],
     compaction: null,
+    checkpoint: null,
     newRun,
     result,
   });

@@ -92,6 +92,8 @@ export interface StepRun {
   readonly before: readonly ActivityView[];
   /** Set when the request's transcript starts from a new root (a compaction). */
   readonly compaction: CompactionView | null;
+  /** The workspace checkpoint taken after this step's tool calls (null: none was attempted). */
+  readonly checkpoint: CheckpointView | null;
   /** Set on the first step of a turn run that continued an earlier one (continue-as-new). */
   readonly newRun: string | null;
 }
@@ -128,6 +130,8 @@ export interface TurnRun {
   /** A compaction between the previous turn and this one. */
   readonly compaction: CompactionView | null;
   readonly steps: readonly StepRun[];
+  /** The checkpoint taken at the turn's start (step `<turn>.0`), null when none was attempted. */
+  readonly startCheckpoint: CheckpointView | null;
   /** Activities after the last step (e.g. committing outputs of a failed turn). */
   readonly after: readonly ActivityView[];
 }
@@ -150,4 +154,19 @@ export interface ThreadRun {
 /** Every step of a thread in order. */
 export function allSteps(run: ThreadRun): StepRun[] {
   return run.turns.flatMap((t) => t.steps);
+}
+
+/**
+ * A step's workspace checkpoint as recorded: `created` (the files changed; `id` names the
+ * new checkpoint), `unchanged` (`id` is the checkpoint the files still match; null when
+ * there is none), `skipped` (no checkpoint: `reason` says why), or `running`.
+ */
+export interface CheckpointView {
+  readonly status: 'created' | 'unchanged' | 'skipped' | 'running';
+  readonly id: string | null;
+  readonly changeCount: number;
+  /** The first changed paths (the store's checkpoint record lists more). */
+  readonly changes: readonly { readonly path: string; readonly status: string }[];
+  readonly reason: string | null;
+  readonly activity: ActivityView;
 }

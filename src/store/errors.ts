@@ -6,7 +6,7 @@
 import { getSystemErrorMap } from 'node:util';
 
 /** What a stored object is, in messages: a conversation item or a transcript node. */
-export type StoredObjectKind = 'item' | 'transcript node' | 'store object';
+export type StoredObjectKind = 'item' | 'transcript node' | 'checkpoint' | 'checkpoint bundle' | 'store object';
 
 /** A requested object is not in the store: the chain is broken or the hash is wrong. */
 export class ObjectNotFoundError extends Error {

@@ -164,6 +164,33 @@ export class TranscriptStore {
     return chain;
   }
 
+  /**
+   * Stores an opaque byte string (for example a workspace checkpoint's git bundle) and
+   * returns its hash. Like every object it is immutable and encrypted when the store is.
+   */
+  async putBlob(data: Buffer): Promise<string> {
+    const hash = sha256Hex(data);
+    await this.backend.put(hash, data);
+    return hash;
+  }
+
+  /** Reads a byte string stored with {@link putBlob}, checking it against its hash. */
+  async getBlob(hash: string, what: StoredObjectKind = 'store object'): Promise<Buffer> {
+    const data = await this.getBytes(hash, what);
+    if (sha256Hex(data) !== hash) throw new CorruptObjectError(hash, 'content does not match its hash', what);
+    return data;
+  }
+
+  /** Stores a JSON value under the hash of its canonical form (see ../store/canonical-json). */
+  putValue(value: unknown): Promise<string> {
+    return this.putJson(value);
+  }
+
+  /** Reads a JSON value stored with {@link putValue}, checking it against its hash. */
+  async getValue(hash: string, what: StoredObjectKind = 'store object'): Promise<unknown> {
+    return this.decodeJson(hash, await this.getBytes(hash, what), what);
+  }
+
   /** Stores a marker (a small mutable record, see {@link StoreBackend}). */
   putMarker(key: string, value: string): Promise<void> {
     return this.backend.putMarker(key, value);

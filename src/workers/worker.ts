@@ -16,6 +16,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, workspaceActivities, type ActivityDeps } from '../activities';
 import { createFailoverActivities, type FailoverDeps } from '../activities/failover';
+import { checkoutCheckpoint } from '../checkpoints';
 import { DEFAULT_HOST_LIVENESS_WINDOW_S } from '../config/config';
 import { hostTaskQueue } from '../shared/hosts';
 
@@ -92,8 +93,8 @@ export interface HostWorkerOptions extends UnrollWorkerOptions {
   readonly hostId: string;
   /**
    * How this host adopts the threads of lost hosts (src/activities/failover.ts): its
-   * workspace root and liveness window, and the checkpoint engine's restore. Default:
-   * `<tmpdir>/unroll-workspaces` as an unconfigured root, a 75 s window, no restore.
+   * workspace root and liveness window, and the restore. Default: `<tmpdir>/unroll-workspaces`
+   * as an unconfigured root, a 75 s window, the checkpoint engine's checkout.
    */
   readonly failover?: Omit<FailoverDeps, 'hostId' | 'store'>;
 }
@@ -160,6 +161,10 @@ export async function createHostWorkers(options: HostWorkerOptions): Promise<Hos
     workspaceRoot: path.join(os.tmpdir(), 'unroll-workspaces'),
     workspaceRootConfigured: false,
     livenessWindowMs: DEFAULT_HOST_LIVENESS_WINDOW_S * 1000,
+    // The checkpoint engine writes the checkpoint's files; the host's shadow repositories are its cache.
+    restore: async ({ store, threadId, checkpointId, target }) => {
+      await checkoutCheckpoint({ store, threadId, root: options.deps.checkpointRoot ?? path.join(os.tmpdir(), `unroll-checkpoints-${os.userInfo().uid}`) }, checkpointId, target);
+    },
     ...options.failover,
     hostId: options.hostId,
     store: options.deps.store,

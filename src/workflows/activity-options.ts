@@ -62,3 +62,19 @@ export function toolOptions(t: ActivityTimings, timeoutMs: number, taskQueue: st
     retry: { initialInterval: t.retryInitialMs, backoffCoefficient: 2, maximumInterval: t.retryMaxMs, maximumAttempts: TOOL_MAX_ATTEMPTS },
   };
 }
+
+/** Attempts a checkpoint gets before the step is recorded without one. */
+export const CHECKPOINT_MAX_ATTEMPTS = 3;
+
+/**
+ * A workspace checkpoint, on the pinned host's queue: a large first snapshot may take
+ * minutes (it heartbeats); a few attempts, then the turn goes on without it.
+ */
+export function checkpointOptions(t: ActivityTimings, taskQueue: string): ActivityOptions {
+  return {
+    taskQueue,
+    startToCloseTimeout: 30 * 60_000,
+    heartbeatTimeout: t.toolHeartbeatMs,
+    retry: { initialInterval: t.retryInitialMs, backoffCoefficient: 2, maximumInterval: t.retryMaxMs, maximumAttempts: CHECKPOINT_MAX_ATTEMPTS },
+  };
+}

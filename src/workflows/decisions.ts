@@ -67,3 +67,15 @@ export function shouldContinueAsNew(suggested: boolean, stepsThisRun: number, st
   if (stepsThisRun === 0) return false;
   return suggested || (stepsPerRun !== null && stepsThisRun >= stepsPerRun);
 }
+
+/** Tools whose calls never change files (their effects are in the transcript only). */
+const NO_FILE_EFFECTS = new Set(['update_plan']);
+
+/**
+ * Whether a step's calls may have changed the workspace, so that a checkpoint follows:
+ * any call but those of tools without file effects and commands known to be read-only.
+ * Unknown tools count as changing files: a checkpoint of an unchanged workspace is free.
+ */
+export function mayChangeFiles(calls: readonly Pick<ToolCallRef, 'name' | 'facts'>[]): boolean {
+  return calls.some((call) => !NO_FILE_EFFECTS.has(call.name) && !call.facts?.knownSafe);
+}

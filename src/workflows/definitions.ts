@@ -7,6 +7,7 @@ import type { CompactResult } from '../activities/compaction';
 import type { HostMove } from '../activities/failover';
 import type { ContextState, OutputRef, ToolCallRef } from '../activities/types';
 import type { SessionSettings } from '../config/settings';
+import type { CheckpointOutcome } from '../checkpoints/types';
 import type { Usage } from '../items/schemas';
 
 /** How a turn ended. */
@@ -34,6 +35,8 @@ export interface TurnInput {
   readonly approvedForSession?: string[];
   /** Present in a run that continues an earlier run of the same turn (continue-as-new). */
   readonly resume?: TurnResumeState;
+  /** The thread's latest workspace checkpoint (src/checkpoints); absent or null: none yet. */
+  readonly checkpoint?: string | null;
 }
 
 /** The loop state a turn carries into its next run: the head and small counters only. */
@@ -54,6 +57,8 @@ export interface TurnResumeState {
    */
   readonly pendingInputs: (string | { readonly item: string; readonly excerpt: string })[];
   readonly approvedForSession: string[];
+  /** The thread's latest workspace checkpoint. */
+  readonly checkpoint?: string | null;
   /** The last few progress events, so a watcher that lags a little misses nothing. */
   readonly recentEvents: TurnEvent[];
 }
@@ -82,6 +87,8 @@ export interface TurnResult {
    * turns. Absent when the turn did not move.
    */
   readonly relocation?: { readonly host: NonNullable<SessionSettings['host']>; readonly cwd: string };
+  /** The thread's latest workspace checkpoint after the turn (absent in turns from before checkpoints). */
+  readonly checkpoint?: string | null;
 }
 
 /** A compaction, as recorded in progress events and session results. */
@@ -111,7 +118,20 @@ export type TurnEvent =
   | { readonly seq: number; readonly kind: 'approval.resolved'; readonly step: number; readonly callId: string; readonly decision: ApprovalOutcome }
   | { readonly seq: number; readonly kind: 'input.injected'; readonly step: number; readonly text: string }
   | { readonly seq: number; readonly kind: 'turn.interrupted'; readonly step: number; readonly reason: string }
-  | { readonly seq: number; readonly kind: 'host.moved'; readonly step: number; readonly move: HostMove };
+  | { readonly seq: number; readonly kind: 'host.moved'; readonly step: number; readonly move: HostMove }
+  | { readonly seq: number; readonly kind: 'checkpoint'; readonly step: number; readonly checkpoint: StepCheckpoint };
+
+/**
+ * A step's workspace checkpoint as progress events carry it: the id (null when the
+ * workspace is empty or nothing could be taken), whether it is new, how many files
+ * changed, and why there is none when it was skipped.
+ */
+export interface StepCheckpoint {
+  readonly status: CheckpointOutcome['kind'];
+  readonly id: string | null;
+  readonly changeCount: number;
+  readonly reason?: string;
+}
 
 /** A tool call waiting for the user's decision. */
 export interface PendingApproval {
@@ -190,6 +210,8 @@ export interface SessionState {
   readonly origin?: ThreadOrigin;
   /** Approval keys the user granted for the whole thread. */
   readonly approvedForSession?: string[];
+  /** The thread's latest workspace checkpoint (src/checkpoints). */
+  readonly checkpoint?: string | null;
 }
 
 /** The thread, turn and step a forked thread was started from, and what the fork changed. */

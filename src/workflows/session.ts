@@ -162,6 +162,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       args: [{
         threadId, turn: next.turn, head: state.head, settings, ...user, context: state.context,
         contextTokens: state.contextTokens, approvedForSession: state.approvedForSession ?? [],
+        ...(state.checkpoint !== undefined ? { checkpoint: state.checkpoint } : {}),
       }],
       staticSummary: `turn ${next.turn}: ${excerpt(next.text)}`,
     });
@@ -186,6 +187,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       contextTokens: died ? state.contextTokens : result.contextTokens,
       approvedForSession: result.approvedForSession ?? state.approvedForSession ?? [],
       origin: state.origin,
+      ...(result.checkpoint !== undefined ? { checkpoint: result.checkpoint } : state.checkpoint !== undefined ? { checkpoint: state.checkpoint } : {}),
     };
     runningTurn = null;
   }

@@ -26,6 +26,11 @@
  * `<turn_aborted>` marker is recorded and the turn ends as `interrupted`. A turn
  * interrupted before its user message was written leaves the transcript as it was.
  *
+ * Files: after a step whose calls may have changed the workspace (and, alongside the
+ * first request, at the turn's start) the workspace is snapshotted on the pinned host
+ * (src/checkpoints); the step's record holds the checkpoint id, or why there is none. A
+ * checkpoint that cannot be taken never stops the turn.
+ *
  * Failures: a tool that fails, even after its retries, becomes an error output the model
  * sees; a request the provider rejects for good ends the turn as `failed` with the
  * provider's message, keeping everything recorded so far. A response whose calls repeat
@@ -51,8 +56,10 @@ import { approvalRequirement, sessionApprovalKey, type CallFacts } from '../shar
 import { InferenceFailureType, MALFORMED_OUTPUT_FAILURE, NON_RETRYABLE_INFERENCE_FAILURES, StoreFailureType } from '../shared/failure-types';
 import { sandboxPolicyFor } from '../shared/sandbox-policy';
 import { workspaceTaskQueue } from '../shared/hosts';
-import { inferenceOptions, storeOptions, toolOptions, TOOL_MAX_ATTEMPTS } from './activity-options';
+import { DEFAULT_CHECKPOINT_SETTINGS } from '../checkpoints/types';
+import { checkpointOptions, inferenceOptions, storeOptions, toolOptions, TOOL_MAX_ATTEMPTS } from './activity-options';
 import {
+  mayChangeFiles,
   MAX_MALFORMED_RESPONSE_RETRIES,
   needsCompaction,
   nextStep,
@@ -87,22 +94,24 @@ const CARRIED_EVENTS = 20;
  * - START_IN_LOOP: the turn's start (beginTurn, the compaction before the first request)
  *   runs inside the cancellable loop, so an interrupt ends it too.
  * - REJECT_REPEATED_CALL_IDS: a response whose calls repeat a call_id is asked for again.
+ * - CHECKPOINTS: steps that may change files are followed by a workspace checkpoint.
  */
 const START_IN_LOOP = 'turn-start-interruptible';
 const REJECT_REPEATED_CALL_IDS = 'reject-repeated-call-ids';
+const CHECKPOINTS = 'workspace-checkpoints';
 
 export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   const { threadId } = input;
   /** The thread's settings; a host failover re-pins them (host, tool queue, cwd). */
   let settings = input.settings;
   let relocation: TurnResult['relocation'];
-  // SEAM(checkpoints): the checkpoint engine keeps the id of the turn's latest checkpoint here.
-  const latestCheckpoint: CheckpointRef | null = null;
+  /** The step that took `checkpoint` (null: an earlier turn took it; its step is not known here). */
+  let checkpointAt: { turn: number; step: number } | null = null;
   const pinned: PinnedThread = {
     threadId,
     turn: input.turn,
     settings: () => settings,
-    latestCheckpoint: () => latestCheckpoint,
+    latestCheckpoint: (): CheckpointRef | null => (checkpoint === null ? null : { id: checkpoint, turn: checkpointAt?.turn ?? null, step: checkpointAt?.step ?? null }),
     moved: (move) => {
       settings = relocated(settings, move);
       relocation = { host: move.to, cwd: move.cwd };
@@ -123,6 +132,11 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   let compactions = resumed?.compactions ?? 0;
   let append: string[] = resumed?.append ?? [];
   let error: TurnError | null = null;
+  let checkpoint: string | null = resumed ? (resumed.checkpoint ?? null) : (input.checkpoint ?? null);
+  const checkpointSettings = settings.checkpoints ?? DEFAULT_CHECKPOINT_SETTINGS;
+  const checkpointing = checkpointSettings.enabled && patched(CHECKPOINTS);
+  /** The turn-start checkpoint, taken while the first request runs. */
+  let baseline: Promise<void> | null = null;
   const run = (resumed?.run ?? 0) + 1;
   const pendingInputs: SteerInput[] = (resumed?.pendingInputs ?? []).map((p) => (typeof p === 'string' ? { text: p } : p));
   const approved = new Set<string>(resumed?.approvedForSession ?? input.approvedForSession ?? []);
@@ -187,6 +201,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
               head: head!, step, usage, contextTokens, context, append, lastMessage, compactions, run,
               recentEvents: events.slice(-CARRIED_EVENTS), approvedForSession: [...approved],
               pendingInputs: pendingInputs.map((p) => ('text' in p ? p.text : p)),
+              ...(checkpointing ? { checkpoint } : {}),
             },
           });
         }
@@ -194,6 +209,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         emit({ kind: 'step.started', step });
         await injectPendingInputs();
         const response = await inferWellFormed();
+        if (baseline) await baseline.then(() => (baseline = null));
         head = response.head;
         append = [];
         // The previous step's outputs are in the new head now; an interruption from here on
@@ -213,6 +229,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         }
         const results = await runCalls(response.calls, step);
         append = results.map((r) => r.outputHash);
+        if (checkpointing && mayChangeFiles(response.calls)) await takeCheckpoint(step);
         contextTokens += tokensOfBytes(results.reduce((sum, r) => sum + r.outputBytes, 0));
         if (needsCompaction(contextTokens, settings.context)) {
           await commitPending('outputs before compaction');
@@ -238,6 +255,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   return {
     status, head, context, lastMessage, usage, steps: step, error, contextTokens, compactions, approvedForSession: [...approved],
     ...(relocation ? { relocation } : {}),
+    ...(checkpointing ? { checkpoint } : {}),
   };
 
   /** Writes the user's message (and any changed context) to the transcript; compacts if over the limit. */
@@ -255,7 +273,33 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     started = true;
     contextTokens += tokensOfBytes(begun.appendedBytes);
     emit({ kind: 'turn.started', head, abortedCalls: begun.abortedCalls });
+    // What the user changed since the last turn gets its own checkpoint (step 0). Nothing
+    // the agent does touches the workspace before the first response, so it runs
+    // alongside the first request; a failure is recorded, never thrown.
+    if (checkpointing) baseline = takeCheckpoint(0).catch(() => undefined);
     if (needsCompaction(contextTokens, settings.context)) await compact('auto');
+  }
+
+  /** Snapshots the workspace on the pinned host; records the outcome as the step's checkpoint. */
+  async function takeCheckpoint(atStep: number): Promise<void> {
+    try {
+      const outcome = await onPinnedHost(pinned, (current, extra) => {
+        const options = { ...checkpointOptions(current.timings, workspaceTaskQueue(current)), ...extra };
+        return proxyActivities<Activities>(options).checkpointWorkspace.executeWithOptions({ ...options, summary: `checkpoint ${input.turn}.${atStep}` }, [
+          { threadId, turn: input.turn, step: atStep, cwd: current.cwd, previous: checkpoint, settings: checkpointSettings },
+        ]);
+      });
+      if (outcome.kind === 'created') {
+        checkpoint = outcome.id;
+        checkpointAt = { turn: input.turn, step: atStep };
+      }
+      const id = outcome.kind === 'skipped' ? null : outcome.id;
+      emit({ kind: 'checkpoint', step: atStep, checkpoint: { status: outcome.kind, id, changeCount: outcome.kind === 'created' ? outcome.changeCount : 0, ...(outcome.kind === 'skipped' ? { reason: outcome.reason } : {}) } });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+      const reason = `the checkpoint failed after its retries: ${err.cause?.message ?? err.message}`;
+      emit({ kind: 'checkpoint', step: atStep, checkpoint: { status: 'skipped', id: null, changeCount: 0, reason } });
+    }
   }
 
   function interrupt(reason: string): void {

@@ -2,8 +2,8 @@
  * Host failover on one machine: one Temporal dev server, one PostgreSQL store, hosts A and
  * B as real `unroll worker` processes with their own Unroll homes. A thread pinned to A
  * loses A (SIGKILL during a running shell command, then A's workspace and home are
- * deleted); after the failover delay B confirms that A has no worker, adopts the thread,
- * the interrupted command is reported to the model as interrupted, and the turn finishes
+ * deleted); after the failover delay B confirms that A has no worker, adopts the thread
+ * (restoring the latest checkpoint from the shared store), the interrupted command is reported to the model as interrupted, and the turn finishes
  * on B. Also: failoverAfter = 0 never moves, and a host busy with a long command is not
  * failed over.
  *
@@ -150,14 +150,13 @@ describe('host failover: a thread whose pinned host is lost moves to a live host
     expect(moves).toEqual([
       {
         from: 'fo-A', to: hostPin(h.taskQueue, 'fo-B'), previousCwd: workspaceA, cwd: workspaceA, relocatedBecause: null,
-        restoredFrom: null, notRestored: `the thread has no checkpoint to restore, so ${workspaceA} holds none of its files`,
+        restoredFrom: { id: expect.stringMatching(/^[0-9a-f]{64}$/), turn: 1, step: 1 }, notRestored: null,
       } satisfies HostMove,
     ]);
-    expect(hostMoveText(moves[0])).toBe(`host fo-A lost; thread moved to host fo-B; WARNING: the workspace was NOT restored: the thread has no checkpoint to restore, so ${workspaceA} holds none of its files`);
+    expect(hostMoveText(moves[0])).toBe('host fo-A lost; thread moved to host fo-B, workspace restored from step 1.1');
 
-    // The files written after the move are there. SEAM(checkpoints): once the checkpoint
-    // engine restores step 1.1 (src/a.txt), the whole tree equals the fault-free run's.
-    expect(await fileTree(workspaceA)).toEqual((await fileTree(reference)).filter(([file]) => file !== 'src/a.txt'));
+    // B restored step 1.1 (src/a.txt) from the shared store and finished the script there.
+    expect(await fileTree(workspaceA)).toEqual(await fileTree(reference));
     expect(hostB.child.exitCode).toBeNull();
   });
 

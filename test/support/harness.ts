@@ -100,6 +100,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     apiKey: (name: string) => (options.apiKeys ? options.apiKeys[name] : name === 'OPENAI_API_KEY' ? 'test-key' : undefined),
     host: { shell: 'bash', timezone: 'UTC', now: () => new Date('2026-11-21T12:00:00Z') },
     toolEnvironment: options.toolEnvironment ?? toolEnvironment(process.env, DEFAULT_SHELL_ENVIRONMENT_POLICY, UNROLL_SECRET_VARIABLES),
+    checkpointRoot: path.join(home, 'checkpoints'),
   };
   const harness: Harness = {
     client,

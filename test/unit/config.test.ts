@@ -1,3 +1,4 @@
+import { DEFAULT_CHECKPOINT_SETTINGS } from '../../src/checkpoints/types';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,7 @@ function defaults(): UnrollConfig {
   return {
     home,
     hostId: os.hostname(),
+    checkpointRoot: path.join(home, 'checkpoints'),
     temporal: {
       address: '127.0.0.1:7233',
       namespace: 'default',
@@ -50,6 +52,7 @@ function defaults(): UnrollConfig {
       networkAccess: false,
       shellTimeoutMs: 10_000,
       ...pinned(DEFAULT_TASK_QUEUE),
+      checkpoints: DEFAULT_CHECKPOINT_SETTINGS,
       timings: DEFAULT_TIMINGS,
       failoverAfter: 120,
       context: { windowTokens: 272_000, autoCompactTokens: 244_800, compaction: 'remote', recentUserMessageTokens: 20_000, stepsPerRun: null },

@@ -1,0 +1,223 @@
+/**
+ * Taking a checkpoint: snapshot a workspace into its thread's shadow repository and write
+ * what is new to the store.
+ *
+ * The cost follows what changed, not the workspace's size: the shadow index keeps the
+ * last snapshot's stat data, so `git status` finds changed files without reading the
+ * others, only changed paths are staged, and the bundle written to the store holds only
+ * the objects the new commit adds to the previous one. An unchanged workspace costs one
+ * `git status` and writes nothing. Before anything is hashed, the size of the would-be
+ * snapshot is bounded from the file system, so a workspace over the cap is refused
+ * without copying it.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { TranscriptStore } from '../store';
+import { fetchCheckpoint, readCheckpoint } from './chain';
+import { GitCommandError, GitUnavailableError, ShadowRepo, STATE_REF } from './shadow-git';
+import { MAX_LISTED_CHANGES, type CheckpointObject, type CheckpointOutcome, type CheckpointSettings, type FileChange } from './types';
+
+/** What {@link snapshotWorkspace} needs. */
+export interface SnapshotInput {
+  readonly store: TranscriptStore;
+  /** The host's directory of shadow repositories. */
+  readonly root: string;
+  readonly threadId: string;
+  readonly workspace: string;
+  /** The thread's latest checkpoint (null: none yet). */
+  readonly previous: string | null;
+  readonly settings: CheckpointSettings;
+  /** Names the step in the commit message, e.g. `step 2.3`. */
+  readonly label: string;
+  /** The git executable (default `git` on PATH). */
+  readonly gitBinary?: string;
+}
+
+/**
+ * Snapshots the workspace. A workspace that cannot be snapshotted (git missing, over the
+ * size cap, unreadable files, missing directory) gives a `skipped` outcome naming why;
+ * store failures are thrown (the caller's retries handle them).
+ */
+export async function snapshotWorkspace(input: SnapshotInput): Promise<CheckpointOutcome> {
+  const { settings, workspace } = input;
+  if (!settings.enabled) return { kind: 'skipped', reason: 'checkpoints are turned off for this thread' };
+  const stat = await fs.stat(workspace).catch(() => null);
+  if (!stat?.isDirectory()) return { kind: 'skipped', reason: `the workspace ${workspace} is not a readable directory` };
+  try {
+    return await snapshot(input);
+  } catch (err) {
+    if (err instanceof GitUnavailableError || err instanceof GitCommandError || err instanceof NotSnapshotableError) {
+      return { kind: 'skipped', reason: err.message };
+    }
+    throw err;
+  }
+}
+
+class NotSnapshotableError extends Error {
+  override readonly name = 'NotSnapshotableError';
+}
+
+async function snapshot(input: SnapshotInput): Promise<CheckpointOutcome> {
+  const { store, workspace, previous, settings } = input;
+  const repo = await ShadowRepo.open(input.root, input.threadId, settings.exclude ?? [], input.gitBinary);
+  const prev = previous === null ? null : await readCheckpoint(store, previous);
+  await alignIndex(repo, store, previous, prev);
+
+  let warnings = '';
+  const status = await repo.git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=all'], {
+    workTree: workspace,
+    binary: true,
+    onStderr: (text) => (warnings += text),
+  });
+  const denied = /could not open directory '([^']*)'|Permission denied/.exec(warnings);
+  if (denied) throw new NotSnapshotableError(`part of the workspace cannot be read (${denied[1] ? `directory ${denied[1]}` : 'permission denied'})`);
+  const paths = parseStatusPaths(status);
+  if (paths.length === 0) return { kind: 'unchanged', id: previous };
+
+  await checkSizeBound(repo, workspace, paths, prev, settings.maxBytes);
+  await repo.forgetState();
+  await repo.git(['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], { workTree: workspace, literalPathspecs: true, input: Buffer.from(paths.join('\0')) });
+  const tree = (await repo.git(['write-tree'])).trim();
+  const prevTree = prev ? (await repo.git(['rev-parse', `${prev.commit}^{tree}`])).trim() : EMPTY_TREE;
+  if (tree === prevTree) {
+    await repo.setState(previous);
+    return { kind: 'unchanged', id: previous };
+  }
+
+  const measured = prev ? await changesSince(repo, prev) : await wholeTree(repo, tree);
+  if (measured.bytes > settings.maxBytes) {
+    // The bound above is exact unless files changed while we looked; undo the staging.
+    await alignIndex(repo, store, previous, prev, true);
+    return { kind: 'skipped', reason: overCap(measured.bytes, settings.maxBytes) };
+  }
+  const commit = (await repo.git(['commit-tree', tree, ...(prev ? ['-p', prev.commit] : []), '-m', `unroll ${input.threadId} ${input.label}`])).trim();
+  await repo.git(['update-ref', STATE_REF, commit]);
+  const bundleFile = repo.tempPath('bundle');
+  let bundle: Buffer;
+  try {
+    await repo.git(['bundle', 'create', '--quiet', bundleFile, STATE_REF, ...(prev ? [`^${prev.commit}`] : [])]);
+    bundle = await fs.readFile(bundleFile);
+  } finally {
+    await fs.rm(bundleFile, { force: true });
+  }
+  const record: CheckpointObject = {
+    kind: 'checkpoint',
+    version: 1,
+    commit,
+    parent: previous,
+    bundle: await store.putBlob(bundle),
+    files: measured.files,
+    bytes: measured.bytes,
+    changes: measured.changes.slice(0, MAX_LISTED_CHANGES),
+    changeCount: measured.changes.length,
+  };
+  const id = await store.putValue(record);
+  await repo.setState(id);
+  return { kind: 'created', id, commit, files: record.files, bytes: record.bytes, changeCount: record.changeCount, changes: record.changes, bundleBytes: bundle.length };
+}
+
+/** Git's empty tree: what the index holds before the first checkpoint. */
+const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+/**
+ * Makes the shadow index and state ref stand for checkpoint `previous` (fetching it from
+ * the store if this host has not got it): after a rewind, a fork, a move to this host or
+ * a crash between staging and recording. Cheap when they already do.
+ */
+async function alignIndex(repo: ShadowRepo, store: TranscriptStore, previous: string | null, prev: CheckpointObject | null, force = false): Promise<void> {
+  if (!force && (await repo.state()) === previous) return;
+  await repo.forgetState();
+  if (prev === null) {
+    await repo.git(['read-tree', '--empty']);
+    await repo.git(['update-ref', '-d', STATE_REF]).catch(() => undefined);
+  } else {
+    await fetchCheckpoint(store, repo, previous!);
+    await repo.git(['read-tree', prev.commit]);
+    await repo.git(['update-ref', STATE_REF, prev.commit]);
+  }
+  await repo.setState(previous);
+}
+
+/** The paths `git status -z --porcelain=v1 --no-renames` lists. */
+export function parseStatusPaths(raw: Buffer): string[] {
+  return raw
+    .toString('utf8')
+    .split('\0')
+    .filter((entry) => entry.length > 3)
+    .map((entry) => entry.slice(3));
+}
+
+/**
+ * Refuses, before anything is hashed, a snapshot that would hold more than `maxBytes`:
+ * the previous snapshot's size plus the changed paths' sizes on disk, minus their sizes
+ * in the previous snapshot when that is what decides.
+ */
+async function checkSizeBound(repo: ShadowRepo, workspace: string, paths: readonly string[], prev: CheckpointObject | null, maxBytes: number): Promise<void> {
+  let bound = prev?.bytes ?? 0;
+  for (const file of paths) bound += await sizeOnDisk(path.join(workspace, file));
+  if (bound > maxBytes && prev) {
+    const input = paths.filter((p) => !p.includes('\n')).map((p) => `${prev.commit}:${p}`).join('\n') + '\n';
+    const sizes = await repo.git(['cat-file', '--batch-check=%(objectsize)'], { input });
+    for (const line of sizes.split('\n')) if (/^\d+$/.test(line)) bound -= Number(line);
+  }
+  if (bound > maxBytes) throw new NotSnapshotableError(overCap(bound, maxBytes));
+}
+
+function overCap(bytes: number, maxBytes: number): string {
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `the workspace would need a snapshot of ${mib(bytes)}, over the checkpoint size cap of ${mib(maxBytes)} (checkpoints.maxBytes; exclude large paths with checkpoints.exclude or .gitignore)`;
+}
+
+async function sizeOnDisk(file: string): Promise<number> {
+  try {
+    const st = await fs.lstat(file);
+    return st.isSymbolicLink() ? (await fs.readlink(file)).length : st.isFile() ? st.size : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Measured {
+  readonly files: number;
+  readonly bytes: number;
+  readonly changes: FileChange[];
+}
+
+/** The staged changes against the previous checkpoint, and the new snapshot's size. */
+async function changesSince(repo: ShadowRepo, prev: CheckpointObject): Promise<Measured> {
+  const raw = await repo.git(['diff-index', '--cached', '-z', '--raw', '--no-renames', '--no-abbrev', prev.commit]);
+  const fields = raw.split('\0');
+  const changes: FileChange[] = [];
+  const blobs: { sha: string; sign: 1 | -1 }[] = [];
+  let files = prev.files;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const [oldMode, newMode, oldSha, newSha, status] = fields[i].slice(1).split(' ');
+    const kind = status as FileChange['status'];
+    changes.push({ path: fields[i + 1], status: kind });
+    if (kind === 'A') files += 1;
+    if (kind === 'D') files -= 1;
+    if (!/^0+$/.test(oldSha) && oldMode !== '160000') blobs.push({ sha: oldSha, sign: -1 });
+    if (!/^0+$/.test(newSha) && newMode !== '160000') blobs.push({ sha: newSha, sign: 1 });
+  }
+  let bytes = prev.bytes;
+  if (blobs.length > 0) {
+    const sizes = (await repo.git(['cat-file', '--batch-check=%(objectsize)'], { input: blobs.map((b) => b.sha).join('\n') + '\n' })).split('\n');
+    blobs.forEach((b, i) => (bytes += b.sign * Number(sizes[i] ?? 0)));
+  }
+  return { files, bytes, changes };
+}
+
+/** Every file of a first snapshot, as added. */
+async function wholeTree(repo: ShadowRepo, tree: string): Promise<Measured> {
+  const raw = await repo.git(['ls-tree', '-r', '-l', '-z', tree]);
+  const changes: FileChange[] = [];
+  let bytes = 0;
+  for (const entry of raw.split('\0')) {
+    const tab = entry.indexOf('\t');
+    if (tab < 0) continue;
+    const size = entry.slice(0, tab).trim().split(/\s+/)[3];
+    if (/^\d+$/.test(size)) bytes += Number(size);
+    changes.push({ path: entry.slice(tab + 1), status: 'A' });
+  }
+  return { files: changes.length, bytes, changes };
+}

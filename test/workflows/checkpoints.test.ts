@@ -1,0 +1,102 @@
+/**
+ * Workspace checkpoints in a real turn: after a shell step and an apply_patch step the
+ * workspace is snapshotted on the thread's host, the step's record in history names the
+ * checkpoint, ignored files stay out, the user's own git repository is untouched, and
+ * checking a middle step out reproduces that step's files exactly.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkoutCheckpoint } from '../../src/checkpoints';
+import { buildThreadRun } from '../../src/history/build-run';
+import { fetchThreadHistories } from '../../src/history/thread-histories';
+import { fileTree, writeFiles } from '../support/file-trees';
+import { startHarness, type Harness } from '../support/harness';
+import { applyPatchCall, assistantMessage, respond, shellCall, updatePlanCall } from '../support/responses-builders';
+
+jest.setTimeout(120_000);
+
+describe('workspace checkpoints in a turn', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  afterEach(() => h.model.assertProtocol());
+
+  test('shell and apply_patch steps are checkpointed, read-only and plan steps are not, and a middle step checks out exactly', async () => {
+    await writeFiles(h.workspace, { 'README.md': 'start\n', '.gitignore': 'scratch/\n', 'node_modules/dep/index.js': 'x' });
+    execFileSync('git', ['init', '-q'], { cwd: h.workspace, env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' } });
+    const userGit = await fileTree(path.join(h.workspace, '.git'));
+
+    h.model.enqueue(
+      respond(shellCall(['bash', '-lc', 'mkdir -p src scratch && echo one > src/a.txt && echo tmp > scratch/t.txt'])),
+      respond(applyPatchCall('*** Begin Patch\n*** Update File: src/a.txt\n@@\n-one\n+two\n*** Add File: src/b.txt\n+bee\n*** End Patch')),
+      respond(shellCall(['cat', 'src/a.txt'])),
+      respond(updatePlanCall([{ step: 'done', status: 'completed' }])),
+      respond(assistantMessage('done')),
+    );
+    const { threadId, result, events } = await h.runThread('make files');
+    expect(result.status).toBe('completed');
+
+    const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
+    const [turn] = run.turns;
+    expect(turn.startCheckpoint?.status).toBe('created');
+    expect(turn.startCheckpoint?.changes.map((c) => c.path).sort()).toEqual(['.gitignore', 'README.md']);
+    const [shellStep, patchStep, catStep, planStep, finalStep] = turn.steps;
+    expect(shellStep.checkpoint).toMatchObject({ status: 'created', changeCount: 1, changes: [{ path: 'src/a.txt', status: 'A' }] });
+    expect(patchStep.checkpoint?.status).toBe('created');
+    expect([...patchStep.checkpoint!.changes].sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: 'src/a.txt', status: 'M' },
+      { path: 'src/b.txt', status: 'A' },
+    ]);
+    expect(catStep.checkpoint).toBeNull(); // `cat` is known to be read-only
+    expect(planStep.checkpoint).toBeNull();
+    expect(finalStep.checkpoint).toBeNull();
+    expect(result.checkpoint).toBe(patchStep.checkpoint!.id);
+    expect(events.filter((e) => e.kind === 'checkpoint').map((e) => e.kind === 'checkpoint' && [e.step, e.checkpoint.status])).toEqual([
+      [0, 'created'],
+      [1, 'created'],
+      [2, 'created'],
+    ]);
+    expect(await fileTree(path.join(h.workspace, '.git'))).toEqual(userGit);
+
+    // Step 1.1's files, after the shell command and before the patch.
+    const out = await fs.mkdtemp(path.join(os.tmpdir(), 'unroll-checkout-'));
+    try {
+      await checkoutCheckpoint({ store: h.store, root: path.join(out, '.cache'), threadId }, shellStep.checkpoint!.id!, path.join(out, 'ws'));
+      expect(await fileTree(path.join(out, 'ws'))).toEqual({
+        'README.md': expect.objectContaining({ kind: 'file' }),
+        '.gitignore': expect.objectContaining({ kind: 'file' }),
+        'src/a.txt': expect.objectContaining({ kind: 'file' }),
+      });
+      expect(await fs.readFile(path.join(out, 'ws', 'src/a.txt'), 'utf8')).toBe('one\n');
+    } finally {
+      await fs.rm(out, { recursive: true, force: true });
+    }
+  });
+
+  test('the next turn starts from the thread’s latest checkpoint, and an unchanged workspace records no new one', async () => {
+    h.model.enqueue(respond(shellCall(['bash', '-lc', 'echo a > f.txt'])), respond(assistantMessage('ok')));
+    const { threadId, result } = await h.runThread('write f');
+    h.model.enqueue(respond(shellCall(['bash', '-lc', 'rm -f no-such-file'])), respond(assistantMessage('nothing to do')));
+    const second = await h.runTurn(threadId, 'again');
+    expect(second.result.checkpoint).toBe(result.checkpoint);
+    const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
+    expect(run.turns[1].startCheckpoint).toMatchObject({ status: 'unchanged', id: result.checkpoint });
+    expect(run.turns[1].steps[0].checkpoint).toMatchObject({ status: 'unchanged', id: result.checkpoint });
+  });
+
+  test('a workspace over the size cap is recorded as skipped with the reason, and the turn goes on', async () => {
+    h.model.enqueue(respond(shellCall(['bash', '-lc', 'head -c 5000 /dev/zero > big.bin'])), respond(assistantMessage('ok')));
+    const { threadId, result, events } = await h.runThread('make a big file', { checkpoints: { enabled: true, maxBytes: 4096 } });
+    expect(result.status).toBe('completed');
+    const skipped = events.find((e) => e.kind === 'checkpoint' && e.step === 1);
+    expect(skipped).toMatchObject({ checkpoint: { status: 'skipped', reason: expect.stringMatching(/over the checkpoint size cap/) } });
+    const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
+    expect(run.turns[0].steps[0].checkpoint?.status).toBe('skipped');
+  });
+});
