@@ -34,7 +34,7 @@ type HostId = (typeof HOSTS)[number];
 const other = (host: HostId): HostId => (host === 'A' ? 'B' : 'A');
 
 /** Activities that touch the workspace: they must run on the pinned host. */
-const WORKSPACE = new Set(['beginTurn', 'readWorkspaceContext', 'runTool']);
+const WORKSPACE = new Set(['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace']);
 
 describe('threads pinned to the host they started on, in a two-host fleet', () => {
   let h: Harness;
@@ -122,7 +122,7 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
       // A tool on the other host would have found no workspace (its root is an empty tmpfs there).
       expect(await toolOutputs(result)).toEqual([expect.stringContaining(`the workspace of host ${thread.host}`), expect.stringContaining(`the workspace of host ${thread.host}`)]);
       const runs = await activityRuns(h.client, thread.turnWorkflowId);
-      expect(runs.map((r) => r.type)).toEqual(['beginTurn', 'runInference', 'runTool', 'runInference', 'runTool', 'runInference']);
+      expect(runs.map((r) => r.type)).toEqual(['beginTurn', 'checkpointWorkspace', 'runInference', 'runTool', 'runInference', 'runTool', 'runInference']);
       expectPinned(runs, thread.host);
       expect(runs.filter((r) => r.type === 'runInference').every((r) => HOSTS.includes(hostOfIdentity(r.identity) as HostId))).toBe(true);
     }
