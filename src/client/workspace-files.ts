@@ -8,7 +8,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkoutCheckpoint, CheckpointNotFoundError, GitCommandError, GitUnavailableError, type CheckpointPlace } from '../checkpoints';
 import type { WorkspaceAt } from '../history/workspace-at';
-import { CorruptObjectError, ObjectNotFoundError, type TranscriptStore } from '../store';
+import { CorruptObjectError, ObjectNotFoundError, TranscriptStore } from '../store';
+import type { StoreBackend } from '../store/backend';
 import { DebugUsageError } from './debug-command';
 
 /**
@@ -70,4 +71,22 @@ export async function writeWorkspace(place: CheckpointPlace, at: WorkspaceAt, di
 /** The default workspace of a fork: a new directory under the Unroll home, named by the fork. */
 export function forkWorkspaceDir(home: string, threadId: string): string {
   return path.join(home, 'workspaces', threadId);
+}
+
+/**
+ * A read view of two stores (two sides of `diff` may come from a bundle and a server):
+ * objects from the first, else the second. Writes go to the first (nothing here writes
+ * but git's cache, which is not the store).
+ */
+export function eitherStore(first: TranscriptStore, second: TranscriptStore): TranscriptStore {
+  if (first === second || first.backend === second.backend) return first;
+  const [a, b] = [first.backend, second.backend];
+  const backend: StoreBackend = {
+    get: async (hash) => (await a.get(hash)) ?? b.get(hash),
+    has: async (hash) => (await a.has(hash)) || b.has(hash),
+    put: (hash, data, links) => a.put(hash, data, links),
+    putMarker: (key, value) => a.putMarker(key, value),
+    getMarker: (key) => a.getMarker(key),
+  };
+  return new TranscriptStore(backend);
 }
