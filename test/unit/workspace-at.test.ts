@@ -28,11 +28,11 @@ function view(mark: Mark): CheckpointView | null {
 
 /** A thread whose turn T has marks[T-1] = [T.0, T.1, …]. */
 function thread(marks: Mark[][], extra: Partial<ThreadRun> = {}): ThreadRun {
-  const turns = marks.map((m, i): TurnRun => ({
+  const turns = marks.map((m, i) => ({
     turn: i + 1,
     startCheckpoint: view(m[0]),
     steps: m.slice(1).map((mark, s) => ({ id: `${i + 1}.${s + 1}`, turn: i + 1, step: s + 1, checkpoint: view(mark) }) as StepRun),
-  }) as TurnRun);
+  }) as unknown as TurnRun);
   return { threadId: 'th-x', turns, rewinds: [], origin: null, settings: null, ...extra } as ThreadRun;
 }
 
