@@ -46,22 +46,26 @@ describe('rewind in the session workflow', () => {
     await settled(h, threadId);
   });
 
-  test('a rewind replaces a symlink the agent left where a directory was, and writes nothing through it', async () => {
+  test('a rewind replaces a symlink found where a directory was, and writes nothing through it', async () => {
     const ws = await fs.mkdtemp(path.join(os.tmpdir(), 'unroll-rewind-ws-'));
     await writeFiles(ws, { 'keep.md': 'k\n' });
     h.model.enqueue(
       respond(shellCall(['bash', '-lc', 'mkdir -p src && echo one > src/a.txt'])),
-      respond(shellCall(['bash', '-lc', `rm -rf src && ln -s ${outside} src`])),
+      respond(shellCall(['bash', '-lc', 'echo x > other.txt'])),
       respond(assistantMessage('ok')),
     );
     const { threadId } = await h.runThread('links', { cwd: ws });
     await settled(h, threadId);
     const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
-    expect(run.turns[0].steps[1].checkpoint?.status).toBe('created');
+    expect(run.turns[0].steps[1].checkpoint).toMatchObject({ status: 'created' });
+    // Someone swaps the directory for a link out of the workspace.
+    await fs.rm(path.join(ws, 'src'), { recursive: true });
+    await fs.symlink(outside, path.join(ws, 'src'));
     const done = await rewindThread(h.client, h.store, await fetchThreadHistories(h.client, threadId), '1.1');
     expect(done).toMatchObject({ to: '1.1', nextTurn: 2, files: 2 });
     expect(await fileTree(outside)).toEqual({});
     expect((await fs.lstat(path.join(ws, 'src'))).isDirectory()).toBe(true);
+    expect(await fileTree(ws)).toEqual({ 'keep.md': expect.objectContaining({ kind: 'file' }), 'src/a.txt': expect.objectContaining({ kind: 'file' }) });
     expect(await fs.readFile(path.join(ws, 'src', 'a.txt'), 'utf8')).toBe('one\n');
     await fs.rm(ws, { recursive: true, force: true });
   });
