@@ -53,7 +53,7 @@ export type Activities = ReturnType<typeof createActivities>;
  * The activities that touch the workspace (tools; AGENTS.md and environment reading): a
  * host's own worker serves these on the host's task queue (see src/shared/hosts.ts).
  */
-export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace'] as const satisfies readonly (keyof Activities)[];
+export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace', 'restoreWorkspace'] as const satisfies readonly (keyof Activities)[];
 
 /** The workspace activities of `all`, for the host queue's worker. */
 export function workspaceActivities(all: Activities): Pick<Activities, (typeof WORKSPACE_ACTIVITIES)[number]> {
@@ -62,6 +62,7 @@ export function workspaceActivities(all: Activities): Pick<Activities, (typeof W
     readWorkspaceContext: (input) => all.readWorkspaceContext(input),
     runTool: (input) => all.runTool(input),
     checkpointWorkspace: (input) => all.checkpointWorkspace(input),
+    restoreWorkspace: (input) => all.restoreWorkspace(input),
   };
 }
 export * from './types';
@@ -69,4 +70,4 @@ export type { CompactInput, CompactResult, CompactionReason } from './compaction
 export { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from './inference-errors';
 export { currentHostFacts, type HostFacts } from './turn-setup';
 export type { StoreIdentity } from './store-identity';
-export type { CheckpointInput } from './checkpoints';
+export type { CheckpointInput, RestoreWorkspaceInput, RestoreWorkspaceResult } from './checkpoints';

@@ -54,7 +54,8 @@ export function exportCommand(target: string, flags: ExportFlags, io: DebugIo): 
       const bundle = source.kind === 'bundle' && source.bundle ? source.bundle : await createBundle(source.storedHistories, source.store.backend, { readable: source.histories });
       for (const problem of await incompleteHeads(bundle, ctx.payloadCodecs())) io.err.write(`unroll: warning: the bundle is incomplete (the store lacks objects): ${problem}\n`);
       await writeBundle(file, bundle);
-      io.err.write(`exported ${bundle.threadId}: ${bundle.workflows.length} workflow run(s), ${Object.keys(bundle.objects).length} store object(s) → ${file}\n`);
+      const blobs = Object.keys(bundle.blobs ?? {}).length;
+      io.err.write(`exported ${bundle.threadId}: ${bundle.workflows.length} workflow run(s), ${Object.keys(bundle.objects).length + blobs} store object(s)${blobs > 0 ? ` (${blobs} checkpoint bundle(s))` : ''} → ${file}\n`);
       return 0;
     }),
   );
@@ -85,7 +86,9 @@ export function importCommand(fileArg: string, io: DebugIo): Promise<number> {
       const { opened } = await ctx.openedStore();
       const count = await importObjects(bundle, opened.store.backend);
       // With a key, the transcript lives only in the (encrypted) store, not in plaintext under imports/.
-      await writeBundle(importedBundlePath(ctx.config.home, bundle.threadId), keys ? { ...bundle, objects: {} } : bundle);
+      // Checkpoint bundles are in the store now; the kept copy needs only the histories (and, without a key, the texts).
+      const { blobs: _blobs, ...kept } = bundle;
+      await writeBundle(importedBundlePath(ctx.config.home, bundle.threadId), keys ? { ...kept, objects: {} } : kept);
       io.err.write(`imported ${bundle.threadId}: ${bundle.workflows.length} workflow run(s), ${count} store object(s) into ${opened.description}; its histories under ${ctx.config.home}\n`);
       io.err.write(`inspect it with: unroll show ${bundle.threadId}\n`);
       return 0;

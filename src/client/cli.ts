@@ -24,7 +24,9 @@ import type { SettingsChange } from '../workflows/definitions';
 import { compactThread, describeThread, InvalidThreadIdError, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
 import { exportCommand, importCommand, type ExportFlags } from './bundle';
 import { codecServerCommand, type CodecServerFlags } from './codec-server-command';
+import { checkoutCommand, type CheckoutFlags } from './checkout';
 import { diffCommand, type DiffFlags } from './diff';
+import { rewindCommand, type RewindFlags } from './rewind';
 import { forkCommand, type ForkFlags } from './fork';
 import { replayCommand, type ReplayFlags } from './replay';
 import { showCommand, type ShowFlags } from './show';
@@ -322,7 +324,8 @@ function program(io: Io, result: { code: number }): Command {
       result.code = await threadsCommand(flags, io);
     });
   root.command('show').description('a thread (or bundle) as a numbered step list').argument('<thread>', 'thread id or bundle file')
-    .option('--turn <n>', 'only this turn').option('--step <turn.step>', 'one step in full, with the exact request input')
+    .option('--turn <n>', 'only this turn').option('--step <turn.step>', 'one step in full, with the exact request input and the files it changed')
+    .option('--diff', 'with --step: the unified diff of the files the step changed')
     .option('--json', 'print JSON').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: ShowFlags) => {
       result.code = await showCommand(thread, flags, io);
@@ -342,7 +345,9 @@ function program(io: Io, result: { code: number }): Command {
     .option('--provider <name>', 'model provider of the fork').option('--base-url <url>', 'base URL of the fork\'s Responses API')
     .option('--api-key-env <VAR>', 'environment variable that holds the API key')
     .addOption(new Option('--reasoning-effort <effort>', 'reasoning effort of the fork').argParser(parseEffort))
-    .option('-C, --cd <dir>', 'workspace of the fork (default: the parent\'s)')
+    .option('-C, --cd <dir>', 'workspace of the fork: the step\'s files are written there (new or empty; default <UNROLL_HOME>/workspaces/<fork id>)')
+    .option('--force', 'write the files into a non-empty -C directory (files of the same name are overwritten, others left alone)')
+    .option('--no-files', 'fork the transcript only: the fork runs in -C or the parent\'s workspace as it is now')
     .option('--no-worker', 'do not run a worker in this process').option('--json', 'print a JSONL event stream').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: ForkFlags) => {
       result.code = await forkCommand(thread, flags, io);
@@ -351,6 +356,21 @@ function program(io: Io, result: { code: number }): Command {
     .option('--json', 'print JSON').option(address, 'Temporal frontend')
     .action(async (a: string, b: string, flags: DiffFlags) => {
       result.code = await diffCommand(a, b, flags, io);
+    });
+  root.command('checkout').description('write the workspace as it was after a step into a directory').argument('<thread>', 'thread id or bundle file')
+    .option('--at <turn.step>', 'the step (see `unroll show`; <turn>.0 is the turn\'s start)')
+    .option('-C, --cd <dir>', 'the directory to write into (new or empty)')
+    .option('--force', 'write into a non-empty directory: files of the same name are overwritten, others left alone')
+    .option('--json', 'print the result as JSON').option(address, 'Temporal frontend')
+    .action(async (thread: string, flags: CheckoutFlags) => {
+      result.code = await checkoutCommand(thread, flags, io);
+    });
+  root.command('rewind').description("set a thread back to a step: reset its workspace to the step's files; its next turn starts from there").argument('<thread>', 'thread id')
+    .option('--to <turn.step>', 'the step (see `unroll show`)')
+    .option('--json', 'print the result as JSON')
+    .option('--no-worker', 'do not run a worker in this process (the thread\'s host must run one)').option(address, 'Temporal frontend')
+    .action(async (thread: string, flags: RewindFlags) => {
+      result.code = await rewindCommand(thread, flags, io);
     });
   root.command('export').description("write a thread's histories and transcript objects to a bundle").argument('<thread>', 'thread id')
     .option('-o, --output <file>', 'the bundle file to write (e.g. run.unroll.gz)').option(address, 'Temporal frontend')

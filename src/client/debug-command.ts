@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, type ConfigOverrides, type UnrollConfig } from
 import { BundleError } from '../history/bundle';
 import { ToolOutputNotFoundError } from '../history/fork-point';
 import { StepRefError } from '../history/step-ref';
+import { NoCheckpointError } from '../history/workspace-at';
 import { NotASessionError, ThreadHistoryNotFoundError } from '../history/thread-histories';
 import type { OpenedStore } from '../store';
 import { StoreConfigError } from '../store/errors';
@@ -35,7 +36,7 @@ export class DebugUsageError extends Error {
 }
 
 const USAGE_ERRORS = [
-  DebugUsageError, StepRefError, ToolOutputNotFoundError, BundleError, ThreadHistoryNotFoundError, NotASessionError, InvalidThreadIdError, ThreadNotFoundError, ConfigError,
+  DebugUsageError, StepRefError, NoCheckpointError, ToolOutputNotFoundError, BundleError, ThreadHistoryNotFoundError, NotASessionError, InvalidThreadIdError, ThreadNotFoundError, ConfigError,
   PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError, StoreConfigError, ThreadStoreMismatchError,
 ];
 

@@ -2,7 +2,13 @@
  * `unroll diff <threadA> <threadB> [--json]`: where two runs diverge, step by step (a
  * thread and its fork, or two runs of the same task). Each side may be a thread id or a
  * bundle. Exit 0 when every aligned step is the same, 1 when they differ (like diff(1)).
+ * The workspaces after aligned steps are compared through their checkpoints (see
+ * ../history/workspace-at.ts): the files that differ are reported where they start to.
  */
+import { compareCheckpoints, type FileChange } from '../checkpoints';
+import { NoCheckpointError, workspaceAt } from '../history/workspace-at';
+import type { StepRun } from '../history/thread-run';
+import { clientPlace, eitherStore } from './workspace-files';
 import { buildRequestInput } from '../activities/model-client';
 import { buildThreadRun } from '../history/build-run';
 import { diffRuns, type Difference, type RunDiff } from '../history/run-diff';
@@ -14,6 +20,19 @@ import { resolveThread } from './thread-source';
 export interface DiffFlags {
   readonly json?: boolean;
   readonly temporalAddress?: string;
+}
+
+/** Paths of a files difference listed in the human report (--json has all). */
+const MAX_LISTED_FILES = 20;
+
+/** The checkpoint holding a thread's workspace after a step, or undefined when there is none. */
+function checkpointAfter(run: ThreadRun, step: StepRun): string | null | undefined {
+  try {
+    return workspaceAt(run, { turn: step.turn, step: step.step }).checkpoint;
+  } catch (err) {
+    if (err instanceof NoCheckpointError) return undefined;
+    throw err;
+  }
 }
 
 const signed = (n: number): string => (n > 0 ? `+${n}` : String(n));
@@ -31,6 +50,8 @@ function differenceLines(d: Difference, paint: Paint): string[] {
       return [`${pad}assistant text differs:`, paint('31', `${pad}  A ${oneLine(d.a)}`), paint('32', `${pad}  B ${oneLine(d.b)}`)];
     case 'outcome':
       return [`${pad}request outcome differs: A ${d.a} · B ${d.b}`];
+    case 'files':
+      return [`${pad}files differ (B against A): ${d.changes.length} path(s)`, ...d.changes.slice(0, MAX_LISTED_FILES).map((c) => paint(c.status === 'D' ? '31' : '32', `${pad}  ${c.status} ${c.path}`)), ...(d.changes.length > MAX_LISTED_FILES ? [`${pad}  … ${d.changes.length - MAX_LISTED_FILES} more`] : [])];
     case 'only-in':
       return [];
   }
@@ -72,7 +93,15 @@ export function diffCommand(targetA: string, targetB: string, flags: DiffFlags, 
     withContext(DebugContext.open(io, flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}), async (ctx) => {
       const [sa, sb] = [await resolveThread(ctx, targetA), await resolveThread(ctx, targetB)];
       const [a, b] = [await buildThreadRun(sa.histories, sa.store), await buildThreadRun(sb.histories, sb.store)];
-      const diff = await diffRuns(a, b, (side, step) => buildRequestInput(side === 'a' ? sa.store : sb.store, step.request.head, step.request.append));
+      const place = clientPlace(eitherStore(sa.store, sb.store), ctx.config.checkpointRoot, b.threadId);
+      const filesOf = async (stepA: StepRun, stepB: StepRun): Promise<FileChange[] | null> => {
+        const [from, to] = [checkpointAfter(a, stepA), checkpointAfter(b, stepB)];
+        if (from === undefined || to === undefined) return null;
+        if (from === to) return [];
+        if (to === null) return null;
+        return (await compareCheckpoints(place, from, to)).changes;
+      };
+      const diff = await diffRuns(a, b, (side, step) => buildRequestInput(side === 'a' ? sa.store : sb.store, step.request.head, step.request.append), filesOf);
       io.out.write(flags.json ? `${JSON.stringify(diff, null, 2)}\n` : `${renderDiff(diff, a, b, painterFor(io.out, io.env)).join('\n')}\n`);
       return diff.firstDivergence === null ? 0 : 1;
     }),

@@ -40,6 +40,12 @@ export interface ForkOptions {
   /** Values for settings the parent's record lacks (recorded by an older Unroll). */
   readonly defaults?: Omit<SessionSettings, 'cwd'>;
   readonly threadId?: string;
+  /**
+   * The workspace checkpoint the fork starts from (its files were written to its cwd):
+   * recorded as the new thread's checkpoint, so its first checkpoint chains from it and
+   * checkout before that finds it. Absent: a fork without files.
+   */
+  readonly checkpoint?: string | null;
 }
 
 /** A started fork. */
@@ -98,6 +104,7 @@ export async function forkThread(client: Client, store: TranscriptStore, run: Th
     lastTurn: null,
     contextTokens: head === null ? 0 : estimateTokens(await buildRequestInput(store, head, [])),
     origin,
+    ...(options.checkpoint !== undefined ? { checkpoint: options.checkpoint } : {}),
   };
   const threadId = options.threadId ?? newThreadId();
   const text = options.message ?? DEFAULT_FORK_MESSAGE;

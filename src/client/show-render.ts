@@ -5,7 +5,7 @@
  * of its output, retries and failures, compactions and continue-as-new boundaries.
  * `renderStepDetail` shows one step in full with the exact request input.
  */
-import type { ActivityView, CheckpointView, CompactionView, StepRun, ThreadRun, ToolCallRun, TurnRun } from '../history/thread-run';
+import type { ActivityView, CheckpointView, CompactionView, RewindView, StepRun, ThreadRun, ToolCallRun, TurnRun } from '../history/thread-run';
 import type { Usage } from '../items/schemas';
 import type { Paint } from './debug-command';
 import { shellOutputBody } from './exec-events';
@@ -72,11 +72,19 @@ export function renderThread(run: ThreadRun, paint: Paint, onlyTurn?: number): s
       lines.push(paint('33', `── session continued as new (run ${sessionRun + 1}: ${run.sessionRuns[sessionRun]?.runId ?? '?'}) ──`));
     }
     if (onlyTurn !== undefined && turn.turn !== onlyTurn) continue;
+    for (const r of run.rewinds.filter((r) => r.beforeTurn === turn.turn)) lines.push('', rewindLine(r, paint));
     lines.push('', ...renderTurn(turn, paint, LIST_LIMITS));
   }
-  const between = run.sessionActivities.filter((a) => a.name !== 'recoverTurnHead');
+  const lastTurn = run.turns[run.turns.length - 1]?.turn ?? 0;
+  if (onlyTurn === undefined) for (const r of run.rewinds.filter((r) => r.beforeTurn > lastTurn)) lines.push('', rewindLine(r, paint));
+  const between = run.sessionActivities.filter((a) => a.name !== 'recoverTurnHead' && a.name !== 'restoreWorkspace');
   if (between.length > 0) lines.push('', paint('2', 'between turns:'), ...between.map((a) => `  ${activityLine(a, paint)}`));
   return lines;
+}
+
+/** A rewind, where it happened: before the turn that ran from the rewound point. */
+function rewindLine(r: RewindView, paint: Paint): string {
+  return paint('35', `── rewound to step ${r.to}: workspace reset to checkpoint ${r.checkpoint.slice(0, 12)}; turn ${r.beforeTurn} continues from there (later steps stay in the record) ──`);
 }
 
 function renderTurn(turn: TurnRun, paint: Paint, limits: RenderLimits): string[] {

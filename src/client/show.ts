@@ -1,7 +1,9 @@
 /**
- * `unroll show <thread | bundle> [--turn N] [--step T.S] [--json]`: a past (or running)
- * thread as a numbered step list, or one step in full with the exact request input that
- * was sent, rebuilt from the store with the same function the inference activity uses.
+ * `unroll show <thread | bundle> [--turn N] [--step T.S [--diff]] [--json]`: a past (or
+ * running) thread as a numbered step list, or one step in full with the exact request
+ * input that was sent, rebuilt from the store with the same function the inference
+ * activity uses, and the files the step changed (every one, from the checkpoint in the
+ * store; `--diff` adds the unified diff against the previous checkpoint).
  */
 import { requestBody } from '../activities/inference';
 import { buildRequestInput } from '../activities/model-client';
@@ -11,12 +13,16 @@ import type { StepRun, ThreadRun } from '../history/thread-run';
 import type { TranscriptStore } from '../store/transcript-store';
 import { DebugContext, guarded, painterFor, positiveInt, withContext, type DebugIo } from './debug-command';
 import { renderStepDetail, renderThread } from './show-render';
+import { stepFiles, stepFilesLines, type StepFiles } from './step-files';
 import { resolveThread } from './thread-source';
+import { DebugUsageError } from './debug-command';
+import { clientPlace } from './workspace-files';
 
 /** Options of `unroll show`. */
 export interface ShowFlags {
   readonly turn?: string;
   readonly step?: string;
+  readonly diff?: boolean;
   readonly json?: boolean;
   readonly temporalAddress?: string;
 }
@@ -29,6 +35,8 @@ export interface StepDetail {
   readonly thread: Pick<ThreadRun, 'threadId' | 'status' | 'origin' | 'settings'>;
   readonly step: StepRun;
   readonly request: ExactRequest;
+  /** The files the step changed (null: it took no checkpoint). */
+  readonly files: StepFiles | null;
 }
 
 /**
@@ -48,7 +56,7 @@ export async function stepDetail(run: ThreadRun, stepText: string, turn: number 
   const ref = parseStepRef(stepText);
   const step = resolveStep(run, ref.turn === null && turn !== undefined ? { turn, step: ref.step } : ref);
   const { threadId, status, origin, settings } = run;
-  return { thread: { threadId, status, origin, settings }, step, request: await exactRequest(run, step, store) };
+  return { thread: { threadId, status, origin, settings }, step, request: await exactRequest(run, step, store), files: null };
 }
 
 /** Runs `unroll show`; resolves with the exit code. */
@@ -59,9 +67,13 @@ export function showCommand(target: string, flags: ShowFlags, io: DebugIo): Prom
       const source = await resolveThread(ctx, target);
       const run = await buildThreadRun(source.histories, source.store);
       const paint = painterFor(io.out, io.env);
+      if (flags.diff && flags.step === undefined) throw new DebugUsageError('--diff needs --step <turn>.<step>: the diff is of one step\'s files');
       if (flags.step !== undefined) {
-        const detail = await stepDetail(run, flags.step, turn, source.store);
-        io.out.write(flags.json ? `${JSON.stringify(detail, null, 2)}\n` : `${renderStepDetail(run, detail.step, detail.request, paint).join('\n')}\n`);
+        const base = await stepDetail(run, flags.step, turn, source.store);
+        const files = await stepFiles(base.step.checkpoint, clientPlace(source.store, ctx.config.checkpointRoot, run.threadId), flags.diff === true);
+        const detail = { ...base, files };
+        const text = [...renderStepDetail(run, detail.step, detail.request, paint), '', ...stepFilesLines(detail.step, files, paint)];
+        io.out.write(flags.json ? `${JSON.stringify(detail, null, 2)}\n` : `${text.join('\n')}\n`);
         return 0;
       }
       if (turn !== undefined) resolveTurn(run, { turn, step: 0 });

@@ -5,7 +5,7 @@
  * hash (reasoning, messages, tool arguments and outputs). Objects missing from the
  * store leave their texts null rather than failing the whole view.
  */
-import type { CheckpointInput } from '../activities/checkpoints';
+import type { CheckpointInput, RestoreWorkspaceInput } from '../activities/checkpoints';
 import type { InferenceInput, InferenceResult, OutputRef, RunToolInput, RunToolResult, ToolCallRef } from '../activities/types';
 import type { CheckpointOutcome } from '../checkpoints/types';
 import { messageText, type ConversationItem } from '../items/schemas';
@@ -14,7 +14,7 @@ import { ObjectNotFoundError, type TranscriptNode, type TranscriptStore } from '
 import type { SessionInput, TurnInput, TurnResult } from '../workflows/definitions';
 import { activityRecords, approvalRecords, runRecord, type ActivityRecord, type RunRecord } from './history-events';
 import type { RecordedWorkflow, ThreadHistories } from './thread-histories';
-import type { ActivityView, CheckpointView, CompactionView, RunView, StepRun, ThreadRun, ToolCallRun, TurnRun } from './thread-run';
+import type { ActivityView, CheckpointView, CompactionView, RewindView, RunView, StepRun, ThreadRun, ToolCallRun, TurnRun } from './thread-run';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type StepDraft = Mutable<StepRun> & { rejected: ActivityView[]; before: ActivityView[]; toolCalls: ToolCallRun[]; result: InferenceResult | null };
@@ -128,6 +128,7 @@ export async function buildThreadRun(histories: ThreadHistories, store: Transcri
 
   const first = sessionRecords[0]?.input as SessionInput | undefined;
   const last = sessionRecords[sessionRecords.length - 1];
+  const sessionActivities = sessions.flatMap((s) => activityRecords(s.history));
   return {
     threadId: histories.threadId,
     status: last?.status ?? 'running',
@@ -136,9 +137,17 @@ export async function buildThreadRun(histories: ThreadHistories, store: Transcri
     settings: first?.settings ?? null,
     usage: turns.reduce((sum, t) => addUsage(sum, t.usage), ZERO_USAGE),
     sessionRuns: sessions.map((s, i) => runView(s, sessionRecords[i])),
-    sessionActivities: sessions.flatMap((s) => activityRecords(s.history)).map((a) => activityView(a, true)),
+    sessionActivities: sessionActivities.map((a) => activityView(a, true)),
     turns,
+    ...(first?.state?.checkpoint !== undefined ? { inheritedCheckpoint: first.state.checkpoint } : {}),
+    rewinds: sessionActivities.filter((a) => a.name === 'restoreWorkspace' && a.outcome === 'completed').map(rewindView),
   };
+}
+
+/** A completed workspace reset of the session: a rewind. */
+function rewindView(record: ActivityRecord): RewindView {
+  const input = record.input as RestoreWorkspaceInput;
+  return { to: input.to, beforeTurn: input.beforeTurn, checkpoint: input.checkpoint, head: input.head, activity: activityView(record) };
 }
 
 async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], sessionRun: number, reader: TranscriptReader): Promise<TurnRun> {

@@ -5,8 +5,10 @@
  * store, and kept as a regression corpus (test/fixtures/corpus).
  *
  * Format (version 1): `{format: "unroll-bundle", version: 1, threadId, exportedAt,
- * workflows: [{workflowId, runId, workflowType, history}], objects: {hash: text}}`.
- * Objects are the store's canonical JSON texts; their hashes are checked on read.
+ * workflows: [{workflowId, runId, workflowType, history}], objects: {hash: text},
+ * blobs?: {hash: base64}}`. Objects are the store's canonical JSON texts; blobs are its
+ * binary objects (the git bundles of workspace checkpoints, so an imported thread can be
+ * checked out with no access to the original store). Hashes are checked on read.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -33,6 +35,8 @@ export const ThreadBundle = z.object({
   exportedAt: z.string(),
   workflows: z.array(z.object({ workflowId: z.string(), runId: z.string(), workflowType: z.string(), history: z.unknown() })),
   objects: z.record(z.string().regex(OBJECT_HASH), z.string()),
+  /** Binary objects, base64 (absent in bundles written before checkpoints). */
+  blobs: z.record(z.string().regex(OBJECT_HASH), z.string()).optional(),
 });
 export type ThreadBundle = z.infer<typeof ThreadBundle>;
 
@@ -53,8 +57,9 @@ export class BundleError extends Error {
  */
 export async function createBundle(histories: ThreadHistories, backend: StoreBackend, options: { now?: Date; readable?: ThreadHistories } = {}): Promise<ThreadBundle> {
   const now = options.now ?? new Date();
-  const objects = await closeOverObjects(backend, hashesInHistories(options.readable ?? histories));
+  const { objects, blobs } = await closeOverObjects(backend, hashesInHistories(options.readable ?? histories));
   const sorted = [...objects.entries()].sort(([a], [b]) => a.localeCompare(b));
+  const sortedBlobs = [...blobs.entries()].sort(([a], [b]) => a.localeCompare(b));
   return {
     format: 'unroll-bundle',
     version: 1,
@@ -67,7 +72,16 @@ export async function createBundle(histories: ThreadHistories, backend: StoreBac
       history: historyToPlain(w.history),
     })),
     objects: Object.fromEntries(sorted.map(([hash, data]) => [hash, data.toString('utf8')])),
+    ...(sortedBlobs.length > 0 ? { blobs: Object.fromEntries(sortedBlobs.map(([hash, data]) => [hash, data.toString('base64')])) } : {}),
   };
+}
+
+/** Every object of a bundle as bytes: JSON objects and blobs. */
+function bundleEntries(bundle: ThreadBundle): [string, Buffer][] {
+  return [
+    ...Object.entries(bundle.objects).map(([hash, text]): [string, Buffer] => [hash, Buffer.from(text)]),
+    ...Object.entries(bundle.blobs ?? {}).map(([hash, b64]): [string, Buffer] => [hash, Buffer.from(b64, 'base64')]),
+  ];
 }
 
 /** Writes a bundle gzip'd, atomically (temp file + rename). */
@@ -94,6 +108,9 @@ export async function readBundle(file: string): Promise<ThreadBundle> {
   for (const [hash, text] of Object.entries(parsed.data.objects)) {
     if (sha256Hex(text) !== hash) throw new BundleError(file, `object ${hash} does not match its hash`);
   }
+  for (const [hash, b64] of Object.entries(parsed.data.blobs ?? {})) {
+    if (sha256Hex(Buffer.from(b64, 'base64')) !== hash) throw new BundleError(file, `blob ${hash} does not match its hash`);
+  }
   return parsed.data;
 }
 
@@ -113,12 +130,12 @@ export function bundleHistories(bundle: ThreadBundle, file = 'bundle'): ThreadHi
 
 /** A read-only view of the bundle's objects as a transcript store (in memory). */
 export function bundleStore(bundle: ThreadBundle): TranscriptStore {
-  return new TranscriptStore(new MemoryStoreBackend(Object.entries(bundle.objects).map(([hash, text]) => [hash, Buffer.from(text)])));
+  return new TranscriptStore(new MemoryStoreBackend(bundleEntries(bundle)));
 }
 
 /** Copies the bundle's objects into a store; returns how many it holds. */
 export async function importObjects(bundle: ThreadBundle, backend: StoreBackend): Promise<number> {
-  const entries = Object.entries(bundle.objects);
-  for (const [hash, text] of entries) await backend.put(hash, Buffer.from(text));
+  const entries = bundleEntries(bundle);
+  for (const [hash, data] of entries) await backend.put(hash, data);
   return entries.length;
 }

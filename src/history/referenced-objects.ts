@@ -2,7 +2,8 @@
  * The store objects a thread's histories depend on: every hash that appears in any
  * decoded payload of any event (activity inputs and results, workflow inputs, child
  * results, updates), closed over transcript chains (a node brings its parent and its
- * items). Finding hashes generically, instead of field by field, keeps exports complete
+ * items) and workspace checkpoint chains (a checkpoint record brings its parent and its
+ * git bundle, a binary blob). Finding hashes generically, instead of field by field, keeps exports complete
  * when workflows gain new activities (compaction, …).
  */
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -47,13 +48,21 @@ export function hashesInHistories(histories: ThreadHistories): Set<string> {
   return found;
 }
 
+/** Objects reachable from a thread's histories: JSON objects, and binary blobs (checkpoint bundles). */
+export interface ReachableObjects {
+  readonly objects: Map<string, Buffer>;
+  readonly blobs: Map<string, Buffer>;
+}
+
 /**
  * The objects (hash → bytes) reachable from `roots`: each hash present in the store,
- * and for transcript nodes their whole chain and items. Hashes the store does not hold
- * (e.g. hashes of context texts, which are not objects) are skipped.
+ * for transcript nodes their whole chain and items, and for checkpoint records their
+ * whole chain and bundles. Hashes the store does not hold (e.g. hashes of context texts,
+ * which are not objects) are skipped.
  */
-export async function closeOverObjects(backend: StoreBackend, roots: Iterable<string>): Promise<Map<string, Buffer>> {
+export async function closeOverObjects(backend: StoreBackend, roots: Iterable<string>): Promise<ReachableObjects> {
   const objects = new Map<string, Buffer>();
+  const blobs = new Map<string, Buffer>();
   const queue = [...roots];
   const visited = new Set<string>();
   while (queue.length > 0) {
@@ -69,10 +78,18 @@ export async function closeOverObjects(backend: StoreBackend, roots: Iterable<st
     } catch {
       continue;
     }
-    const node = parsed as { kind?: unknown; parent?: unknown; items?: unknown };
+    const node = parsed as { kind?: unknown; parent?: unknown; items?: unknown; bundle?: unknown };
+    if (node.kind === 'checkpoint') {
+      if (typeof node.parent === 'string') queue.push(node.parent);
+      if (typeof node.bundle === 'string' && OBJECT_HASH.test(node.bundle) && !blobs.has(node.bundle)) {
+        const bundle = await backend.get(node.bundle);
+        if (bundle) blobs.set(node.bundle, bundle);
+      }
+      continue;
+    }
     if (node.kind !== 'node') continue;
     if (typeof node.parent === 'string') queue.push(node.parent);
     if (Array.isArray(node.items)) for (const item of node.items) if (typeof item === 'string') queue.push(item);
   }
-  return objects;
+  return { objects, blobs };
 }

@@ -5,10 +5,12 @@
  * (a fork at the last step of a turn continues like the parent's next turn). Each pair
  * is compared on what was sent (the request input, item by item), what came back (tool
  * calls with their arguments, assistant text, failures) and what the tools returned;
- * token counts are reported as deltas but do not count as a divergence. A request
- * difference is reported at the first pair that shows it, not again for each later
- * request that carries the same item.
+ * token counts are reported as deltas but do not count as a divergence. With a
+ * `filesOf` comparer, the two workspaces after each aligned step are compared too (their
+ * checkpoints). A request or files difference is reported at the first pair that shows
+ * it, not again for each later pair that carries the same difference.
  */
+import type { FileChange } from '../checkpoints/types';
 import { canonicalJson } from '../store/canonical-json';
 import type { Usage } from '../items/schemas';
 import type { StepRun, ThreadRun } from './thread-run';
@@ -20,6 +22,8 @@ export type Difference =
   | { readonly kind: 'tool-output'; readonly call: number; readonly name: string; readonly a: string | null; readonly b: string | null }
   | { readonly kind: 'assistant'; readonly a: string; readonly b: string }
   | { readonly kind: 'outcome'; readonly a: string; readonly b: string }
+  /** The workspaces after the two steps differ: how B's files differ from A's. */
+  | { readonly kind: 'files'; readonly changes: readonly FileChange[] }
   | { readonly kind: 'only-in'; readonly side: 'a' | 'b' };
 
 /** Two aligned steps (either may be missing) and how they differ. */
@@ -43,6 +47,12 @@ export interface RunDiff {
   /** Index in `pairs` of the first pair that differs, or null when none does. */
   readonly firstDivergence: number | null;
 }
+
+/**
+ * How the workspace after step `b` differs from the one after step `a` (empty: the same),
+ * or null when either cannot be told (no checkpoint).
+ */
+export type WorkspaceDiffOf = (a: StepRun, b: StepRun) => Promise<readonly FileChange[] | null>;
 
 /** Supplies the exact request input of a step of side `a` or `b`. */
 export type RequestInputOf = (side: 'a' | 'b', step: StepRun) => Promise<readonly Record<string, unknown>[]>;
@@ -109,7 +119,7 @@ function tokenDelta(a: Usage | null, b: Usage | null): StepPair['tokens'] {
 }
 
 /** Aligns and compares two threads (see the module comment). */
-export async function diffRuns(a: ThreadRun, b: ThreadRun, requestOf: RequestInputOf): Promise<RunDiff> {
+export async function diffRuns(a: ThreadRun, b: ThreadRun, requestOf: RequestInputOf, filesOf?: WorkspaceDiffOf): Promise<RunDiff> {
   let relation: RunDiff['relation'] = 'unrelated';
   let shared: StepRun[] = [];
   let aTurns: StepLists = a.turns.map((t) => t.steps);
@@ -125,6 +135,7 @@ export async function diffRuns(a: ThreadRun, b: ThreadRun, requestOf: RequestInp
   }
   const pairs: StepPair[] = [];
   let carried: string | null = null;
+  let carriedFiles: string | null = null;
   for (const [ta, tb] of zipLongest(aTurns, bTurns)) {
     for (const [sa, sb] of zipLongest(ta ?? [], tb ?? [])) {
       let differences: Difference[] = !sa ? [{ kind: 'only-in', side: 'b' }] : !sb ? [{ kind: 'only-in', side: 'a' }] : await compareSteps(sa, sb, requestOf);
@@ -133,6 +144,13 @@ export async function diffRuns(a: ThreadRun, b: ThreadRun, requestOf: RequestInp
       const key = request ? canonicalJson(request) : null;
       if (key !== null && key === carried) differences = differences.filter((d) => d !== request);
       if (sa && sb) carried = key;
+      if (sa && sb && filesOf) {
+        // Files that differ stay different until a step changes them: report each change of the difference.
+        const changes = await filesOf(sa, sb);
+        const filesKey: string | null = changes === null ? carriedFiles : canonicalJson(changes);
+        if (changes !== null && changes.length > 0 && filesKey !== carriedFiles) differences.push({ kind: 'files', changes });
+        carriedFiles = filesKey;
+      }
       pairs.push({ a: sa?.id ?? null, b: sb?.id ?? null, same: differences.length === 0, differences, tokens: tokenDelta(sa?.usage ?? null, sb?.usage ?? null) });
     }
   }

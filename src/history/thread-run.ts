@@ -149,6 +149,27 @@ export interface ThreadRun {
   /** Session-level activities (between-turn compactions, head recovery). */
   readonly sessionActivities: readonly ActivityView[];
   readonly turns: readonly TurnRun[];
+  /**
+   * The workspace checkpoint the thread started from: a fork's source's at the fork
+   * point (null: the source's workspace was empty there); undefined when it started with
+   * none (a new thread, or a fork without files).
+   */
+  readonly inheritedCheckpoint?: string | null;
+  /** Rewinds (`unroll rewind`), in order. */
+  readonly rewinds: readonly RewindView[];
+}
+
+/** A rewind: the thread's workspace and transcript were set back to step `to` before turn `beforeTurn`. */
+export interface RewindView {
+  /** The step rewound to, `<turn>.<step>`. */
+  readonly to: string;
+  /** The turn that runs next, from the rewound point. */
+  readonly beforeTurn: number;
+  /** The checkpoint the workspace was reset to. */
+  readonly checkpoint: string;
+  /** The transcript head the next turn starts from. */
+  readonly head: string | null;
+  readonly activity: ActivityView;
 }
 
 /** Every step of a thread in order. */

@@ -272,6 +272,38 @@ export const sendInputUpdate = defineUpdate<SendInputResult, [SubmitInputArgs]>(
 /** Compacts the thread's transcript now (between turns); resolves with what happened. */
 export const compactUpdate = defineUpdate<CompactionSummary, []>('compact');
 
+/**
+ * Arguments of the rewind update (`unroll rewind`), computed by the client from the
+ * thread's record: the step rewound to, the checkpoint holding its workspace, and the
+ * transcript and context the next turn starts from (as a fork at that step would).
+ */
+export interface RewindArgs {
+  /** The step, `<turn>.<step>`. */
+  readonly to: string;
+  readonly checkpoint: string;
+  readonly head: string | null;
+  readonly context: ContextState;
+  readonly contextTokens: number;
+}
+
+/** What a rewind did. */
+export interface RewindResult {
+  readonly to: string;
+  readonly checkpoint: string;
+  readonly head: string | null;
+  /** The turn that runs next, from the rewound point. */
+  readonly nextTurn: number;
+  /** Files in the restored workspace (ignored files not counted). */
+  readonly files: number;
+}
+
+/**
+ * Sets the thread back to a step: its workspace is reset to the step's checkpoint on the
+ * pinned host, and the next turn starts from the step's transcript point. Refused while a
+ * turn runs or waits. The later turns stay in the record.
+ */
+export const rewindUpdate = defineUpdate<RewindResult, [RewindArgs]>('rewind');
+
 /** Answer of the session query. */
 export interface SessionView extends SessionState {
   readonly threadId: string;

@@ -46,7 +46,10 @@ import {
   sessionQuery,
   steerSignal,
   submitInputUpdate,
+  rewindUpdate,
   type CompactionSummary,
+  type RewindArgs,
+  type RewindResult,
   type SessionInput,
   type SessionState,
   type SettingsChange,
@@ -56,11 +59,13 @@ import {
 } from './definitions';
 import { TurnWorkflow } from './turn';
 import { compactOnSharedQueue } from './workspace';
+import { resetThreadWorkspace, rewindArgsProblem } from './rewind';
 
 type QueuedWork =
   /** `item`: the text is already stored (a steering message that arrived as a turn ended). */
   | { readonly kind: 'turn'; readonly turn: number; readonly text: string; readonly item?: string; readonly settings?: SettingsChange }
-  | { readonly kind: 'compact'; readonly id: number };
+  | { readonly kind: 'compact'; readonly id: number }
+  | { readonly kind: 'rewind'; readonly id: number; readonly args: RewindArgs };
 
 /**
  * Patch ids (see `patched()`): histories recorded before each change replay the old way.
@@ -87,6 +92,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
   let startedThrough = state.turns;
   let nextCompaction = 1;
   const compactions = new Map<number, CompactionSummary | ApplicationFailure>();
+  const rewinds = new Map<number, RewindResult | ApplicationFailure>();
 
   setHandler(sessionQuery, () => ({ ...state, threadId, settings, runningTurn, queuedInputs: queue.length }));
   const validateInput = (args: unknown) => {
@@ -137,6 +143,27 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
     },
   );
 
+  setHandler(
+    rewindUpdate,
+    async (args) => {
+      const id = nextCompaction++;
+      queue.push({ kind: 'rewind', id, args });
+      await condition(() => rewinds.has(id));
+      const outcome = rewinds.get(id)!;
+      rewinds.delete(id);
+      if (outcome instanceof ApplicationFailure) throw outcome;
+      return outcome;
+    },
+    {
+      validator: (args: unknown) => {
+        const problem = rewindArgsProblem(args);
+        if (problem) throw new Error(problem);
+        if (runningTurn !== null) throw new Error(`turn ${runningTurn} is running: wait for it to end (or interrupt it) before rewinding`);
+        if (queue.some((w) => w.kind === 'turn')) throw new Error('a turn is waiting to start: rewind after it has run');
+      },
+    },
+  );
+
   // A first input that came with the start (update-with-start) has been validated and
   // queued by now, while the handlers were set. A new session without one has nothing to
   // do and nothing can reach it: the client was told why its input was refused.
@@ -152,6 +179,15 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
     }
     if (next.kind === 'compact') {
       compactions.set(next.id, await compactNow());
+      continue;
+    }
+    if (next.kind === 'rewind') {
+      const done = await resetThreadWorkspace(threadId, settings, next.args, state.turns + 1);
+      if (!(done instanceof ApplicationFailure)) {
+        const { head, context, contextTokens, checkpoint } = next.args;
+        state = { ...state, head, context, contextTokens, checkpoint };
+      }
+      rewinds.set(next.id, done instanceof ApplicationFailure ? done : { ...done, nextTurn: state.turns + 1 });
       continue;
     }
     if (next.settings) settings = applyChange(settings, next.settings);
