@@ -48,6 +48,7 @@ function defaults(): UnrollConfig {
       approvalPolicy: 'never',
       sandboxMode: 'danger-full-access',
       networkAccess: false,
+      projectDocs: { maxBytes: 32 * 1024, fallbackFilenames: [], globalDir: home },
       shellTimeoutMs: 10_000,
       ...pinned(DEFAULT_TASK_QUEUE),
       timings: DEFAULT_TIMINGS,
@@ -55,6 +56,7 @@ function defaults(): UnrollConfig {
     },
     toolEnvironment: { policy: DEFAULT_SHELL_ENVIRONMENT_POLICY, secretNames: ['OPENAI_API_KEY', 'UNROLL_ENCRYPTION_KEY', 'UNROLL_ENCRYPTION_KEY_FILE'] },
     store: { spec: undefined, source: 'UNROLL_STORE' },
+    mcpServers: {},
   };
 }
 
@@ -185,14 +187,14 @@ describe('loadConfig', () => {
   ])('rejects an unknown provider from $name without a base URL, listing the known ones', async ({ file, env }) => {
     await writeConfig(file);
     expect(configError(() => loadConfig({ UNROLL_HOME: home, ...env })).message).toBe(
-      'unknown provider "acme": known providers are openai, ollama, lmstudio; or give --base-url',
+      'unknown provider "acme": known providers are openai, ollama, lmstudio; define [model_providers.acme] in config.toml or give --base-url',
     );
   });
 
   it('lists providers from config.json among the known ones', async () => {
     await writeConfig({ providers: { corp: { baseUrl: 'https://llm.corp.example/v1' } } });
     expect(configError(() => loadConfig({ UNROLL_HOME: home }, { provider: 'acme' })).message).toBe(
-      'unknown provider "acme": known providers are openai, ollama, lmstudio, corp; or give --base-url',
+      'unknown provider "acme": known providers are openai, ollama, lmstudio, corp; define [model_providers.acme] in config.toml or give --base-url',
     );
   });
 
