@@ -59,7 +59,7 @@ function withoutProfiles(value: ConfigToml): ConfigToml {
   const rest: Record<string, unknown> = { ...value };
   delete rest.profile;
   delete rest.profiles;
-  return rest as ConfigToml;
+  return rest;
 }
 
 function profileLayer(home: string, name: string, raw: ConfigToml, chosenBy: string, tomlFile: string): ConfigLayer {

@@ -112,7 +112,7 @@ export function tomlFromLegacy(json: ConfigFile, builtin: BuiltinLookup): Config
     ...(json.contextWindow !== undefined ? { model_context_window: json.contextWindow } : {}),
     ...(json.autoCompactTokenLimit !== undefined ? { model_auto_compact_token_limit: json.autoCompactTokenLimit } : {}),
     ...(Object.keys(unroll).length > 0 ? { unroll } : {}),
-  } as ConfigToml;
+  };
 }
 
 /**

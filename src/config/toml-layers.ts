@@ -36,7 +36,7 @@ export function readOptionalFile(file: string): string | undefined {
 /** Parses TOML text from `file`; a syntax error names the file, line and column. */
 export function parseTomlText(file: string, text: string): Record<string, unknown> {
   try {
-    return parseToml(text) as Record<string, unknown>;
+    return parseToml(text);
   } catch (err) {
     if (err instanceof TomlError) {
       const reason = err.message.split('\n')[0].replace(/^Invalid TOML document: /, '');
@@ -122,9 +122,9 @@ export function mergeLayers(layers: readonly ConfigLayer[]): MergedLayers {
       }
     }
   };
-  for (const layer of layers) mergeInto(merged, layer.value as Record<string, unknown>, [], layer);
+  for (const layer of layers) mergeInto(merged, layer.value, [], layer);
   return {
-    value: merged as ConfigToml,
+    value: merged,
     describe(keyPath) {
       const layer = origins.get(keyPath.join('\0'));
       return layer?.describe(keyPath);

@@ -52,7 +52,7 @@ export function splitKey(key: string): string[] {
   const re = /\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^.\s"']+))\s*(?:\.|$)/gy;
   let m: RegExpExecArray | null;
   while (re.lastIndex < key.length && (m = re.exec(key)) !== null) {
-    parts.push(m[1] !== undefined ? JSON.parse(`"${m[1]}"`) : (m[2] ?? m[3]));
+    parts.push(m[1] !== undefined ? (JSON.parse(`"${m[1]}"`) as string) : (m[2] ?? m[3]));
   }
   return parts;
 }
