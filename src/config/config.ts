@@ -127,7 +127,7 @@ export const DEFAULT_MODEL = 'gpt-5.1-codex';
  * {@link ConfigError}.
  */
 export function loadConfig(env: Record<string, string | undefined>, overrides: ConfigOverrides = {}): UnrollConfig {
-  const home = path.resolve(env.UNROLL_HOME ?? path.join(os.homedir(), '.unroll'));
+  const home = unrollHome(env);
   const merged = mergeLayers(configLayers(home, env, overrides, (name) => BUILTIN_PROVIDERS[name]));
   const c = merged.value;
   const providers = providerTables(c);
@@ -182,6 +182,11 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
     },
     mcpServers: mcpServers(c, merged),
   };
+}
+
+/** Unroll's home: `UNROLL_HOME`, else `~/.unroll`. */
+export function unrollHome(env: Record<string, string | undefined>): string {
+  return path.resolve(env.UNROLL_HOME ?? path.join(os.homedir(), '.unroll'));
 }
 
 /** The built-in providers as config.toml tables, with the configured ones merged over them. */
