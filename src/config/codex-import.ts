@@ -49,7 +49,7 @@ function sharedSettings(value: Record<string, unknown>, prefix: string, report: 
       kept[key] = Object.fromEntries(
         Object.entries(v).filter(([id, p]) => {
           const chat = isTable(p) && p.wire_api === 'chat';
-          if (chat) report.skipped.push(`${name}.${id} (wire_api = "chat": Unroll speaks only the Responses API)`);
+          report[chat ? 'skipped' : 'imported'].push(chat ? `${name}.${id} (wire_api = "chat": Unroll speaks only the Responses API)` : `${name}.${id}`);
           return !chat;
         }),
       );
@@ -61,7 +61,8 @@ function sharedSettings(value: Record<string, unknown>, prefix: string, report: 
     }
     kept[key] = v;
   }
-  for (const key of Object.keys(kept)) report.imported.push(`${prefix}${key}`);
+  // Providers and profiles were reported one by one above.
+  for (const key of Object.keys(kept)) if (key !== 'model_providers' && key !== 'profiles') report.imported.push(`${prefix}${key}`);
   return kept;
 }
 

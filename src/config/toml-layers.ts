@@ -53,7 +53,11 @@ export function parseTomlText(file: string, text: string): Record<string, unknow
 export function validateLayer<S extends z.ZodType>(schema: S, value: unknown, locate: (keyPath: readonly PropertyKey[]) => string): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${locate(issue.path)}: ${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
+  const problems = parsed.error.issues.map((issue) => {
+    // An unknown key is found at its own line, not at its table's.
+    const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+    return `${locate(at)}: ${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`;
+  });
   throw new ConfigError(problems.join('; '));
 }
 
