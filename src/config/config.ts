@@ -216,7 +216,7 @@ function resolveProvider(
   const baseUrl = baseUrlFlag ?? entry?.base_url;
   if (!baseUrl) {
     if (entry) throw new ConfigError(`the provider "${name}" has no base_url: set base_url in [model_providers.${name}] (${where})`);
-    throw new ConfigError(`unknown provider "${name}": known providers are ${known.join(', ')}; define [model_providers.${name}] in config.toml or give --base-url`);
+    throw new ConfigError(`unknown provider "${name}": known providers are ${known.join(', ')}; or give --base-url`);
   }
   if (!/^https?:\/\/[^\s/]+/.test(baseUrl) || !URL.canParse(baseUrl)) {
     throw new ConfigError(`the base URL "${baseUrl}" is not an http(s) URL (from --base-url or UNROLL_BASE_URL)`);

@@ -86,7 +86,8 @@ export const UnrollTableToml = z.strictObject({
   /** Payload and store encryption: a key file, relative to the Unroll home. */
   encryption: z.strictObject({ key_file: nonEmpty }).optional(),
   /** This host's id (see src/shared/hosts.ts). */
-  host_id: nonEmpty.optional(),
+  // Checked (with a message naming the setting) by loadConfig.
+  host_id: z.string().optional(),
   /** Default shell command timeout when the model gives none. */
   shell_timeout_ms: z.number().int().positive().max(MAX_SHELL_TIMEOUT_MS).optional(),
   /** `remote` (the provider's /responses/compact) or `local` (a summary request). */

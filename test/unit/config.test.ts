@@ -187,14 +187,14 @@ describe('loadConfig', () => {
   ])('rejects an unknown provider from $name without a base URL, listing the known ones', async ({ file, env }) => {
     await writeConfig(file);
     expect(configError(() => loadConfig({ UNROLL_HOME: home, ...env })).message).toBe(
-      'unknown provider "acme": known providers are openai, ollama, lmstudio; define [model_providers.acme] in config.toml or give --base-url',
+      'unknown provider "acme": known providers are openai, ollama, lmstudio; or give --base-url',
     );
   });
 
   it('lists providers from config.json among the known ones', async () => {
     await writeConfig({ providers: { corp: { baseUrl: 'https://llm.corp.example/v1' } } });
     expect(configError(() => loadConfig({ UNROLL_HOME: home }, { provider: 'acme' })).message).toBe(
-      'unknown provider "acme": known providers are openai, ollama, lmstudio, corp; define [model_providers.acme] in config.toml or give --base-url',
+      'unknown provider "acme": known providers are openai, ollama, lmstudio, corp; or give --base-url',
     );
   });
 
