@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { abortedOutputFor, callsWithoutOutput } from '../items/normalize';
 import { messageText, textMessage, type ConversationItem, type MessageItem } from '../items/schemas';
-import { agentsMessageText, discoverAgentsDocs } from '../prompt/agents-md';
+import { AGENTS_MD_BUDGET_BYTES, agentsInstructionsText } from '../prompt/agents-md';
 import { modelSwitchMessageText } from '../prompt/compaction';
 import { environmentContextText } from '../prompt/environment-context';
 import { permissionsMessageText } from '../prompt/permissions';
@@ -145,8 +145,8 @@ export interface FreshContext {
 /** Builds the initial context (permissions, AGENTS.md, environment) for `settings`. */
 export async function freshContext(settings: SessionSettings, host: HostFacts): Promise<FreshContext> {
   const permissions = permissionsMessageText(settings);
-  const docs = await discoverAgentsDocs(settings.cwd);
-  const agents = docs.length > 0 ? agentsMessageText(settings.cwd, docs) : '';
+  // Threads from before `projectDocs` keep what they had: 32 KiB of AGENTS.md, no global file.
+  const agents = await agentsInstructionsText(settings.cwd, settings.projectDocs ?? { maxBytes: AGENTS_MD_BUDGET_BYTES, fallbackFilenames: [], globalDir: null });
   const environment = environmentContextText({
     cwd: settings.cwd,
     shell: host.shell,

@@ -165,7 +165,7 @@ async function checkSizeBound(repo: ShadowRepo, workspace: string, paths: readon
 
 function overCap(bytes: number, maxBytes: number): string {
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `the workspace would need a snapshot of ${mib(bytes)}, over the checkpoint size cap of ${mib(maxBytes)} (checkpoints.maxBytes; exclude large paths with checkpoints.exclude or .gitignore)`;
+  return `the workspace would need a snapshot of ${mib(bytes)}, over the checkpoint size cap of ${mib(maxBytes)} (unroll.checkpoints.max_bytes in config.toml; exclude large paths with unroll.checkpoints.exclude or .gitignore)`;
 }
 
 async function sizeOnDisk(file: string): Promise<number> {

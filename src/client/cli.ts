@@ -5,12 +5,14 @@
  * diff, export and import (handlers in their own files). Usage errors exit 2 with a
  * message; a failed turn exits 1.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { StoreConfigError } from '../store/errors';
 import { assertThreadInStore, ThreadStoreMismatchError } from './thread-store';
-import { ConfigError, loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../config/config';
+import { ConfigError, loadConfig, missingApiKey, unrollHome, type ConfigOverrides, type ConfigSelection, type UnrollConfig } from '../config/config';
+import { legacyConfigNotice } from '../config/legacy-json';
+import { importCodexCommand, migrateConfigCommand } from './config-command';
 import { ApprovalPolicy, ReasoningEffort, SandboxMode } from '../config/settings';
 import { runDevServerForeground } from '../temporal/dev-server';
 import { findTemporalCli } from '../temporal/temporal-cli';
@@ -53,6 +55,13 @@ export interface Io {
   readonly stdin: () => Promise<string>;
   /** The terminal, for interactive approvals; absent or not a TTY disables prompting. */
   readonly input?: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** The shared `-c key=value` and `-p/--profile` options of this invocation. */
+  readonly configSelection?: ConfigSelection;
+}
+
+/** The configuration for a command: the shared `-c`/`-p` options under its flags. */
+function configFor(io: Io, overrides: ConfigOverrides = {}): UnrollConfig {
+  return loadConfig(io.env, { ...io.configSelection, ...overrides });
 }
 
 interface ModelFlags {
@@ -140,7 +149,7 @@ function requireKey(config: UnrollConfig, io: Io): void {
 }
 
 async function execCommand(words: string[], flags: ModelFlags & { cd?: string; worker?: boolean }, io: Io): Promise<number> {
-  const config = loadConfig(io.env, overridesFrom(flags));
+  const config = configFor(io, overridesFrom(flags));
   requireKey(config, io);
   const text = await promptText(words, io);
   const cwd = path.resolve(io.cwd, flags.cd ?? '.');
@@ -190,7 +199,7 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
   const change = settingsChangeFrom(flags);
   // Read (and size-check) the prompt before anything is contacted.
   const text = words.length > 0 ? await promptText(words, io) : null;
-  const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
+  const config = configFor(io, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
   installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
@@ -224,7 +233,7 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
 }
 
 async function compactCommand(threadId: string, flags: { temporalAddress?: string; json?: boolean; worker?: boolean }, io: Io): Promise<number> {
-  const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
+  const config = configFor(io, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
   const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
   try {
@@ -241,19 +250,50 @@ async function compactCommand(threadId: string, flags: { temporalAddress?: strin
 }
 
 async function serverCommand(flags: { temporalAddress?: string }, io: Io): Promise<number> {
-  const config = loadConfig(io.env, overridesFrom(flags));
+  const config = configFor(io, overridesFrom(flags));
   const cliPath = await findTemporalCli({ explicitPath: config.temporal.cliPath, toolsDir: REPO_TOOLS_DIR, install: true, log: (m) => io.err.write(`${m}\n`) });
   io.err.write(`Temporal dev server at ${config.temporal.address}, data in ${config.temporal.dbFile}\n`);
   return runDevServerForeground({ address: config.temporal.address, cliPath, dbFile: config.temporal.dbFile, namespace: config.temporal.namespace });
 }
 
 /** Builds the command tree; actions store their exit code in `result.code`. */
-function program(io: Io, result: { code: number }): Command {
+function program(baseIo: Io, result: { code: number }): Command {
+  let selection: ConfigSelection = {};
+  // Every command's handler gets the -c/-p values of this invocation through its Io.
+  const io: Io = {
+    ...baseIo,
+    get configSelection() {
+      return selection;
+    },
+  };
   const root = new Command('unroll')
     .description('A durable Codex-style coding agent on Temporal')
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
+    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
+    .configureHelp({ showGlobalOptions: true })
+    // Shared by every command that reads the configuration; given before or after the command name.
+    .option('-c, --config <key=value>', 'override a config.toml value: a dotted key, the value parsed as TOML (else a string), e.g. -c model="o3" (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('-p, --profile <name>', 'use the profile <name>: <home>/<name>.config.toml, or [profiles.<name>] in config.toml')
+    .hook('preAction', (_root, action) => {
+      const opts = root.opts<{ config?: string[]; profile?: string }>();
+      selection = { ...(opts.config ? { configValues: opts.config } : {}), ...(opts.profile !== undefined ? { profile: opts.profile } : {}) };
+      // `config migrate` is the cure the notice names: it need not repeat it.
+      if (action.parent?.name() === 'config') return;
+      const notice = legacyConfigNotice(unrollHome(io.env), existsSync);
+      if (notice) io.err.write(`${notice}\n`);
+    });
+  const config = root.command('config').description('configuration files: import a Codex home, migrate config.json');
+  config.command('import-codex').description("import a Codex home's config.toml, profile files and global AGENTS.md into the Unroll home, reporting what was imported and skipped")
+    .option('--codex-home <dir>', 'the Codex home (default: CODEX_HOME, else ~/.codex)')
+    .option('--force', 'replace an existing config.toml (its [unroll] table is kept), profile files and AGENTS.md')
+    .action((flags: { codexHome?: string; force?: boolean }) => {
+      result.code = importCodexCommand(flags, io);
+    });
+  config.command('migrate').description('convert the deprecated config.json to config.toml (config.json is renamed config.json.migrated)')
+    .action(() => {
+      result.code = migrateConfigCommand(io);
+    });
   withModelFlags(root.command('exec').description('start a thread in the current directory and run the task').argument('<prompt...>', 'the task ("-" reads stdin)'))
     .option('-C, --cd <dir>', 'workspace directory (default: the current directory)')
     .option('--no-worker', 'do not run a worker in this process (use `unroll worker` elsewhere)')
@@ -303,6 +343,7 @@ function program(io: Io, result: { code: number }): Command {
     .option('--workspace-root <dir>', 'where this host restores the workspaces of threads it adopts from lost hosts (default: UNROLL_WORKSPACE_ROOT, config, else <home>/workspaces)')
     .action(async (flags: { temporalAddress?: string; hostId?: string; workspaceRoot?: string }) => {
       result.code = await workerCommand({
+        ...io.configSelection,
         ...overridesFrom(flags),
         ...(flags.hostId !== undefined ? { hostId: flags.hostId } : {}),
         ...(flags.workspaceRoot !== undefined ? { workspaceRoot: flags.workspaceRoot } : {}),

@@ -7,7 +7,7 @@ import { IllegalStateError, type PayloadCodec } from '@temporalio/common';
 import type { LogLevel } from '@temporalio/worker';
 import { payloadCodecsFor } from '../codec/data-converter';
 import { keyRingFor, type KeyRing } from '../codec/keys';
-import { ConfigError, loadConfig, type ConfigOverrides, type UnrollConfig } from '../config/config';
+import { ConfigError, loadConfig, type ConfigOverrides, type ConfigSelection, type UnrollConfig } from '../config/config';
 import { BundleError } from '../history/bundle';
 import { ToolOutputNotFoundError } from '../history/fork-point';
 import { StepRefError } from '../history/step-ref';
@@ -28,6 +28,8 @@ export interface DebugIo {
   readonly out: NodeJS.WritableStream & { isTTY?: boolean };
   readonly err: NodeJS.WritableStream & { isTTY?: boolean };
   readonly cwd: string;
+  /** The shared `-c key=value` / `-p` options of the invocation (see src/client/cli.ts). */
+  readonly configSelection?: ConfigSelection;
 }
 
 /** A bad argument or option of a debugging command (exit 2). */
@@ -101,7 +103,7 @@ export class DebugContext {
 
   /** Loads the configuration for a command (flags as overrides). */
   static open(io: DebugIo, overrides: ConfigOverrides = {}, options: { withWorker?: boolean } = {}): DebugContext {
-    return new DebugContext(loadConfig(io.env, overrides), io, options.withWorker ?? false);
+    return new DebugContext(loadConfig(io.env, { ...io.configSelection, ...overrides }), io, options.withWorker ?? false);
   }
 
   /** The configured encryption keys (read on first use), or null when encryption is off. */

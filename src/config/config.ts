@@ -1,93 +1,52 @@
 /**
- * Loading Unroll's configuration: built-in defaults, then `<home>/config.json`, then
- * environment variables, then command-line flags (the caller passes them as overrides).
+ * Loading Unroll's configuration. From lowest to highest precedence: built-in defaults,
+ * `<home>/config.toml` (Codex's format and key names, plus an `[unroll]` table; a home
+ * that still has only the deprecated config.json reads that instead), the selected
+ * profile, Unroll's environment variables, `-c key=value` values, then command-line flags
+ * (the caller passes them as overrides). The layers are put together in
+ * ./config-sources.ts; this module turns the result into an {@link UnrollConfig}.
  * Everything is validated with zod; a bad file or value is a {@link ConfigError} that
- * names where the bad value came from. Nothing else in Unroll reads `process.env`: the
- * result of this module flows in as values.
+ * names where the bad value came from (file and line, flag or variable). Nothing else in
+ * Unroll reads `process.env`: the result of this module flows in as values.
  */
-import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { z } from 'zod';
-import { CheckpointSettings, DEFAULT_CHECKPOINT_SETTINGS } from '../checkpoints/types';
+import { DEFAULT_CHECKPOINT_SETTINGS } from '../checkpoints/types';
 import { hostIdProblem, hostPin } from '../shared/hosts';
 import { DEFAULT_TASK_QUEUE } from '../shared/ids';
-import { DEFAULT_SHELL_ENVIRONMENT_POLICY, ShellEnvironmentPolicy } from '../tools/environment';
+import { ShellEnvironmentPolicy } from '../tools/environment';
+import { AGENTS_MD_BUDGET_BYTES } from '../prompt/agents-md';
+import { configLayers, type ConfigSelection } from './config-sources';
+import { ConfigError } from './errors';
 import { autoCompactLimit, contextWindowFor } from './model-limits';
-import {
-  ApprovalPolicy,
-  DEFAULT_TIMINGS,
-  MAX_SHELL_TIMEOUT_MS,
-  DEFAULT_FAILOVER_AFTER_S,
-  MAX_FAILOVER_AFTER_S,
-  ReasoningEffort,
-  ReasoningSummary,
-  SandboxMode,
-  type ProviderSettings,
-  type SessionSettings,
-} from './settings';
+import { DEFAULT_FAILOVER_AFTER_S, DEFAULT_TIMINGS, MAX_FAILOVER_AFTER_S, type ApprovalPolicy, type ReasoningEffort, type SandboxMode, type ProviderSettings, type SessionSettings } from './settings';
+import { mergeLayers, type MergedLayers } from './toml-layers';
+import type { ConfigToml, McpServerToml, ModelProviderToml } from './toml-schema';
 
-/** A configuration problem, with where it came from. */
-export class ConfigError extends Error {
-  // Typed as string so that subclasses (e.g. EncryptionKeyError) can name themselves.
-  override readonly name: string = 'ConfigError';
-}
+export { ConfigError } from './errors';
+export { ConfigFile } from './legacy-json';
+export type { ConfigSelection } from './config-sources';
 
-/** Providers known out of the box; config.json may add more or override these. */
+/** Providers known out of the box; config.toml's `[model_providers.*]` may add more or override these. */
 export const BUILTIN_PROVIDERS: Record<string, Omit<ProviderSettings, 'name'> & { remoteCompaction?: boolean }> = {
   openai: { baseUrl: 'https://api.openai.com/v1', envKey: 'OPENAI_API_KEY', remoteCompaction: true },
   ollama: { baseUrl: 'http://localhost:11434/v1', envKey: null },
   lmstudio: { baseUrl: 'http://localhost:1234/v1', envKey: null },
 };
 
-const ProviderEntry = z.object({ baseUrl: z.string().url(), envKey: z.string().nullable().optional(), remoteCompaction: z.boolean().optional() }).strict();
-
-/** The shape of `<home>/config.json`; every field optional. */
-export const ConfigFile = z
-  .object({
-    model: z.string().min(1),
-    provider: z.string().min(1),
-    baseUrl: z.string().url(),
-    envKey: z.string().min(1),
-    reasoningEffort: ReasoningEffort.nullable(),
-    reasoningSummary: ReasoningSummary,
-    approvalPolicy: ApprovalPolicy,
-    sandboxMode: SandboxMode,
-    networkAccess: z.boolean(),
-    shellTimeoutMs: z.number().int().positive().max(MAX_SHELL_TIMEOUT_MS),
-    /** The environment of tool processes, filtered from the worker's (see src/tools/environment.ts). */
-    shellEnvironmentPolicy: ShellEnvironmentPolicy,
-    contextWindow: z.number().int().positive(),
-    autoCompactTokenLimit: z.number().int().positive(),
-    compaction: z.enum(['remote', 'local']),
-    providers: z.record(z.string(), ProviderEntry),
-    temporal: z
-      .object({
-        address: z.string().min(1),
-        namespace: z.string().min(1),
-        taskQueue: z.string().min(1),
-        cliPath: z.string().min(1),
-        autoStartServer: z.boolean(),
-      })
-      .partial()
-      .strict(),
-    /** Payload and store encryption (see src/codec): a key file, relative to the Unroll home. */
-    encryption: z.object({ keyFile: z.string().min(1) }).strict(),
-    /** The transcript store: `file:<dir>` or `postgres://…` (see src/store/store-spec.ts); `UNROLL_STORE` wins. */
-    store: z.string(),
-    /** Host failover: seconds a pinned host may be silent before its threads move (0: never); `UNROLL_FAILOVER_AFTER` wins. */
-    failoverAfter: z.number().int().nonnegative().max(MAX_FAILOVER_AFTER_S),
-    /** Where this host's worker restores workspaces of threads it adopts; `UNROLL_WORKSPACE_ROOT` and `--workspace-root` win. */
-    workspaceRoot: z.string().min(1),
-    /** Workspace checkpoints of new threads (see src/checkpoints/types.ts). */
-    checkpoints: CheckpointSettings.partial().strict(),
-  })
-  .partial()
-  .strict();
-export type ConfigFile = z.infer<typeof ConfigFile>;
-
-/** Values given on the command line; they win over everything else. */
-export type ConfigOverrides = Partial<Pick<ConfigFile, 'model' | 'provider' | 'baseUrl' | 'envKey' | 'reasoningEffort' | 'approvalPolicy' | 'sandboxMode' | 'networkAccess'>> & {
+/**
+ * Values given on the command line; flags win over everything else, and the
+ * {@link ConfigSelection} (`-c`, `-p`) chooses the layers below them.
+ */
+export type ConfigOverrides = ConfigSelection & {
+  readonly model?: string;
+  readonly provider?: string;
+  readonly baseUrl?: string;
+  readonly envKey?: string;
+  readonly reasoningEffort?: ReasoningEffort | null;
+  readonly approvalPolicy?: ApprovalPolicy;
+  readonly sandboxMode?: SandboxMode;
+  readonly networkAccess?: boolean;
   readonly temporalAddress?: string;
   readonly taskQueue?: string;
   /** `--host-id` of `unroll worker`. */
@@ -98,6 +57,8 @@ export type ConfigOverrides = Partial<Pick<ConfigFile, 'model' | 'provider' | 'b
   readonly workspaceRoot?: string;
 };
 
+/** An `[mcp_servers.<name>]` entry as configured, with the transport its keys choose. */
+export type McpServerConfig = McpServerToml & { readonly name: string; readonly transport: 'stdio' | 'streamable_http' };
 /** The resolved configuration of one process. */
 export interface UnrollConfig {
   /** Unroll's own directory (`~/.unroll` unless UNROLL_HOME says otherwise). */
@@ -128,6 +89,8 @@ export interface UnrollConfig {
   readonly store: StoreSource;
   /** What this host's worker needs to adopt threads of lost hosts (src/activities/failover.ts). */
   readonly failover: FailoverConfig;
+  /** The configured MCP servers (`[mcp_servers.*]`), enabled or not, by name. */
+  readonly mcpServers: Readonly<Record<string, McpServerConfig>>;
 }
 
 /** A worker's side of host failover. */
@@ -154,7 +117,7 @@ export const DEFAULT_HOST_LIVENESS_WINDOW_S = 75;
 /**
  * The configured transcript store: `spec` as written (undefined: the default file store
  * under the home; parsed by `openStore`) and `source`, the setting it came from
- * (`UNROLL_STORE` or the config file's `store`), which errors name.
+ * (`UNROLL_STORE`, `unroll.store` in config.toml, or the deprecated config.json's `store`), which errors name.
  */
 export interface StoreSource {
   readonly spec: string | undefined;
@@ -177,8 +140,8 @@ export const UNROLL_SECRET_VARIABLES: readonly string[] = ['OPENAI_API_KEY', 'UN
 
 /**
  * Where the AES-256-GCM keys come from: the text of `UNROLL_ENCRYPTION_KEY` (one or more
- * key specs), or a key file (`UNROLL_ENCRYPTION_KEY_FILE`, else config.json
- * `encryption.keyFile`). `origin` names the setting, for error messages. The keys
+ * key specs), or a key file (`UNROLL_ENCRYPTION_KEY_FILE`, else config.toml
+ * `unroll.encryption.key_file`). `origin` names the setting, for error messages. The keys
  * themselves are read and checked by `loadKeyRing` (src/codec/keys.ts).
  */
 export type EncryptionSource =
@@ -190,73 +153,155 @@ export const DEFAULT_MODEL = 'gpt-5.1-codex';
 
 /**
  * Resolves the configuration. `env` is the process environment (passed in, not read
- * here); `overrides` are command-line flags. Throws {@link ConfigError}.
+ * here); `overrides` are command-line flags, `-c` values and the profile. Throws
+ * {@link ConfigError}.
  */
 export function loadConfig(env: Record<string, string | undefined>, overrides: ConfigOverrides = {}): UnrollConfig {
-  const home = path.resolve(env.UNROLL_HOME ?? path.join(os.homedir(), '.unroll'));
-  const file = readConfigFile(path.join(home, 'config.json'));
-  const providers = { ...BUILTIN_PROVIDERS, ...file.providers };
-  const providerName = overrides.provider ?? env.UNROLL_PROVIDER ?? file.provider ?? 'openai';
-  const known = providers[providerName];
-  const baseUrl = overrides.baseUrl ?? env.UNROLL_BASE_URL ?? file.baseUrl ?? known?.baseUrl;
-  if (!baseUrl) {
-    throw new ConfigError(`unknown provider "${providerName}": known providers are ${Object.keys(providers).join(', ')}; or give --base-url`);
-  }
-  if (!/^https?:\/\/[^\s/]+/.test(baseUrl) || !URL.canParse(baseUrl)) {
-    throw new ConfigError(`the base URL "${baseUrl}" is not an http(s) URL (from --base-url, UNROLL_BASE_URL or config.json)`);
-  }
-  const envKey = overrides.envKey ?? file.envKey ?? (known ? (known.envKey ?? null) : 'OPENAI_API_KEY');
-  const reasoningEffort = overrides.reasoningEffort !== undefined ? overrides.reasoningEffort : file.reasoningEffort !== undefined ? file.reasoningEffort : 'medium';
-  const model = overrides.model ?? env.UNROLL_MODEL ?? file.model ?? DEFAULT_MODEL;
-  const windowTokens = file.contextWindow ?? contextWindowFor(model);
-  // Remote compaction needs the provider's /responses/compact: OpenAI's own API has it.
-  const remote = file.compaction ? file.compaction === 'remote' : Boolean(known?.remoteCompaction) && !overrides.baseUrl && !env.UNROLL_BASE_URL && !file.baseUrl;
-  const taskQueue = overrides.taskQueue ?? env.UNROLL_TASK_QUEUE ?? file.temporal?.taskQueue ?? DEFAULT_TASK_QUEUE;
-  const hostId = resolveHostId(overrides.hostId, env.UNROLL_HOST_ID);
+  const home = unrollHome(env);
+  const merged = mergeLayers(configLayers(home, env, overrides, (name) => BUILTIN_PROVIDERS[name]));
+  const c = merged.value;
+  const providers = providerTables(c);
+  const providerName = overrides.provider ?? c.model_provider ?? 'openai';
+  const entry = providers[providerName];
+  const provider = resolveProvider(providerName, entry, overrides.baseUrl ?? env.UNROLL_BASE_URL, overrides.envKey, merged, Object.keys(providers));
+  const model = overrides.model ?? c.model ?? DEFAULT_MODEL;
+  const windowTokens = c.model_context_window ?? contextWindowFor(model);
+  const taskQueue = overrides.taskQueue ?? c.unroll?.temporal?.task_queue ?? DEFAULT_TASK_QUEUE;
+  const hostId = resolveHostId(overrides.hostId, c.unroll?.host_id, merged);
   const pin = hostPin(taskQueue, hostId);
+  const writableRoots = c.sandbox_workspace_write?.writable_roots ?? [];
   return {
     home,
     hostId,
     temporal: {
-      address: overrides.temporalAddress ?? env.UNROLL_TEMPORAL_ADDRESS ?? file.temporal?.address ?? '127.0.0.1:7233',
-      namespace: env.UNROLL_NAMESPACE ?? file.temporal?.namespace ?? 'default',
+      address: overrides.temporalAddress ?? c.unroll?.temporal?.address ?? '127.0.0.1:7233',
+      namespace: c.unroll?.temporal?.namespace ?? 'default',
       taskQueue,
-      cliPath: env.UNROLL_TEMPORAL_CLI ?? file.temporal?.cliPath,
-      autoStartServer: env.UNROLL_AUTO_START_SERVER !== undefined ? env.UNROLL_AUTO_START_SERVER !== '0' : (file.temporal?.autoStartServer ?? true),
+      cliPath: c.unroll?.temporal?.cli_path,
+      autoStartServer: c.unroll?.temporal?.auto_start_server ?? true,
       dbFile: path.join(home, 'temporal.db'),
       logFile: path.join(home, 'temporal-server.log'),
     },
     checkpointRoot: path.join(home, 'checkpoints'),
     session: {
       model,
-      provider: { name: providerName, baseUrl, envKey },
-      reasoningEffort,
-      reasoningSummary: file.reasoningSummary ?? 'auto',
-      approvalPolicy: overrides.approvalPolicy ?? file.approvalPolicy ?? 'never',
-      sandboxMode: overrides.sandboxMode ?? file.sandboxMode ?? 'danger-full-access',
-      networkAccess: overrides.networkAccess ?? file.networkAccess ?? false,
-      shellTimeoutMs: file.shellTimeoutMs ?? 10_000,
+      provider: { name: providerName, baseUrl: provider.baseUrl, envKey: provider.envKey },
+      reasoningEffort: overrides.reasoningEffort !== undefined ? overrides.reasoningEffort : c.model_reasoning_effort !== undefined ? c.model_reasoning_effort : 'medium',
+      reasoningSummary: c.model_reasoning_summary ?? 'auto',
+      approvalPolicy: overrides.approvalPolicy ?? approvalPolicy(c, merged) ?? 'never',
+      sandboxMode: overrides.sandboxMode ?? c.sandbox_mode ?? 'danger-full-access',
+      networkAccess: overrides.networkAccess ?? c.sandbox_workspace_write?.network_access ?? false,
+      ...(writableRoots.length > 0 ? { writableRoots } : {}),
+      projectDocs: { maxBytes: c.project_doc_max_bytes ?? AGENTS_MD_BUDGET_BYTES, fallbackFilenames: c.project_doc_fallback_filenames ?? [], globalDir: home },
+      shellTimeoutMs: c.unroll?.shell_timeout_ms ?? 10_000,
       toolTaskQueue: pin.taskQueue,
       host: pin,
-      checkpoints: { ...DEFAULT_CHECKPOINT_SETTINGS, ...file.checkpoints },
+      checkpoints: checkpointSettings(c),
       timings: DEFAULT_TIMINGS,
-      failoverAfter: failoverAfter(overrides.failoverAfter, env.UNROLL_FAILOVER_AFTER, file.failoverAfter),
+      failoverAfter: failoverAfter(overrides.failoverAfter, env.UNROLL_FAILOVER_AFTER, c.unroll?.failover_after),
       context: {
         windowTokens,
-        autoCompactTokens: autoCompactLimit(windowTokens, file.autoCompactTokenLimit),
-        compaction: remote ? 'remote' : 'local',
+        autoCompactTokens: autoCompactLimit(windowTokens, c.model_auto_compact_token_limit),
+        compaction: (c.unroll?.compaction ?? (provider.remoteCompaction ? 'remote' : 'local')),
         recentUserMessageTokens: 20_000,
         stepsPerRun: null,
       },
     },
-    store: storeSource(env, file, home),
-    failover: failoverConfig(env, overrides, file, home),
-    ...encryptionSource(env, file, home),
+    store: storeSource(c, merged),
+    failover: failoverConfig(env, overrides, c, merged, home),
+    ...encryptionSource(env, c, merged, home),
     toolEnvironment: {
-      policy: file.shellEnvironmentPolicy ?? DEFAULT_SHELL_ENVIRONMENT_POLICY,
-      secretNames: secretVariableNames([envKey, ...Object.values(providers).map((p) => p.envKey)]),
+      policy: shellEnvironmentPolicy(c),
+      secretNames: secretVariableNames([provider.envKey, ...Object.values(providers).map((p) => p.env_key)]),
     },
+    mcpServers: mcpServers(c, merged),
   };
+}
+
+/** `[unroll.checkpoints]` over the defaults, in the shape threads record. */
+function checkpointSettings(c: ConfigToml): SessionSettings['checkpoints'] {
+  const t = c.unroll?.checkpoints ?? {};
+  return {
+    ...DEFAULT_CHECKPOINT_SETTINGS,
+    ...(t.enabled !== undefined ? { enabled: t.enabled } : {}),
+    ...(t.max_bytes !== undefined ? { maxBytes: t.max_bytes } : {}),
+    ...(t.exclude ? { exclude: t.exclude } : {}),
+  };
+}
+
+/** Unroll's home: `UNROLL_HOME`, else `~/.unroll`. */
+export function unrollHome(env: Record<string, string | undefined>): string {
+  return path.resolve(env.UNROLL_HOME ?? path.join(os.homedir(), '.unroll'));
+}
+
+/** The built-in providers as config.toml tables, with the configured ones merged over them. */
+function providerTables(c: ConfigToml): Record<string, ModelProviderToml> {
+  const tables: Record<string, ModelProviderToml> = {};
+  for (const [name, p] of Object.entries(BUILTIN_PROVIDERS)) tables[name] = { base_url: p.baseUrl, ...(p.envKey ? { env_key: p.envKey } : {}) };
+  for (const [name, p] of Object.entries(c.model_providers ?? {})) {
+    const builtin = tables[name];
+    // A configured table that names its own base URL and no key variable needs no key.
+    const ownEndpoint = p.base_url !== undefined && p.base_url !== builtin?.base_url;
+    tables[name] = { ...(builtin && !(ownEndpoint && p.env_key === undefined) ? builtin : {}), ...p };
+  }
+  return tables;
+}
+
+/** The chosen provider's endpoint, key variable and compaction support; errors name its table. */
+function resolveProvider(
+  name: string,
+  entry: ModelProviderToml | undefined,
+  baseUrlFlag: string | undefined,
+  envKeyFlag: string | undefined,
+  merged: MergedLayers,
+  known: readonly string[],
+): { baseUrl: string; envKey: string | null; remoteCompaction: boolean } {
+  const where = merged.describe(['model_providers', name]) ?? `[model_providers.${name}] in config.toml`;
+  if (entry?.wire_api === 'chat') throw new ConfigError(`${where}: wire_api = "chat" is not supported: Unroll speaks only the Responses API (wire_api = "responses")`);
+  const baseUrl = baseUrlFlag ?? entry?.base_url;
+  if (!baseUrl) {
+    if (entry) throw new ConfigError(`the provider "${name}" has no base_url: set base_url in [model_providers.${name}] (${where})`);
+    throw new ConfigError(`unknown provider "${name}": known providers are ${known.join(', ')}; or give --base-url`);
+  }
+  if (!/^https?:\/\/[^\s/]+/.test(baseUrl) || !URL.canParse(baseUrl)) {
+    throw new ConfigError(`the base URL "${baseUrl}" is not an http(s) URL (from --base-url or UNROLL_BASE_URL)`);
+  }
+  const builtin = BUILTIN_PROVIDERS[name];
+  const envKey = envKeyFlag ?? (entry ? (entry.env_key ?? null) : 'OPENAI_API_KEY');
+  // Remote compaction needs the provider's /responses/compact: OpenAI's own API has it.
+  const remoteCompaction = entry?.remote_compaction ?? (Boolean(builtin?.remoteCompaction) && baseUrl === builtin?.baseUrl);
+  return { baseUrl, envKey, remoteCompaction };
+}
+
+/** `approval_policy`, refusing Codex's values Unroll does not implement. */
+function approvalPolicy(c: ConfigToml, merged: MergedLayers): ApprovalPolicy | undefined {
+  if (c.approval_policy !== 'on-failure') return c.approval_policy;
+  throw new ConfigError(`${merged.describe(['approval_policy'])}: approval_policy "on-failure" (deprecated in Codex) is not supported: use untrusted, on-request or never`);
+}
+
+/** `[shell_environment_policy]` in the shape of src/tools/environment.ts, defaults filled in. */
+function shellEnvironmentPolicy(c: ConfigToml): ShellEnvironmentPolicy {
+  const p = c.shell_environment_policy ?? {};
+  return ShellEnvironmentPolicy.parse({
+    ...(p.inherit ? { inherit: p.inherit } : {}),
+    ...(p.ignore_default_excludes !== undefined ? { ignoreDefaultExcludes: p.ignore_default_excludes } : {}),
+    ...(p.exclude ? { exclude: p.exclude } : {}),
+    ...(p.include_only ? { includeOnly: p.include_only } : {}),
+    ...(p.set ? { set: { ...p.set } } : {}),
+  });
+}
+
+/** `[mcp_servers.*]`, each with exactly one transport (a `command` or a `url`). */
+function mcpServers(c: ConfigToml, merged: MergedLayers): Record<string, McpServerConfig> {
+  const servers: Record<string, McpServerConfig> = {};
+  for (const [name, server] of Object.entries(c.mcp_servers ?? {})) {
+    const where = merged.describe(['mcp_servers', name]) ?? `mcp_servers.${name}`;
+    if ((server.command === undefined) === (server.url === undefined)) {
+      throw new ConfigError(`${where}: an MCP server needs either command (a stdio server) or url (a streamable HTTP server), ${server.command === undefined ? 'and has neither' : 'not both'}`);
+    }
+    servers[name] = { ...server, name, transport: server.command !== undefined ? 'stdio' : 'streamable_http' };
+  }
+  return servers;
 }
 
 /** The provider key variables plus Unroll's own, once each, in a stable order. */
@@ -265,11 +310,10 @@ function secretVariableNames(providerKeys: ReadonlyArray<string | null | undefin
   return [...new Set([...UNROLL_SECRET_VARIABLES, ...names])];
 }
 
-/** The configured store: `UNROLL_STORE` wins over config.json's `store`. */
-function storeSource(env: Record<string, string | undefined>, file: ConfigFile, home: string): StoreSource {
-  if (env.UNROLL_STORE !== undefined) return { spec: env.UNROLL_STORE, source: 'UNROLL_STORE' };
-  if (file.store !== undefined) return { spec: file.store, source: `store in ${path.join(home, 'config.json')}` };
-  return { spec: undefined, source: 'UNROLL_STORE' };
+/** The configured store and the setting it came from (`UNROLL_STORE` when none is configured). */
+function storeSource(c: ConfigToml, merged: MergedLayers): StoreSource {
+  const spec = c.unroll?.store;
+  return { spec, source: spec === undefined ? 'UNROLL_STORE' : (merged.describe(['unroll', 'store']) ?? 'UNROLL_STORE') };
 }
 
 /**
@@ -284,7 +328,7 @@ export function parseSeconds(text: string, origin: string, max: number): number 
   return value;
 }
 
-/** The failover delay for new threads: `--failover-after`, else `UNROLL_FAILOVER_AFTER`, else config.json, else the default. */
+/** The failover delay for new threads: `--failover-after`, else `UNROLL_FAILOVER_AFTER`, else `unroll.failover_after`, else the default. */
 function failoverAfter(flag: string | undefined, env: string | undefined, file: number | undefined): number {
   if (flag !== undefined) return parseSeconds(flag, '--failover-after (failoverAfter)', MAX_FAILOVER_AFTER_S);
   if (env !== undefined) return parseSeconds(env, 'UNROLL_FAILOVER_AFTER (failoverAfter)', MAX_FAILOVER_AFTER_S);
@@ -292,9 +336,10 @@ function failoverAfter(flag: string | undefined, env: string | undefined, file: 
 }
 
 /** The worker's failover settings: workspace root (`--workspace-root`, env, file, default) and liveness window. */
-function failoverConfig(env: Record<string, string | undefined>, overrides: ConfigOverrides, file: ConfigFile, home: string): FailoverConfig {
-  const root = overrides.workspaceRoot ?? env.UNROLL_WORKSPACE_ROOT ?? file.workspaceRoot;
-  if (root !== undefined && root.trim() === '') throw new ConfigError('the workspace root (--workspace-root, UNROLL_WORKSPACE_ROOT or workspaceRoot in config.json) is empty');
+function failoverConfig(env: Record<string, string | undefined>, overrides: ConfigOverrides, c: ConfigToml, merged: MergedLayers, home: string): FailoverConfig {
+  const root = overrides.workspaceRoot ?? env.UNROLL_WORKSPACE_ROOT ?? c.unroll?.workspace_root;
+  const origin = overrides.workspaceRoot !== undefined ? '--workspace-root' : env.UNROLL_WORKSPACE_ROOT !== undefined ? 'UNROLL_WORKSPACE_ROOT' : (merged.describe(['unroll', 'workspace_root']) ?? 'unroll.workspace_root');
+  if (root !== undefined && root.trim() === '') throw new ConfigError(`the workspace root (${origin}) is empty`);
   const window = env.UNROLL_HOST_LIVENESS_WINDOW;
   const windowS = window === undefined ? DEFAULT_HOST_LIVENESS_WINDOW_S : parseSeconds(window, 'UNROLL_HOST_LIVENESS_WINDOW', MAX_FAILOVER_AFTER_S);
   if (windowS === 0) throw new ConfigError('UNROLL_HOST_LIVENESS_WINDOW must be at least 1 second');
@@ -305,46 +350,25 @@ function failoverConfig(env: Record<string, string | undefined>, overrides: Conf
   };
 }
 
-/** The host id from `--host-id`, else `UNROLL_HOST_ID`, else the hostname; validated. */
-function resolveHostId(flag: string | undefined, env: string | undefined): string {
-  const [id, origin] = flag !== undefined ? [flag, '--host-id'] : env !== undefined ? [env, 'UNROLL_HOST_ID'] : [os.hostname(), 'the hostname (set UNROLL_HOST_ID or --host-id)'];
+/** The host id from `--host-id`, else `UNROLL_HOST_ID` or config, else the hostname; validated. */
+function resolveHostId(flag: string | undefined, configured: string | undefined, merged: MergedLayers): string {
+  const [id, origin] =
+    flag !== undefined ? [flag, '--host-id'] : configured !== undefined ? [configured, merged.describe(['unroll', 'host_id']) ?? 'config'] : [os.hostname(), 'the hostname (set UNROLL_HOST_ID or --host-id)'];
   const problem = hostIdProblem(id);
   if (problem) throw new ConfigError(`${problem} (from ${origin})`);
   return id;
 }
 
-/** The configured key source: env vars win over config.json; both env vars at once is an error. */
-function encryptionSource(env: Record<string, string | undefined>, file: ConfigFile, home: string): { encryption?: EncryptionSource } {
+/** The configured key source: env vars win over config; both env vars at once is an error. */
+function encryptionSource(env: Record<string, string | undefined>, c: ConfigToml, merged: MergedLayers, home: string): { encryption?: EncryptionSource } {
   const inline = env.UNROLL_ENCRYPTION_KEY;
   const keyFile = env.UNROLL_ENCRYPTION_KEY_FILE;
   if (inline && keyFile) throw new ConfigError('both UNROLL_ENCRYPTION_KEY and UNROLL_ENCRYPTION_KEY_FILE are set: give the keys one way only');
   if (inline) return { encryption: { kind: 'inline', text: inline, origin: 'UNROLL_ENCRYPTION_KEY' } };
   if (keyFile) return { encryption: { kind: 'file', path: path.resolve(keyFile), origin: 'UNROLL_ENCRYPTION_KEY_FILE' } };
-  if (file.encryption) return { encryption: { kind: 'file', path: path.resolve(home, file.encryption.keyFile), origin: `encryption.keyFile in ${path.join(home, 'config.json')}` } };
+  const configured = c.unroll?.encryption?.key_file;
+  if (configured) return { encryption: { kind: 'file', path: path.resolve(home, configured), origin: merged.describe(['unroll', 'encryption', 'key_file']) ?? 'unroll.encryption.key_file' } };
   return {};
-}
-
-function readConfigFile(file: string): ConfigFile {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return {};
-    throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  const parsed = ConfigFile.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ConfigError(`${file} is invalid: ${issues}`);
-  }
-  return parsed.data;
 }
 
 /**

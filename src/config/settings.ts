@@ -18,7 +18,7 @@ export type SandboxMode = z.infer<typeof SandboxMode>;
 /**
  * The longest a shell command may run: 24 hours. A longer `timeout_ms` from the model is
  * clamped to it (Node's timers cannot even represent more than about 24.8 days: a larger
- * delay fires at once), and config.json's `shellTimeoutMs` may not exceed it.
+ * delay fires at once), and config.toml's `unroll.shell_timeout_ms` may not exceed it.
  */
 export const MAX_SHELL_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
@@ -90,6 +90,19 @@ export const SessionSettings = z.object({
   sandboxMode: SandboxMode,
   /** Whether sandboxed tool processes may use the network (absent: false). Ignored by danger-full-access. */
   networkAccess: z.boolean().optional(),
+  /** Absolute paths writable besides the workspace under workspace-write (`sandbox_workspace_write.writable_roots`; absent: none). */
+  writableRoots: z.array(z.string().min(1)).optional(),
+  /** How AGENTS.md files are found (absent: Codex's defaults, no global file); see src/prompt/agents-md.ts. */
+  projectDocs: z
+    .object({
+      /** `project_doc_max_bytes`: the budget of the project docs (the global file is not counted); 0 turns them off. */
+      maxBytes: z.number().int().nonnegative(),
+      /** `project_doc_fallback_filenames`: names tried after AGENTS.override.md and AGENTS.md in each directory. */
+      fallbackFilenames: z.array(z.string().min(1)),
+      /** The Unroll home whose AGENTS.override.md or AGENTS.md is the global instructions (on the thread's host). */
+      globalDir: z.string().min(1).nullable(),
+    })
+    .optional(),
   /** Default shell command timeout when the model gives none. */
   shellTimeoutMs: z.number().int().positive(),
   /**

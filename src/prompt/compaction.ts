@@ -25,7 +25,7 @@ export function summaryMessageText(summary: string): string {
   return `${SUMMARY_OPEN_TAG}\nThe conversation so far was compacted. Another agent worked on this task before you and left this summary; build on it and do not redo finished work.\n\n${summary.trim()}\n</handoff_summary>`;
 }
 
-const CONTEXT_PREFIXES = ['<permissions instructions>', '# AGENTS.md instructions for', '<environment_context>', '<model_switch>'];
+const CONTEXT_PREFIXES = ['<permissions instructions>', '# AGENTS.md instructions', '<environment_context>', '<model_switch>'];
 
 /** True for the messages of the initial context (permissions, AGENTS.md, environment, model switch notes). */
 export function isContextMessage(item: ConversationItem): boolean {

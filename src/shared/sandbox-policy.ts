@@ -23,15 +23,16 @@ export interface SandboxPolicy {
 
 /**
  * The sandbox policy of a thread's settings, or null for `danger-full-access` (no
- * sandbox). `networkAccess` defaults to false; `writableRoots` is empty, since the
- * settings name no roots beyond the workspace yet. Pure and deterministic.
+ * sandbox). `networkAccess` defaults to false; `writableRoots` are the settings'
+ * (config.toml `sandbox_workspace_write.writable_roots`) under workspace-write, none under
+ * read-only. Pure and deterministic.
  */
-export function sandboxPolicyFor(settings: Pick<SessionSettings, 'sandboxMode' | 'cwd' | 'networkAccess'>): SandboxPolicy | null {
+export function sandboxPolicyFor(settings: Pick<SessionSettings, 'sandboxMode' | 'cwd' | 'networkAccess' | 'writableRoots'>): SandboxPolicy | null {
   if (settings.sandboxMode === 'danger-full-access') return null;
   return {
     mode: settings.sandboxMode,
     workspace: settings.cwd,
-    writableRoots: [],
+    writableRoots: settings.sandboxMode === 'workspace-write' ? (settings.writableRoots ?? []) : [],
     networkAccess: settings.networkAccess ?? false,
   };
 }

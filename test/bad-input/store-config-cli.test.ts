@@ -1,11 +1,11 @@
 /**
  * A store the CLI cannot use, as a user meets it: the compiled CLI with a bad
- * `UNROLL_STORE` (or `store` in config.json). Every command that reads or writes the
+ * `UNROLL_STORE` (or `unroll.store` in config.toml). Every command that reads or writes the
  * store, and `unroll worker`, stops at start-up with exit 2 and one line naming the
  * setting, the spec with its password redacted, and what is wrong; no workflow starts and
  * the model is never asked.
  */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { testPostgresUrl } from '../support/postgres-env';
@@ -79,18 +79,18 @@ describe('a store the CLI cannot use', () => {
     expect(run.code).toBe(2);
   });
 
-  test('a bad store in config.json names the file', async () => {
-    const configFile = path.join(fixture.home, 'config.json');
-    await writeFile(configFile, JSON.stringify({ store: unreachable }));
+  test('a bad store in config.toml names the file and key', async () => {
+    const configFile = path.join(fixture.home, 'config.toml');
+    await writeFile(configFile, `[unroll]\nstore = "${unreachable}"\n`);
     try {
       const run = await runCli(['exec', 'hello'], fixture.env, fixture.workspace);
       expect(run.stderr).toBe(
-        `unroll: store in ${configFile} (postgres://unroll:***@127.0.0.1:${new URL(unreachable).port}/unroll): connection refused (is PostgreSQL running and listening on that host and port?)\n`,
+        `unroll: unroll.store in ${configFile} (postgres://unroll:***@127.0.0.1:${new URL(unreachable).port}/unroll): connection refused (is PostgreSQL running and listening on that host and port?)\n`,
       );
       expect(run.code).toBe(2);
       expect(await workflowsOnQueue()).toEqual([]);
     } finally {
-      await writeFile(configFile, '{}');
+      await rm(configFile, { force: true });
     }
   });
 });

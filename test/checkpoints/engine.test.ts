@@ -110,7 +110,7 @@ describe('workspace checkpoints', () => {
     const objects = await fs.readdir(path.join(dir, 'home')).catch(() => []);
     const outcome = await snap(null, { enabled: true, maxBytes: 1000 });
     expect(outcome.kind).toBe('skipped');
-    expect(outcome.kind === 'skipped' && outcome.reason).toMatch(/over the checkpoint size cap .*checkpoints\.maxBytes/);
+    expect(outcome.kind === 'skipped' && outcome.reason).toMatch(/over the checkpoint size cap .*unroll\.checkpoints\.max_bytes/);
     expect(await fs.readdir(path.join(dir, 'home')).catch(() => [])).toEqual(objects);
   });
 

@@ -50,6 +50,7 @@ function defaults(): UnrollConfig {
       approvalPolicy: 'never',
       sandboxMode: 'danger-full-access',
       networkAccess: false,
+      projectDocs: { maxBytes: 32 * 1024, fallbackFilenames: [], globalDir: home },
       shellTimeoutMs: 10_000,
       ...pinned(DEFAULT_TASK_QUEUE),
       checkpoints: DEFAULT_CHECKPOINT_SETTINGS,
@@ -60,6 +61,7 @@ function defaults(): UnrollConfig {
     toolEnvironment: { policy: DEFAULT_SHELL_ENVIRONMENT_POLICY, secretNames: ['OPENAI_API_KEY', 'UNROLL_ENCRYPTION_KEY', 'UNROLL_ENCRYPTION_KEY_FILE'] },
     store: { spec: undefined, source: 'UNROLL_STORE' },
     failover: { workspaceRoot: path.join(home, 'workspaces'), workspaceRootConfigured: false, livenessWindowMs: 75_000 },
+    mcpServers: {},
   };
 }
 

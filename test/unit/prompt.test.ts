@@ -127,15 +127,16 @@ describe('agentsMessageText', () => {
     {
       name: 'one document',
       docs: [{ path: '/r/AGENTS.md', text: 'use tabs\n\n' }],
-      expected: '# AGENTS.md instructions for /r\n\n<INSTRUCTIONS>\nuse tabs\n</INSTRUCTIONS>',
+      // Codex 0.171 keeps each project doc as written (a real run's request shows the blank lines).
+      expected: '# AGENTS.md instructions for /r\n\n<INSTRUCTIONS>\nuse tabs\n\n\n</INSTRUCTIONS>',
     },
     {
-      name: 'several documents joined by separators, in order',
+      name: 'several documents joined by blank lines, in order',
       docs: [
         { path: '/r/AGENTS.md', text: 'root\n' },
         { path: '/r/x/AGENTS.md', text: 'nested' },
       ],
-      expected: '# AGENTS.md instructions for /r\n\n<INSTRUCTIONS>\nroot\n\n--- project-doc ---\n\nnested\n</INSTRUCTIONS>',
+      expected: '# AGENTS.md instructions for /r\n\n<INSTRUCTIONS>\nroot\n\n\nnested\n</INSTRUCTIONS>',
     },
   ])('renders $name', ({ docs, expected }) => {
     expect(agentsMessageText('/r', docs)).toBe(expected);
