@@ -156,6 +156,23 @@ describe('config.toml', () => {
   });
 });
 
+describe('failover and checkpoint settings in the [unroll] table', () => {
+  it('reads failover_after, workspace_root and [unroll.checkpoints] over the defaults', async () => {
+    await writeToml('[unroll]\nfailover_after = 30\nworkspace_root = "/srv/ws"\n\n[unroll.checkpoints]\nmax_bytes = 1000\nexclude = ["*.log"]\n');
+    const config = load();
+    expect(config.session.failoverAfter).toBe(30);
+    expect(config.failover).toMatchObject({ workspaceRoot: '/srv/ws', workspaceRootConfigured: true });
+    expect(config.session.checkpoints).toEqual({ enabled: true, maxBytes: 1000, exclude: ['*.log'] });
+  });
+
+  it('lets UNROLL_FAILOVER_AFTER win over the file, and refuses a bad checkpoint cap naming its line', async () => {
+    await writeToml('[unroll]\nfailover_after = 30\n');
+    expect(load({}, { UNROLL_FAILOVER_AFTER: '0' }).session.failoverAfter).toBe(0);
+    await writeToml('[unroll.checkpoints]\nenabled = true\nmax_bytes = -5\n');
+    expect(configError(() => load()).message).toMatch(/config\.toml:3: unroll\.checkpoints\.max_bytes/);
+  });
+});
+
 describe('errors name the file and line', () => {
   it.each([
     { name: 'a value of the wrong type', text: 'model = "m"\n\nsandbox_mode = "bogus"\n', where: ':3: sandbox_mode: ' },
