@@ -14,7 +14,9 @@
  * private cluster started here (test/support/postgres.ts); without the server binaries
  * only the file store is measured, and the notes say so.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -41,6 +43,8 @@ interface StoreRun {
   firstMs: number;
   firstStoreBytes: number;
   readonly stepMs: number[];
+  /** CPU time of the steps (this process plus the git processes it ran), per step; empty off Linux. */
+  readonly stepCpuMs: number[];
   readonly stepStoreBytes: number[];
   readonly sourceStepStoreBytes: number[];
   readonly largeStepStoreBytes: number[];
@@ -77,6 +81,7 @@ async function measureStore(opened: OpenedStore, storedBytes: () => Promise<numb
     firstMs: 0,
     firstStoreBytes: 0,
     stepMs: [],
+    stepCpuMs: [],
     stepStoreBytes: [],
     sourceStepStoreBytes: [],
     largeStepStoreBytes: [],
@@ -88,10 +93,12 @@ async function measureStore(opened: OpenedStore, storedBytes: () => Promise<numb
   };
   const snap = async (previous: string | null, label: string) => {
     const before = await storedBytes();
+    const cpuBefore = cpuMs();
     const started = performance.now();
     const outcome = await snapshotWorkspace({ store, root: hostA, threadId: THREAD, workspace: ws, previous, settings: DEFAULT_CHECKPOINT_SETTINGS, label });
     const ms = performance.now() - started;
-    return { outcome, ms, storeBytes: (await storedBytes()) - before };
+    const cpu = cpuBefore === null ? null : cpuMs()! - cpuBefore;
+    return { outcome, ms, cpu, storeBytes: (await storedBytes()) - before };
   };
 
   const first = await snap(null, 'step 1.1');
@@ -111,6 +118,7 @@ async function measureStore(opened: OpenedStore, storedBytes: () => Promise<numb
     latest = outcome.id;
     ids.push(latest);
     run.stepMs.push(s.ms);
+    if (s.cpu !== null) run.stepCpuMs.push(s.cpu);
     run.stepStoreBytes.push(s.storeBytes);
     (edit.kind === 'source' ? run.sourceStepStoreBytes : run.largeStepStoreBytes).push(s.storeBytes);
   }
@@ -142,6 +150,21 @@ async function measureStore(opened: OpenedStore, storedBytes: () => Promise<numb
     run.resetForwardMs.push(performance.now() - t);
   }
   return run;
+}
+
+/**
+ * CPU milliseconds used so far by this process and the child processes it has waited for
+ * (Linux: /proc/self/stat, 10 ms ticks), or null elsewhere. On a busy machine this is the
+ * figure that does not depend on what else runs.
+ */
+function cpuMs(): number | null {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    const own = process.cpuUsage();
+    return (Number(fields[13]) + Number(fields[14])) * 10 + (own.user + own.system) / 1000;
+  } catch {
+    return null;
+  }
 }
 
 async function fileStoreBytes(dir: string): Promise<number> {
@@ -195,6 +218,7 @@ export async function runCheckpointsBench(options: CheckpointsBenchOptions = {})
     figure(`${r.kind}: first checkpoint, store growth`, 'bytes', [r.firstStoreBytes]),
     figure(`${r.kind}: step editing one file`, 'ms', r.stepMs),
     { ...figure(`${r.kind}: step editing one file, p99`, 'ms', [percentile(r.stepMs, 99)]), runs: r.stepMs.length },
+    ...(r.stepCpuMs.length > 0 ? [figure(`${r.kind}: CPU time per step (this process and its git processes)`, 'ms', r.stepCpuMs)] : []),
     figure(`${r.kind}: store growth per step (all steps)`, 'bytes', r.stepStoreBytes),
     figure(`${r.kind}: store growth per step (a source file edited)`, 'bytes', r.sourceStepStoreBytes),
     figure(`${r.kind}: store growth per step (a large text file edited)`, 'bytes', r.largeStepStoreBytes),
@@ -223,12 +247,22 @@ export async function runCheckpointsBench(options: CheckpointsBenchOptions = {})
 if (require.main === module) {
   const [steps, files, mib] = process.argv.slice(2).map((a) => (a === undefined ? undefined : Number(a)));
   const shape = files === undefined ? DEFAULT_SHAPE : { files, bytes: (mib ?? 100) * 2 ** 20, largeFiles: Math.max(2, Math.round(files / 100)) };
+  const loadAtStart = os.loadavg();
+  const started = new Date();
   runCheckpointsBench({ steps, shape }).then(
     async (section) => {
+      const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
+      const gitVersion = await new Promise<string>((resolve) => execFile('git', ['--version'], (err, out) => resolve(err ? 'unknown' : out.trim())));
+      const header = [
+        `Command: \`npm run bench:checkpoints\`${process.argv.length > 2 ? ` (node dist/bench/checkpoints.js ${process.argv.slice(2).join(' ')})` : ''} · ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC · took ${Math.round((Date.now() - started.getTime()) / 60000)} min`,
+        '',
+        `Machine: ${os.availableParallelism()} × ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node.js ${process.version}, ${gitVersion}; load average (1/5/15 min) ${load(loadAtStart)} at the start, ${load(os.loadavg())} at the end.`,
+        '',
+      ].join('\n');
       const markdown = sectionMarkdown(section);
       const dir = path.resolve(__dirname, '..', '..', 'bench', 'results');
       await mkdir(dir, { recursive: true });
-      await writeFile(path.join(dir, 'checkpoints.md'), `# Checkpoint benchmark\n\n${markdown}`);
+      await writeFile(path.join(dir, 'checkpoints.md'), `# Checkpoint benchmark\n\n${header}\n${markdown}`);
       await writeFile(path.join(dir, 'checkpoints.json'), `${JSON.stringify(section, null, 2)}\n`);
       process.stdout.write(markdown);
     },
