@@ -31,6 +31,7 @@ const SECTIONS: readonly { readonly id: string; readonly run: () => Promise<Benc
   { id: 'history-cost', run: () => runHistoryCostBench() },
   { id: 'replay-speed', run: () => runReplaySpeedBench() },
   { id: 'recovery', run: () => runRecoveryBench() },
+  { id: 'checkpoints', run: async () => (await import('./checkpoints')).runCheckpointsBench() },
 ];
 
 /** The machine and software the numbers were measured on. */

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { DEFAULT_EXCLUDES } from './types';
 
 /** Git is not installed (or not on PATH) where the snapshot runs. */
@@ -50,6 +50,12 @@ export interface GitRun {
   readonly binary?: boolean;
   /** Receives stderr of a command that succeeded (git reports skipped directories there). */
   readonly onStderr?: (text: string) => void;
+  /**
+   * Let the command take git's optional locks. `git status` then saves what it learnt
+   * (the files' stat data and the untracked cache) in the index, so the next status only
+   * looks at what changed since. Off by default: readers never write.
+   */
+  readonly optionalLocks?: boolean;
 }
 
 /** Fixed identity and dates: a commit's id then depends only on its tree, parent and message. */
@@ -133,29 +139,14 @@ export class ShadowRepo {
     if (run.workTree) env.GIT_WORK_TREE = run.workTree;
     if (run.indexFile) env.GIT_INDEX_FILE = run.indexFile;
     if (run.literalPathspecs) env.GIT_LITERAL_PATHSPECS = '1';
-    let result;
-    try {
-      result = await execa(this.gitBinary, [...CONFIG, ...args], {
-        env,
-        extendEnv: false,
-        cwd: run.workTree ?? this.gitDir,
-        input: run.input,
-        encoding: run.binary ? 'buffer' : 'utf8',
-        stripFinalNewline: false,
-        reject: false,
-        maxBuffer: 4 * 1024 * 1024 * 1024,
-      });
-    } catch (err) {
-      throw new GitUnavailableError((err as Error).message);
+    if (run.optionalLocks) delete env.GIT_OPTIONAL_LOCKS;
+    const result = await runProcess(this.gitBinary, [...CONFIG, ...args], { env, cwd: run.workTree ?? this.gitDir, input: run.input });
+    if (result.spawnError) {
+      throw new GitUnavailableError(result.spawnError.code === 'ENOENT' ? `\`${this.gitBinary}\` was not found` : result.spawnError.message);
     }
-    const code = (result as { code?: string }).code;
-    if (code === 'ENOENT' || (result.failed && result.exitCode === undefined && /ENOENT/.test(String(result.message)))) {
-      throw new GitUnavailableError(`\`${this.gitBinary}\` was not found`);
-    }
-    if (result.exitCode !== 0) throw new GitCommandError(args, result.exitCode, typeof result.stderr === 'string' ? result.stderr || String(result.message) : Buffer.from(result.stderr).toString());
-    // With encoding 'buffer' execa gives Uint8Arrays: make them Buffers.
-    if (run.onStderr && result.stderr.length > 0) run.onStderr(Buffer.from(result.stderr).toString());
-    return run.binary ? Buffer.from(result.stdout as Uint8Array) : (result.stdout as string);
+    if (result.exitCode !== 0) throw new GitCommandError(args, result.exitCode ?? undefined, result.stderr.toString() || `killed by ${result.signal ?? 'a signal'}`);
+    if (run.onStderr && result.stderr.length > 0) run.onStderr(result.stderr.toString());
+    return run.binary ? result.stdout : result.stdout.toString('utf8');
   }
 
   /** True when the repository has `commit` (and so everything it reaches, bundles being complete). */
@@ -195,6 +186,35 @@ export class ShadowRepo {
   tempPath(what: string): string {
     return path.join(this.gitDir, `tmp-${what}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
   }
+}
+
+/** How a process ended: its output, or why it could not start. */
+interface ProcessResult {
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly spawnError?: NodeJS.ErrnoException;
+}
+
+/**
+ * Runs a process to its end, feeding it `input`. Plain `child_process.spawn`: a step
+ * runs several git commands, and a heavier wrapper costs CPU time on every one of them.
+ */
+function runProcess(file: string, args: readonly string[], options: { env: Record<string, string>; cwd: string; input?: string | Buffer }): Promise<ProcessResult> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let spawnError: NodeJS.ErrnoException | undefined;
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    // A command may exit without reading all its input (EPIPE): its exit code tells.
+    child.stdin.on('error', () => undefined);
+    child.on('error', (err: NodeJS.ErrnoException) => (spawnError ??= err));
+    child.on('close', (exitCode, signal) => resolve({ stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exitCode, signal, spawnError }));
+    child.stdin.end(options.input);
+  });
 }
 
 /** The directory name of a thread's repository: readable, and unique even for odd ids. */

@@ -3,10 +3,12 @@
  * what is new to the store.
  *
  * The cost follows what changed, not the workspace's size: the shadow index keeps the
- * last snapshot's stat data, so `git status` finds changed files without reading the
- * others, only changed paths are staged, and the bundle written to the store holds only
- * the objects the new commit adds to the previous one. An unchanged workspace costs one
- * `git status` and writes nothing. Before anything is hashed, the size of the would-be
+ * last snapshot's stat data and git's untracked cache, so `git status` finds changed
+ * files without reading the others and skips directories that did not change; only
+ * changed paths are staged, and the bundle written to the store holds only the objects
+ * the new commit adds to the previous one. An unchanged workspace costs one `git status`
+ * and writes nothing. Each git process is a fixed cost (bench/checkpoints.ts measures
+ * them), so a step runs as few as it can and measures sizes while the commit is made. Before anything is hashed, the size of the would-be
  * snapshot is bounded from the file system, so a workspace over the cap is refused
  * without copying it.
  */
@@ -64,33 +66,48 @@ async function snapshot(input: SnapshotInput): Promise<CheckpointOutcome> {
   await alignIndex(repo, store, previous, prev);
 
   let warnings = '';
-  const status = await repo.git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=all'], {
+  const onStderr = (text: string) => (warnings += text);
+  // Untracked files as git lists them by default (a new directory as one `dir/` entry):
+  // that is what the untracked cache serves, so an unchanged directory is not read again.
+  const status = await repo.git(['status', '--porcelain=v1', '-z', '--untracked-files=normal', '--no-renames', '--ignore-submodules=all'], {
     workTree: workspace,
     binary: true,
-    onStderr: (text) => (warnings += text),
+    onStderr,
+    optionalLocks: true,
   });
+  const listed = parseStatusPaths(status);
+  const paths = listed.some((p) => p.endsWith('/')) ? await expandNewDirectories(repo, workspace, listed, onStderr) : listed;
   const denied = /could not open directory '([^']*)'|Permission denied/.exec(warnings);
   if (denied) throw new NotSnapshotableError(`part of the workspace cannot be read (${denied[1] ? `directory ${denied[1]}` : 'permission denied'})`);
-  const paths = parseStatusPaths(status);
   if (paths.length === 0) return { kind: 'unchanged', id: previous };
 
   await checkSizeBound(repo, workspace, paths, prev, settings.maxBytes);
   await repo.forgetState();
   await repo.git(['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], { workTree: workspace, literalPathspecs: true, input: Buffer.from(paths.join('\0')) });
-  const tree = (await repo.git(['write-tree'])).trim();
-  const prevTree = prev ? (await repo.git(['rev-parse', `${prev.commit}^{tree}`])).trim() : EMPTY_TREE;
-  if (tree === prevTree) {
+  // What was staged against the previous checkpoint decides (files may have changed back
+  // since status looked); the size count runs while the commit is made.
+  const staged = prev ? await stagedChanges(repo, prev) : null;
+  if (staged && staged.length === 0) {
     await repo.setState(previous);
     return { kind: 'unchanged', id: previous };
   }
-
-  const measured = prev ? await changesSince(repo, prev) : await wholeTree(repo, tree);
+  const commitMade = (async () => {
+    // With the work tree named: git keeps the untracked cache only for the work tree it was made for.
+    const tree = (await repo.git(['write-tree'], { workTree: workspace })).trim();
+    if (tree === EMPTY_TREE && !prev) return null;
+    return (await repo.git(['commit-tree', tree, ...(prev ? ['-p', prev.commit] : []), '-m', `unroll ${input.threadId} ${input.label}`])).trim();
+  })();
+  const measuring = staged && prev ? measureChanges(repo, prev, staged) : commitMade.then((commit) => (commit ? wholeTree(repo, commit) : null));
+  const [commit, measured] = await Promise.all([commitMade, measuring]);
+  if (commit === null || measured === null) {
+    await repo.setState(previous);
+    return { kind: 'unchanged', id: previous };
+  }
   if (measured.bytes > settings.maxBytes) {
     // The bound above is exact unless files changed while we looked; undo the staging.
     await alignIndex(repo, store, previous, prev, true);
     return { kind: 'skipped', reason: overCap(measured.bytes, settings.maxBytes) };
   }
-  const commit = (await repo.git(['commit-tree', tree, ...(prev ? ['-p', prev.commit] : []), '-m', `unroll ${input.threadId} ${input.label}`])).trim();
   await repo.git(['update-ref', STATE_REF, commit]);
   const bundleFile = repo.tempPath('bundle');
   let bundle: Buffer;
@@ -183,28 +200,53 @@ interface Measured {
   readonly changes: FileChange[];
 }
 
-/** The staged changes against the previous checkpoint, and the new snapshot's size. */
-async function changesSince(repo: ShadowRepo, prev: CheckpointObject): Promise<Measured> {
+/** One staged change: the path, git's letter, and the blobs before and after (null: none). */
+interface StagedChange extends FileChange {
+  readonly oldBlob: string | null;
+  readonly newBlob: string | null;
+}
+
+/** The staged changes against the previous checkpoint (empty: the index is that checkpoint). */
+async function stagedChanges(repo: ShadowRepo, prev: CheckpointObject): Promise<StagedChange[]> {
   const raw = await repo.git(['diff-index', '--cached', '-z', '--raw', '--no-renames', '--no-abbrev', prev.commit]);
   const fields = raw.split('\0');
-  const changes: FileChange[] = [];
-  const blobs: { sha: string; sign: 1 | -1 }[] = [];
-  let files = prev.files;
+  const changes: StagedChange[] = [];
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const [oldMode, newMode, oldSha, newSha, status] = fields[i].slice(1).split(' ');
-    const kind = status as FileChange['status'];
-    changes.push({ path: fields[i + 1], status: kind });
-    if (kind === 'A') files += 1;
-    if (kind === 'D') files -= 1;
-    if (!/^0+$/.test(oldSha) && oldMode !== '160000') blobs.push({ sha: oldSha, sign: -1 });
-    if (!/^0+$/.test(newSha) && newMode !== '160000') blobs.push({ sha: newSha, sign: 1 });
+    const blob = (sha: string, mode: string) => (/^0+$/.test(sha) || mode === '160000' ? null : sha);
+    changes.push({ path: fields[i + 1], status: status as FileChange['status'], oldBlob: blob(oldSha, oldMode), newBlob: blob(newSha, newMode) });
+  }
+  return changes;
+}
+
+/** The new snapshot's size and file count, from the previous one's and the changed blobs' sizes. */
+async function measureChanges(repo: ShadowRepo, prev: CheckpointObject, staged: readonly StagedChange[]): Promise<Measured> {
+  let files = prev.files;
+  const blobs: { sha: string; sign: 1 | -1 }[] = [];
+  for (const change of staged) {
+    if (change.status === 'A') files += 1;
+    if (change.status === 'D') files -= 1;
+    if (change.oldBlob) blobs.push({ sha: change.oldBlob, sign: -1 });
+    if (change.newBlob) blobs.push({ sha: change.newBlob, sign: 1 });
   }
   let bytes = prev.bytes;
   if (blobs.length > 0) {
     const sizes = (await repo.git(['cat-file', '--batch-check=%(objectsize)'], { input: blobs.map((b) => b.sha).join('\n') + '\n' })).split('\n');
     blobs.forEach((b, i) => (bytes += b.sign * Number(sizes[i] ?? 0)));
   }
-  return { files, bytes, changes };
+  return { files, bytes, changes: staged.map(({ path: p, status }) => ({ path: p, status })) };
+}
+
+/**
+ * The status entries with each new directory (`dir/`, as `--untracked-files=normal`
+ * lists one) replaced by the files in it that are not ignored, so the size bound counts
+ * exactly what would be staged.
+ */
+async function expandNewDirectories(repo: ShadowRepo, workspace: string, listed: readonly string[], onStderr: (text: string) => void): Promise<string[]> {
+  const dirs = listed.filter((p) => p.endsWith('/'));
+  const raw = await repo.git(['ls-files', '-z', '--others', '--exclude-standard', '--', ...dirs], { workTree: workspace, literalPathspecs: true, binary: true, onStderr });
+  const files = raw.toString('utf8').split('\0').filter((p) => p.length > 0);
+  return [...listed.filter((p) => !p.endsWith('/')), ...files];
 }
 
 /** Every file of a first snapshot, as added. */
