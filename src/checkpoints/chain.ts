@@ -50,13 +50,21 @@ export async function checkpointObjects(store: TranscriptStore, id: string): Pro
 
 /**
  * Makes `repo` hold checkpoint `id`'s commit, applying the bundles it lacks from the
- * store. Returns the checkpoint's record.
+ * store, oldest first. One git process checks which commits the repository already has
+ * (it reads the chain's small records from the store first), so a host that has most of
+ * the chain pays only for the bundles it misses. Returns the checkpoint's record.
  */
 export async function fetchCheckpoint(store: TranscriptStore, repo: ShadowRepo, id: string): Promise<CheckpointObject> {
-  const chain = await checkpointChain(store, id, (record) => repo.hasCommit(record.commit));
-  const target = chain[chain.length - 1].record;
-  for (const { id: recordId, record } of chain) {
-    if (await repo.hasCommit(record.commit)) continue;
+  const target = await readCheckpoint(store, id);
+  if (await repo.hasCommit(target.commit)) return target;
+  const chain = await checkpointChain(store, id);
+  const present = await repo.presentCommits(chain.map((c) => c.record.commit));
+  // Everything after the newest present commit is missing (a bundle's prerequisites are its parent's commit).
+  let from = 0;
+  chain.forEach((c, i) => {
+    if (present.has(c.record.commit)) from = i + 1;
+  });
+  for (const { record } of chain.slice(from)) {
     const file = repo.tempPath('bundle');
     try {
       await fs.writeFile(file, await store.getBlob(record.bundle, 'checkpoint bundle'));
@@ -64,9 +72,9 @@ export async function fetchCheckpoint(store: TranscriptStore, repo: ShadowRepo, 
     } finally {
       await fs.rm(file, { force: true });
     }
-    if (!(await repo.hasCommit(record.commit))) {
-      throw new CheckpointNotFoundError(recordId, `its bundle ${record.bundle} does not hold commit ${record.commit}`);
-    }
+  }
+  if (!(await repo.hasCommit(target.commit))) {
+    throw new CheckpointNotFoundError(id, `its bundle chain does not hold commit ${target.commit}`);
   }
   return target;
 }

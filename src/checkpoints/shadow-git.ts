@@ -160,6 +160,18 @@ export class ShadowRepo {
     }
   }
 
+  /** Which of `commits` the repository has, in one git process. */
+  async presentCommits(commits: readonly string[]): Promise<Set<string>> {
+    if (commits.length === 0) return new Set();
+    const out = await this.git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { input: commits.join('\n') + '\n' });
+    const present = new Set<string>();
+    for (const line of out.split('\n')) {
+      const [name, type] = line.split(' ');
+      if (type === 'commit') present.add(name);
+    }
+    return present;
+  }
+
   /** The checkpoint id the index and state ref stand for (null: none), or undefined if unknown. */
   async state(): Promise<string | null | undefined> {
     try {

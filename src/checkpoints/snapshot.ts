@@ -46,7 +46,14 @@ export async function snapshotWorkspace(input: SnapshotInput): Promise<Checkpoin
   const stat = await fs.stat(workspace).catch(() => null);
   if (!stat?.isDirectory()) return { kind: 'skipped', reason: `the workspace ${workspace} is not a readable directory` };
   try {
-    return await snapshot(input);
+    try {
+      return await snapshot(input);
+    } catch (err) {
+      if (!(err instanceof GitCommandError) || !BROKEN_REPOSITORY.test(err.stderr)) throw err;
+      // The shadow repository is a cache of the store: a damaged one is rebuilt, not kept.
+      await fs.rm((await ShadowRepo.open(input.root, input.threadId, [], input.gitBinary)).gitDir, { recursive: true, force: true });
+      return await snapshot(input);
+    }
   } catch (err) {
     if (err instanceof GitUnavailableError || err instanceof GitCommandError || err instanceof NotSnapshotableError) {
       return { kind: 'skipped', reason: err.message };
@@ -54,6 +61,9 @@ export async function snapshotWorkspace(input: SnapshotInput): Promise<Checkpoin
     throw err;
   }
 }
+
+/** What git says about a damaged repository (index, objects, refs). */
+const BROKEN_REPOSITORY = /index file (smaller than expected|corrupt)|bad (index file|signature)|unknown index entry format|corrupt|loose object .* is corrupt|not a git repository|bad object|unable to read tree/i;
 
 class NotSnapshotableError extends Error {
   override readonly name = 'NotSnapshotableError';
@@ -83,7 +93,12 @@ async function snapshot(input: SnapshotInput): Promise<CheckpointOutcome> {
 
   await checkSizeBound(repo, workspace, paths, prev, settings.maxBytes);
   await repo.forgetState();
-  await repo.git(['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], { workTree: workspace, literalPathspecs: true, input: Buffer.from(paths.join('\0')) });
+  // Deleted paths leave the index by name: `git add` refuses a path whose directory has
+  // become a symlink ("beyond a symbolic link"), and the link itself is added as new.
+  const deleted = deletedPaths(status);
+  if (deleted.length > 0) await repo.git(['update-index', '--force-remove', '-z', '--stdin'], { input: Buffer.from(deleted.join('\0') + '\0') });
+  const added = deleted.length > 0 ? paths.filter((p) => !deleted.includes(p)) : paths;
+  if (added.length > 0) await repo.git(['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], { workTree: workspace, literalPathspecs: true, input: Buffer.from(added.join('\0')) });
   // What was staged against the previous checkpoint decides (files may have changed back
   // since status looked); the size count runs while the commit is made.
   const staged = prev ? await stagedChanges(repo, prev) : null;
@@ -153,6 +168,15 @@ async function alignIndex(repo: ShadowRepo, store: TranscriptStore, previous: st
     await repo.git(['update-ref', STATE_REF, prev.commit]);
   }
   await repo.setState(previous);
+}
+
+/** The tracked paths `git status -z --porcelain=v1 --no-renames` lists as deleted from the work tree. */
+function deletedPaths(raw: Buffer): string[] {
+  return raw
+    .toString('utf8')
+    .split('\0')
+    .filter((entry) => entry.length > 3 && entry[1] === 'D')
+    .map((entry) => entry.slice(3));
 }
 
 /** The paths `git status -z --porcelain=v1 --no-renames` lists. */

@@ -175,3 +175,34 @@ describe('workspace checkpoints', () => {
     expect(fromEmpty.changes).toEqual([{ path: 'a.txt', status: 'A' }]);
   });
 });
+
+describe('workspace checkpoints when a directory becomes a symlink', () => {
+  test('a directory replaced by a symlink is snapshotted as the link, and restores as the link', async () => {
+    await writeFiles(ws, { 'src/a.txt': 'a\n', 'src/b.txt': 'b\n', 'other/c.txt': 'c\n' });
+    const first = created(await snap(null));
+    await fs.rm(path.join(ws, 'src'), { recursive: true });
+    await fs.symlink('other', path.join(ws, 'src'));
+    const second = created(await snap(first.id));
+    expect([...second.changes].sort((x, y) => x.path.localeCompare(y.path))).toEqual([
+      { path: 'src', status: 'A' },
+      { path: 'src/a.txt', status: 'D' },
+      { path: 'src/b.txt', status: 'D' },
+    ]);
+    const out = path.join(dir, 'out');
+    await checkoutCheckpoint({ store, root: path.join(dir, 'host-z'), threadId: THREAD }, second.id, out);
+    expect(await fileTree(out)).toEqual(await fileTree(ws));
+  });
+});
+
+describe('a damaged shadow repository', () => {
+  test('is rebuilt from the store, and the step is checkpointed relative to the previous checkpoint', async () => {
+    await writeFiles(ws, { 'a.txt': 'one\n' });
+    const first = created(await snap(null));
+    const [repoDir] = (await fs.readdir(path.join(dir, 'host-a'))).filter((d) => d.endsWith('.git'));
+    await fs.writeFile(path.join(dir, 'host-a', repoDir, 'index'), 'not an index');
+    await writeFiles(ws, { 'a.txt': 'two\n' });
+    const second = created(await snap(first.id));
+    expect(second.changes).toEqual([{ path: 'a.txt', status: 'M' }]);
+    expect((await readCheckpoint(store, second.id)).parent).toBe(first.id);
+  });
+});
