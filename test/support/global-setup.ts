@@ -38,6 +38,9 @@ export default async function globalSetup(): Promise<void> {
     const bundlePath = path.join(dir, 'workflow-bundle.js');
     await writeFile(bundlePath, code);
     const address = env.connection.options.address;
+    // Tests run many `bash -lc` commands; where the login profile runs pyenv, a shell the
+    // tests killed mid-rehash leaves a lock that makes every later login shell wait 60 s.
+    process.env.PYENV_REHASH_TIMEOUT ??= '2';
     process.env.UNROLL_TEST_TEMPORAL_ADDRESS = address;
     process.env.UNROLL_TEST_WORKFLOW_BUNDLE = bundlePath;
     process.env.UNROLL_TEST_TEMPORAL_CLI = cliPath;
