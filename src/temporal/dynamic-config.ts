@@ -22,34 +22,26 @@ export interface DynamicConfigSetting {
 }
 
 /**
- * Unroll's dev server settings. Every entry was measured on this repository's
- * benchmarks; none changes what a workflow does, only how soon the server hands on work.
+ * Unroll's dev server settings. Every entry was measured with `npm run bench:dev-server`
+ * (bench/results/dev-server-limits.md); none changes what a workflow does, only how soon
+ * the server hands on work.
  */
 export const DEV_SERVER_DYNAMIC_CONFIG: readonly DynamicConfigSetting[] = [
   {
     key: 'history.transferProcessorMaxPollRPS',
     value: 10_000,
     why:
-      'The transfer queue (which turns "a workflow task is due" into a matching task) is read at most 20 times a second per shard by default; ' +
-      'a dev server has one shard, so once a burst has used the budget every workflow task waits for the next read (task_latency_load of ' +
-      'TransferActiveTaskWorkflowTask: 12 ms on average, 30-40 ms after a burst, vs. 1.5 ms raised). Two workflow tasks per agent step make it the largest cost of a step.',
-  },
-  {
-    key: 'history.timerProcessorMaxPollRPS',
-    value: 10_000,
-    why: 'The same per-shard read limit (20/s) for the timer queue: timeouts, retries of failed activities and workflow timers fire late under load.',
-  },
-  {
-    key: 'history.visibilityProcessorMaxPollRPS',
-    value: 10_000,
-    why: 'The same per-shard read limit (20/s) for the visibility queue: after a burst of sessions, `unroll threads` (a visibility query) lags behind.',
+      'The transfer queue (which turns "a workflow task is due" into a matching task) is read at most 20 times a second per shard by default, ' +
+      'and a dev server has one shard: every workflow task waited 30-32 ms to be read (task_latency_load of TransferActiveTaskWorkflowTask), ' +
+      'two per agent step. Raised: 1.2 ms, and the floor (two empty activities per step) went from 101 to 33 ms/step.',
   },
   {
     key: 'matching.numTaskqueueReadPartitions',
     value: 1,
     why:
-      'A task queue has 4 partitions by default; with one worker, a task written to a partition nobody polls is forwarded to the root partition ' +
-      '(matching.forwarderMaxRatePerSecond: 10/s, one at a time), and a poll waiting on another partition sees it late (the `forwarded` metric counts them).',
+      'A task queue has 4 partitions by default; with one worker, tasks and polls that land on a partition with nobody on the other side ' +
+      'are forwarded to the root partition, through a forwarder limited to 10 a second (matching.forwarderMaxRatePerSecond). ' +
+      'A burst of 20 new sessions forwarded 34-54 of them; with one partition, none (no time difference measurable on a loaded 2-core machine).',
   },
   {
     key: 'matching.numTaskqueueWritePartitions',
@@ -61,7 +53,8 @@ export const DEV_SERVER_DYNAMIC_CONFIG: readonly DynamicConfigSetting[] = [
     value: true,
     why:
       'Lets a worker that completes a workflow task run the activity it scheduled at once (in the same round trip) instead of the server ' +
-      'writing an activity transfer task and dispatching it through matching.',
+      'writing an activity transfer task and dispatching it through matching. Already the default of the Temporal CLI 1.x dev server ' +
+      '(0 activity transfer tasks either way); set so that an older `temporal` on PATH and a cluster (default off) behave the same.',
   },
 ];
 
