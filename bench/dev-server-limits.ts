@@ -108,7 +108,7 @@ export async function runDevServerLimitsBench(runs = 3): Promise<BenchSection> {
     figures,
     notes: [
       `Each run starts a fresh in-memory \`temporal server start-dev\` per variant (one history shard) with \`--metrics-port\`, a floor worker (two empty activities per step, TypeScript SDK), one warm-up workflow, then: one floor workflow of 100 steps alone, then 10 one-step floor workflows one after the other (new sessions), then 20 floor workflows of 20 steps at once. ${runs} runs, variants interleaved within each run; ratios are taken within a run.`,
-      'Load latency = Temporal\'s task_latency_load (a task being due → the queue reader reading it); "via matching" = TransferActiveTaskActivityTask tasks (0 when activities run eagerly); forwarded = the matching service\'s `forwarded` counter; shard lock = semaphore_latency{operation="ShardInfo"}.',
+      'Load latency = Temporal\'s task_latency_load (a task being due → the queue reader reading it); "via matching" = TransferActiveTaskActivity tasks (0 when activities run eagerly); forwarded = the matching service\'s `forwarded` counter; shard lock = semaphore_latency{operation="ShardInfo"}.',
       `Values: ${DEV_SERVER_DYNAMIC_CONFIG.map((s) => `${s.key}=${JSON.stringify(s.value)}`).join(', ')}.`,
       `This machine: ${os.availableParallelism()} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')} at the end.`,
     ],

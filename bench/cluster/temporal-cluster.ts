@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import type { PostgresCluster } from '../../test/support/postgres';
-import { unusedLoopbackPort } from '../../test/support/ports';
+import { createServer } from 'node:net';
 import type { ServerBinaries } from './server-binaries';
 
 const run = promisify(execFile);
@@ -46,6 +46,22 @@ export async function setupSchemas(binaries: ServerBinaries, pg: PostgresCluster
   }
 }
 
+/**
+ * A free loopback port in 20000-32767: Temporal stores membership ports in a PostgreSQL
+ * smallint, so the kernel's ephemeral ports (32768 and up) make the server exit.
+ */
+async function freePortBelow32768(): Promise<number> {
+  for (;;) {
+    const candidate = 20_000 + Math.floor(Math.random() * 12_768);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(candidate, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return candidate;
+  }
+}
+
 /** The server's ports: frontend gRPC (what workers and clients dial) and Prometheus. */
 export interface ClusterPorts {
   readonly frontend: number;
@@ -59,7 +75,7 @@ export interface ClusterPorts {
  */
 export async function writeClusterConfig(binaries: ServerBinaries, pg: PostgresCluster, dir: string, dynamicConfigFile: string): Promise<ClusterPorts> {
   const original = await readFile(path.join(binaries.moduleDir, 'config', 'development-postgres12.yaml'), 'utf8');
-  const port = async () => String(await unusedLoopbackPort());
+  const port = async () => String(await freePortBelow32768());
   const ports: Record<string, string> = {};
   for (const p of ['7233', '7234', '7235', '7239', '6933', '6934', '6935', '6939', '7243', '8000']) ports[p] = await port();
   const replacements: [RegExp, string][] = [
@@ -114,7 +130,7 @@ export async function startCluster(binaries: ServerBinaries, dir: string, ports:
   const deadline = Date.now() + 120_000;
   let problem = 'not started';
   while (Date.now() < deadline) {
-    if (exited) throw new ClusterSetupError('start', `the server exited; see ${logFile}`);
+    if (exited) throw new ClusterSetupError('start', `the server exited:\n${await logTail(logFile)}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 2_000 });
       try {
@@ -132,6 +148,11 @@ export async function startCluster(binaries: ServerBinaries, dir: string, ports:
   throw new ClusterSetupError('start', `the frontend did not answer within 120 s (${problem}); see ${logFile}`);
 }
 
+async function logTail(logFile: string): Promise<string> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-15).map((line) => `  ${line.slice(0, 400)}`).join('\n');
+}
+
 /** Registers namespace `name` (1-day retention) unless it exists. */
 export async function registerNamespace(address: string, name: string): Promise<void> {
   const connection = await Connection.connect({ address });
@@ -146,12 +167,16 @@ export async function registerNamespace(address: string, name: string): Promise<
 
 /**
  * `server validate-dynamic-config` on a dynamic config file: the release's own check
- * that every key exists and every value has the key's type. Resolves with its output.
+ * that every key exists and every value has the key's type. Resolves with its output;
+ * throws {@link ClusterSetupError} when it warns.
  */
 export async function validateDynamicConfig(binaries: ServerBinaries, file: string): Promise<string> {
   try {
     const { stdout, stderr } = await run(binaries.server, ['validate-dynamic-config', file], { timeout: 60_000 });
-    return `${stdout}${stderr}`.trim();
+    const output = `${stdout}${stderr}`.trim();
+    // It exits 0 either way; an unknown key or a mistyped value is a warning line.
+    if (/warning:/.test(output)) throw new ClusterSetupError('dynamic config validation', output);
+    return output;
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new ClusterSetupError('dynamic config validation', `${e.stdout ?? ''}${e.stderr ?? e.message}`.trim());

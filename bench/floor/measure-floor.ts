@@ -67,7 +67,7 @@ export async function measureFloor(options: MeasureFloorOptions): Promise<FloorM
     burstStepsPerSecond: (burstSessions * burstSteps * 1000) / burst.ms,
     workflowTaskLoadMs: histogramMeanMs(alone.delta, 'task_latency_load', { ...ns, ...WORKFLOW_TASK }).meanMs,
     burstWorkflowTaskLoadMs: histogramMeanMs(burst.delta, 'task_latency_load', { ...ns, ...WORKFLOW_TASK }).meanMs,
-    activityTransferTasksPerStep: histogramMeanMs(alone.delta, 'task_latency_load', { ...ns, task_type: 'TransferActiveTaskActivityTask' }).count / steps,
+    activityTransferTasksPerStep: histogramMeanMs(alone.delta, 'task_latency_load', { ...ns, task_type: 'TransferActiveTaskActivity' }).count / steps,
     burstForwarded: total(burst.delta, 'forwarded', { ...ns, service_name: 'matching' }),
     burstVisibilityLoadMs: visibilityLoadMs(burst.delta, options.namespace),
     updateExecutionMs: histogramMeanMs(alone.delta, 'persistence_latency', { ...ns, operation: 'UpdateWorkflowExecution', service_name: 'history' }).meanMs,
