@@ -45,11 +45,13 @@ export interface BenchEnvOptions {
   readonly dynamicConfig?: readonly DynamicConfigSetting[];
   /** More `temporal server start-dev` arguments, e.g. `--metrics-port`. */
   readonly serverArgs?: readonly string[];
+  /** The caller installed the SDK's Runtime itself (e.g. with metrics); do not install one. */
+  readonly runtimeInstalled?: boolean;
 }
 
 /** Starts everything. */
 export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<BenchEnv> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  if (!options.runtimeInstalled) Runtime.install({ logger: new DefaultLogger('ERROR') });
   const cliPath = await findTemporalCli({ explicitPath: process.env.UNROLL_TEMPORAL_CLI, toolsDir: path.join(repoRoot, '.tools'), install: true });
   const server = await TestWorkflowEnvironment.createLocal({
     server: {
