@@ -14,6 +14,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { DEFAULT_TIMINGS, type SessionSettings } from '../src/config/settings';
 import { scriptedSessionSettings } from '../test/support/session-settings';
 import { openFsStore, type TranscriptStore } from '../src/store';
+import { DEV_SERVER_DYNAMIC_CONFIG, dynamicConfigArgs, type DynamicConfigSetting } from '../src/temporal/dynamic-config';
 import { findTemporalCli } from '../src/temporal/temporal-cli';
 import { createUnrollWorker, defaultWorkflowBundlePath } from '../src/workers/worker';
 import { DEFAULT_SHELL_ENVIRONMENT_POLICY, toolEnvironment } from '../src/tools/environment';
@@ -40,14 +41,28 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 export interface BenchEnvOptions {
   /** The worker's transcript store (default: a file store in a temp dir). */
   readonly store?: TranscriptStore;
+  /** The dev server's dynamic config (default: Unroll's, the one the CLI and the tests use). */
+  readonly dynamicConfig?: readonly DynamicConfigSetting[];
+  /** More `temporal server start-dev` arguments, e.g. `--metrics-port`. */
+  readonly serverArgs?: readonly string[];
+  /** The caller installed the SDK's Runtime itself (e.g. with metrics); do not install one. */
+  readonly runtimeInstalled?: boolean;
 }
 
 /** Starts everything. */
 export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<BenchEnv> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  if (!options.runtimeInstalled) Runtime.install({ logger: new DefaultLogger('ERROR') });
   const cliPath = await findTemporalCli({ explicitPath: process.env.UNROLL_TEMPORAL_CLI, toolsDir: path.join(repoRoot, '.tools'), install: true });
   const server = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: cliPath }, ip: '127.0.0.1', extraArgs: ['--log-level', 'error', ...(process.env.BENCH_EAGER === '0' ? [] : ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'])] },
+    server: {
+      executable: { type: 'existing-path', path: cliPath },
+      ip: '127.0.0.1',
+      extraArgs: [
+        '--log-level', 'error',
+        ...dynamicConfigArgs(options.dynamicConfig ?? DEV_SERVER_DYNAMIC_CONFIG),
+        ...(options.serverArgs ?? []),
+      ],
+    },
   });
   const address = server.connection.options.address;
   const home = await mkdtemp(path.join(os.tmpdir(), 'unroll-bench-'));

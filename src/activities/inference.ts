@@ -83,8 +83,8 @@ export function createInferenceActivities(deps: InferenceDeps) {
       }
       const { response, inputItems, inputBytes } = got;
       env.heartbeat({ phase: 'storing' });
-      const stored = await deps.store.putItems(response.items);
-      const head = await deps.store.putNode(parent, [...append, ...stored], { kind: 'step', turn, step });
+      // Items and node in one round of fsyncs; the turn-head marker names the node, so it waits for it.
+      const { items: stored, head } = await deps.store.putItemsAndNode(parent, append, response.items, { kind: 'step', turn, step });
       await recordTurnHead(deps.store, threadId, turn, head);
       received.delete(key);
       return {

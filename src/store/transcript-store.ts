@@ -68,6 +68,26 @@ export class TranscriptStore {
     return this.putJson(TranscriptNode.parse(node));
   }
 
+  /**
+   * Stores `items` and a node appending `leading` (hashes already stored) and then them
+   * to `parent`, all writes at once: one round of durable writes (fsyncs) instead of
+   * items first, node second. That is safe because nothing names the node until this
+   * resolves: if the process dies in between, the node is an unreferenced object (its
+   * items may be missing) and the caller's retry writes a node of its own.
+   */
+  async putItemsAndNode(
+    parent: string | null,
+    leading: readonly string[],
+    items: readonly ConversationItem[],
+    meta?: Record<string, unknown>,
+  ): Promise<{ items: string[]; head: string }> {
+    const encoded = items.map((item) => encodeJson(ConversationItem.parse(item)));
+    const hashes = encoded.map((e) => e.hash);
+    const node = encodeJson(TranscriptNode.parse({ kind: 'node', parent, items: [...leading, ...hashes], ...(meta ? { meta } : {}) }));
+    await Promise.all([...encoded, node].map((e) => this.backend.put(e.hash, e.bytes)));
+    return { items: hashes, head: node.hash };
+  }
+
   /** Reads one node. */
   async getNode(hash: string): Promise<TranscriptNode> {
     return this.decodeNode(hash, await this.getBytes(hash, 'transcript node'));
@@ -202,9 +222,8 @@ export class TranscriptStore {
   }
 
   private async putJson(value: unknown): Promise<string> {
-    const text = canonicalJson(value);
-    const hash = sha256Hex(text);
-    await this.backend.put(hash, Buffer.from(text));
+    const { hash, bytes } = encodeJson(value);
+    await this.backend.put(hash, bytes);
     return hash;
   }
 
@@ -256,4 +275,10 @@ export class TranscriptStore {
 function undecryptableBatch(err: unknown): null {
   if (err instanceof DecryptionError) return null;
   throw err;
+}
+
+/** An object's stored bytes (canonical JSON) and its hash. */
+function encodeJson(value: unknown): { hash: string; bytes: Buffer } {
+  const text = canonicalJson(value);
+  return { hash: sha256Hex(text), bytes: Buffer.from(text) };
 }

@@ -17,6 +17,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { Connection } from '@temporalio/client';
 
+import { dynamicConfigArgs } from './dynamic-config';
 import { DevServerStartError, InvalidTemporalAddressError } from './errors';
 
 const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -85,7 +86,10 @@ export interface EnsureDevServerOptions extends DevServerOptions {
   startTimeoutMs?: number;
 }
 
-/** The arguments of `temporal` for `server start-dev` with these options. */
+/**
+ * The arguments of `temporal` for `server start-dev` with these options, including
+ * Unroll's dynamic config (see ./dynamic-config.ts).
+ */
 export function devServerArgs(options: DevServerOptions): string[] {
   const { host, port } = parseTemporalAddress(options.address);
   const uiPort = options.uiPort ?? port + 1000;
@@ -98,6 +102,7 @@ export function devServerArgs(options: DevServerOptions): string[] {
     '--db-filename', options.dbFile,
     '--log-level', 'warn',
     '--namespace', options.namespace ?? 'default',
+    ...dynamicConfigArgs(),
   ];
 }
 

@@ -12,6 +12,7 @@ import {
   parseTemporalAddress,
   stopDevServer,
 } from '../../src/temporal/dev-server';
+import { dynamicConfigArgs } from '../../src/temporal/dynamic-config';
 import { DevServerStartError, InvalidTemporalAddressError } from '../../src/temporal/errors';
 
 let root: string;
@@ -69,7 +70,7 @@ describe('isServerReachable', () => {
 });
 
 describe('devServerArgs', () => {
-  it('binds the host and port, puts the UI 1000 ports higher and logs warnings only', () => {
+  it('binds the host and port, puts the UI 1000 ports higher, logs warnings only and sets Unroll\'s dynamic config', () => {
     expect(devServerArgs({ address: '127.0.0.1:17233', cliPath: '/bin/temporal', dbFile: '/data/temporal.db' })).toEqual([
       'server', 'start-dev',
       '--ip', '127.0.0.1',
@@ -78,6 +79,7 @@ describe('devServerArgs', () => {
       '--db-filename', '/data/temporal.db',
       '--log-level', 'warn',
       '--namespace', 'default',
+      ...dynamicConfigArgs(),
     ]);
   });
 
