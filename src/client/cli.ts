@@ -30,7 +30,9 @@ import { replayCommand, type ReplayFlags } from './replay';
 import { showCommand, type ShowFlags } from './show';
 import { threadsCommand, type ThreadsFlags } from './threads-list';
 import { withWaitNotices } from './turn-waits';
-import { workerCommand } from './worker-command';
+import { workerCommand, workerStatusCommand, workerStopCommand } from './worker-command';
+import { toolEnvironment } from '../tools/environment';
+import { recordThreadEnvironment } from '../tools/thread-environment';
 import { checkPromptSize, PromptTooLargeError } from './prompt-limit';
 import { RequestRefusedError } from './request-errors';
 import { assertCanWriteTo } from './thread-encryption';
@@ -134,7 +136,25 @@ function requireKey(config: UnrollConfig, io: Io): void {
   if (problem) throw new UsageError(problem);
 }
 
-async function execCommand(words: string[], flags: ModelFlags & { cd?: string; worker?: boolean }, io: Io): Promise<number> {
+/** `--no-worker` / `--in-process-worker` of the commands that run agents. */
+interface WorkerFlags {
+  /** False with `--no-worker`. */
+  worker?: boolean;
+  inProcessWorker?: boolean;
+}
+
+function workerOptions(flags: WorkerFlags): { withWorker: boolean; inProcessWorker: boolean } {
+  if (flags.worker === false && flags.inProcessWorker) throw new UsageError('--no-worker and --in-process-worker contradict each other: give one');
+  return { withWorker: flags.worker !== false, inProcessWorker: Boolean(flags.inProcessWorker) };
+}
+
+function withWorkerFlags(cmd: Command): Command {
+  return cmd
+    .option('--no-worker', 'use no worker of this home: one started elsewhere (`unroll worker`) serves the task queue')
+    .option('--in-process-worker', 'run the worker in this process (it ends with the command) instead of the resident one');
+}
+
+async function execCommand(words: string[], flags: ModelFlags & WorkerFlags & { cd?: string }, io: Io): Promise<number> {
   const config = loadConfig(io.env, overridesFrom(flags));
   requireKey(config, io);
   const text = await promptText(words, io);
@@ -143,11 +163,13 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
   const sink = sinkFor(flags, io);
   const log = (msg: string) => io.err.write(`${msg}\n`);
   installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
-  const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log });
+  const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log });
   try {
     const threadId = newThreadId();
-    // The thread records its store, so a worker on another store refuses it by name.
-    const settings = { ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description };
+    // The thread records its store, so a worker on another store refuses it by name, and
+    // the environment its tools get (this shell's, filtered), whichever worker runs them.
+    const environment = await recordThreadEnvironment(runtime.store, toolEnvironment(io.env, config.toolEnvironment.policy, config.toolEnvironment.secretNames));
+    const settings = { ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description, toolEnvironment: environment };
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
       sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd, host: config.hostId });
@@ -180,7 +202,7 @@ function settingsChangeFrom(flags: ModelFlags): SettingsChange | undefined {
   return Object.keys(change).length > 0 ? change : undefined;
 }
 
-async function resumeCommand(threadId: string, words: string[], flags: ModelFlags & { worker?: boolean }, io: Io): Promise<number> {
+async function resumeCommand(threadId: string, words: string[], flags: ModelFlags & WorkerFlags, io: Io): Promise<number> {
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
   const change = settingsChangeFrom(flags);
   // Read (and size-check) the prompt before anything is contacted.
@@ -188,7 +210,7 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
   installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
-  const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
+  const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log: (m) => io.err.write(`${m}\n`) });
   const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
   try {
     // Reading and writing an encrypted thread need its key: say so before anything is sent.
@@ -218,10 +240,10 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
   }
 }
 
-async function compactCommand(threadId: string, flags: { temporalAddress?: string; json?: boolean; worker?: boolean }, io: Io): Promise<number> {
+async function compactCommand(threadId: string, flags: WorkerFlags & { temporalAddress?: string; json?: boolean }, io: Io): Promise<number> {
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
-  const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
+  const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log: (m) => io.err.write(`${m}\n`) });
   try {
     await assertCanWriteTo(runtime.client, threadId);
     const view = await describeThread(runtime.client, threadId);
@@ -249,15 +271,13 @@ function program(io: Io, result: { code: number }): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
-  withModelFlags(root.command('exec').description('start a thread in the current directory and run the task').argument('<prompt...>', 'the task ("-" reads stdin)'))
+  withWorkerFlags(withModelFlags(root.command('exec').description('start a thread in the current directory and run the task').argument('<prompt...>', 'the task ("-" reads stdin)')))
     .option('-C, --cd <dir>', 'workspace directory (default: the current directory)')
-    .option('--no-worker', 'do not run a worker in this process (use `unroll worker` elsewhere)')
-    .action(async (words: string[], flags: ModelFlags & { cd?: string; worker?: boolean }) => {
+    .action(async (words: string[], flags: ModelFlags & WorkerFlags & { cd?: string }) => {
       result.code = await execCommand(words, flags, io);
     });
-  withModelFlags(root.command('resume').description('run the next turn of a thread (or finish its interrupted turn)').argument('<thread>', 'thread id').argument('[prompt...]', 'the follow-up ("-" reads stdin)'))
-    .option('--no-worker', 'do not run a worker in this process')
-    .action(async (thread: string, words: string[], flags: ModelFlags & { worker?: boolean }) => {
+  withWorkerFlags(withModelFlags(root.command('resume').description('run the next turn of a thread (or finish its interrupted turn)').argument('<thread>', 'thread id').argument('[prompt...]', 'the follow-up ("-" reads stdin)')))
+    .action(async (thread: string, words: string[], flags: ModelFlags & WorkerFlags) => {
       result.code = await resumeCommand(thread, words, flags, io);
     });
   root.command('pending').description('list tool calls waiting for approval (all running threads, or one)').argument('[thread]', 'thread id')
@@ -285,18 +305,28 @@ function program(io: Io, result: { code: number }): Command {
     .action(async (thread: string, words: string[], flags: { temporalAddress?: string }) => {
       result.code = await sendCommand(thread, words, flags, io);
     });
-  root.command('compact').description("compact a thread's context now (after its running turn, if any)").argument('<thread>', 'thread id')
+  withWorkerFlags(root.command('compact').description("compact a thread's context now (after its running turn, if any)").argument('<thread>', 'thread id'))
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .option('--json', 'print the result as JSON')
-    .option('--no-worker', 'do not run a worker in this process')
-    .action(async (thread: string, flags: { temporalAddress?: string; json?: boolean; worker?: boolean }) => {
+    .action(async (thread: string, flags: WorkerFlags & { temporalAddress?: string; json?: boolean }) => {
       result.code = await compactCommand(thread, flags, io);
     });
-  root.command('worker').description('run a standalone worker (workflows, inference and tools)')
+  const worker = root.command('worker').description('run a standalone worker (workflows, inference and tools); `worker stop` / `worker status` for the resident one')
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .option('--host-id <name>', "this host's id: threads started here run their tools here (default: UNROLL_HOST_ID, else the hostname)")
-    .action(async (flags: { temporalAddress?: string; hostId?: string }) => {
-      result.code = await workerCommand({ ...overridesFrom(flags), ...(flags.hostId !== undefined ? { hostId: flags.hostId } : {}) }, io);
+    // The form the commands that run agents start in the background (see ./resident-worker.ts).
+    .addOption(new Option('--resident', 'run as the home\'s resident worker (record, idle shutdown)').hideHelp())
+    .action(async (flags: { temporalAddress?: string; hostId?: string; resident?: boolean }) => {
+      result.code = await workerCommand({ ...overridesFrom(flags), ...(flags.hostId !== undefined ? { hostId: flags.hostId } : {}) }, io, { resident: flags.resident });
+    });
+  worker.command('stop').description("stop this home's resident worker (it drains first)")
+    .action(async () => {
+      result.code = await workerStopCommand(io);
+    });
+  worker.command('status').description("this home's resident worker: pid, build, task queue (exit 1 when none runs)")
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      result.code = await workerStatusCommand(io, Boolean(flags.json));
     });
   root.command('server').description('run the Temporal dev server in the foreground')
     .option('--temporal-address <host:port>', 'address to listen on')

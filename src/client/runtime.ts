@@ -1,7 +1,8 @@
 /**
  * What every CLI command that talks to Temporal needs: the server (started locally
  * when none answers and the address is local), a client, the transcript store and,
- * for commands that run agents, an in-process worker.
+ * for commands that run agents, a worker: the home's resident worker (started in the
+ * background when none runs, see ./resident-worker.ts) or, when asked, one in this process.
  */
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -21,6 +22,8 @@ import { findTemporalCli } from '../temporal/temporal-cli';
 import { toolEnvironment } from '../tools/environment';
 import { withoutExpectedWarnings } from '../workers/expected-warnings';
 import { createHostWorkers, type HostWorkers } from '../workers/worker';
+import { buildId, compiledCliPath } from './build-id';
+import { ensureResidentWorker, workerFingerprint, type ResidentWorker } from './resident-worker';
 
 /** The Temporal server is not reachable and Unroll may not start one. */
 export class TemporalUnreachableError extends Error {
@@ -68,6 +71,8 @@ export interface UnrollRuntime {
   readonly storeId: string;
   /** The in-process workers of this host (the shared queue's and the host queue's), if any. */
   readonly worker: HostWorkers | undefined;
+  /** The home's resident worker this command uses, if it uses one. */
+  readonly resident?: ResidentWorker;
   /** The encryption keys the client and worker use; null when encryption is off. */
   readonly keys: KeyRing | null;
   /** Settles when the in-process worker has stopped (rejects when it failed); undefined without one. */
@@ -136,8 +141,30 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): v
   });
 }
 
+/** Which worker a command that runs agents uses. */
+export interface RuntimeOptions {
+  /** False: none (`--no-worker`: a worker elsewhere serves the task queue). */
+  readonly withWorker: boolean;
+  /** With `withWorker`: run the workers in this process (`--in-process-worker`, `unroll worker`) instead of the resident one. */
+  readonly inProcessWorker?: boolean;
+  readonly log: (msg: string) => void;
+  readonly keys?: KeyRing | null;
+  readonly store?: { opened: OpenedStore; storeId: string };
+}
+
 /**
- * Connects to Temporal and, when `withWorker`, starts this host's workers in this process. With an
+ * Starts (or reuses) the resident worker of the configured home with this configuration:
+ * `unroll worker --resident` from the compiled CLI, with the caller's environment.
+ */
+export function ensureHomeWorker(config: UnrollConfig, env: Record<string, string | undefined>, log: (msg: string) => void): Promise<ResidentWorker> {
+  const build = buildId();
+  const args = [compiledCliPath(), 'worker', '--resident', '--temporal-address', config.temporal.address, '--host-id', config.hostId];
+  return ensureResidentWorker({ home: config.home, buildId: build, fingerprint: workerFingerprint(config, env, build), command: { file: process.execPath, args }, env, log });
+}
+
+/**
+ * Connects to Temporal and, with `withWorker`, makes sure a worker serves this host: the
+ * home's resident worker, or with `inProcessWorker` this host's workers in this process. With an
  * encryption key configured (`config.encryption`, or `options.keys` when the caller
  * already loaded it), the client and the worker encrypt every payload and the store
  * encrypts at rest. Throws `EncryptionKeyError` for a bad key before connecting.
@@ -145,7 +172,7 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): v
 export async function openRuntime(
   config: UnrollConfig,
   env: Record<string, string | undefined>,
-  options: { withWorker: boolean; log: (msg: string) => void; keys?: KeyRing | null; store?: { opened: OpenedStore; storeId: string } },
+  options: RuntimeOptions,
 ): Promise<UnrollRuntime> {
   const keys = options.keys !== undefined ? options.keys : keyRingFor(config);
   const dataConverter = runtimeDataConverter(keys);
@@ -164,18 +191,26 @@ export async function openRuntime(
 async function connectRuntime(
   config: UnrollConfig,
   env: Record<string, string | undefined>,
-  options: { withWorker: boolean; log: (msg: string) => void; keys: KeyRing | null; opened: OpenedStore; storeId: string; closeStore: () => Promise<void>; dataConverter: DataConverter },
+  options: RuntimeOptions & { keys: KeyRing | null; opened: OpenedStore; storeId: string; closeStore: () => Promise<void>; dataConverter: DataConverter },
 ): Promise<UnrollRuntime> {
   const { keys, opened, storeId, dataConverter } = options;
   await ensureServer(config, options.log);
   const { address, namespace, taskQueue } = config.temporal;
-  const connection = await connectClient(address);
+  const useResident = options.withWorker && !options.inProcessWorker;
+  // The worker comes up while this client connects: neither waits for the other.
+  const [connected, resident] = await Promise.allSettled([connectClient(address), useResident ? ensureHomeWorker(config, env, options.log) : Promise.resolve(undefined)]);
+  if (connected.status === 'rejected') throw connected.reason;
+  const connection = connected.value;
+  if (resident.status === 'rejected') {
+    await connection.close();
+    throw resident.reason;
+  }
   const client = new Client({ connection, namespace, dataConverter });
   const store = opened.store;
   let worker: HostWorkers | undefined;
   let running: Promise<void> | undefined;
   let native: NativeConnection | undefined;
-  if (options.withWorker) {
+  if (options.withWorker && !useResident) {
     native = await NativeConnection.connect({ address });
     worker = await createHostWorkers({
       connection: native,
@@ -199,6 +234,7 @@ async function connectRuntime(
     opened,
     storeId,
     worker,
+    resident: resident.value,
     keys,
     stopped: running,
     async close() {

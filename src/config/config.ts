@@ -72,6 +72,8 @@ export const ConfigFile = z
     encryption: z.object({ keyFile: z.string().min(1) }).strict(),
     /** The transcript store: `file:<dir>` or `postgres://…` (see src/store/store-spec.ts); `UNROLL_STORE` wins. */
     store: z.string(),
+    /** How long the resident worker may sit idle before it stops (ms; `UNROLL_WORKER_IDLE_MS` wins). */
+    workerIdleTimeoutMs: z.number().int().positive(),
   })
   .partial()
   .strict();
@@ -111,7 +113,12 @@ export interface UnrollConfig {
   readonly toolEnvironment: ToolEnvironmentConfig;
   /** Which transcript store to open (see src/store/open-store.ts). */
   readonly store: StoreSource;
+  /** The resident worker (src/client/resident-worker.ts): how long it may sit idle before it stops. */
+  readonly residentWorker: { readonly idleTimeoutMs: number };
 }
+
+/** Default idle time after which a resident worker stops: 10 minutes. */
+export const DEFAULT_WORKER_IDLE_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * The configured transcript store: `spec` as written (undefined: the default file store
@@ -209,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       },
     },
     store: storeSource(env, file, home),
+    residentWorker: { idleTimeoutMs: workerIdleTimeout(env.UNROLL_WORKER_IDLE_MS, file.workerIdleTimeoutMs) },
     ...encryptionSource(env, file, home),
     toolEnvironment: {
       policy: file.shellEnvironmentPolicy ?? DEFAULT_SHELL_ENVIRONMENT_POLICY,
@@ -228,6 +236,13 @@ function storeSource(env: Record<string, string | undefined>, file: ConfigFile, 
   if (env.UNROLL_STORE !== undefined) return { spec: env.UNROLL_STORE, source: 'UNROLL_STORE' };
   if (file.store !== undefined) return { spec: file.store, source: `store in ${path.join(home, 'config.json')}` };
   return { spec: undefined, source: 'UNROLL_STORE' };
+}
+
+function workerIdleTimeout(fromEnv: string | undefined, fromFile: number | undefined): number {
+  if (fromEnv === undefined) return fromFile ?? DEFAULT_WORKER_IDLE_TIMEOUT_MS;
+  const ms = Number(fromEnv);
+  if (!Number.isInteger(ms) || ms <= 0) throw new ConfigError(`UNROLL_WORKER_IDLE_MS must be a positive whole number of milliseconds, not "${fromEnv}"`);
+  return ms;
 }
 
 /** The host id from `--host-id`, else `UNROLL_HOST_ID`, else the hostname; validated. */

@@ -105,5 +105,10 @@ export const SessionSettings = z.object({
   storeId: z.string().min(1).optional(),
   /** That store's spec with its password redacted, for messages. */
   storeDescription: z.string().min(1).optional(),
+  /**
+   * Hash of the environment the thread's tools run with, recorded in the store by the
+   * client that started it (src/tools/thread-environment.ts). Absent: the worker's own.
+   */
+  toolEnvironment: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;

@@ -381,6 +381,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         {
           threadId, turn: input.turn, step: atStep, call, cwd: settings.cwd, shellTimeoutMs: settings.shellTimeoutMs,
           ...(settings.provider.envKey ? { secretEnvNames: [settings.provider.envKey] } : {}),
+          ...(settings.toolEnvironment ? { environment: settings.toolEnvironment } : {}),
           sandbox: sandboxed ? sandboxPolicyFor(settings) : null,
         },
       ]);

@@ -55,6 +55,7 @@ function defaults(): UnrollConfig {
     },
     toolEnvironment: { policy: DEFAULT_SHELL_ENVIRONMENT_POLICY, secretNames: ['OPENAI_API_KEY', 'UNROLL_ENCRYPTION_KEY', 'UNROLL_ENCRYPTION_KEY_FILE'] },
     store: { spec: undefined, source: 'UNROLL_STORE' },
+    residentWorker: { idleTimeoutMs: 600_000 },
   };
 }
 
