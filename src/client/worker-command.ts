@@ -15,7 +15,7 @@ import os from 'node:os';
 import { loadConfig, type ConfigOverrides, type UnrollConfig } from '../config/config';
 import { hostTaskQueue } from '../shared/hosts';
 import { buildId } from './build-id';
-import { liveWorkerRecord, removeWorkerRecord, residentWorkerFiles, stopResidentWorker, workerFingerprint, writeWorkerRecord } from './resident-worker';
+import { liveWorkerRecord, readWorkerRecord, removeWorkerRecord, residentWorkerFiles, stopResidentWorker, workerFingerprint, writeWorkerRecord } from './resident-worker';
 import { installRuntimeLogger, openRuntime, type UnrollRuntime } from './runtime';
 
 /** How long the command waits for a stopping worker before it leaves anyway (ms). */
@@ -33,7 +33,7 @@ export async function workerCommand(overrides: ConfigOverrides, io: WorkerComman
   installRuntimeLogger('INFO');
   const runtime = await openRuntime(config, io.env, { withWorker: true, inProcessWorker: true, log: (m) => io.err.write(`${m}\n`) });
   const how = options.resident ? `resident, stops after ${config.residentWorker.idleTimeoutMs / 1000} s idle or on \`unroll worker stop\`` : 'Ctrl-C to stop';
-  io.err.write(`worker ${process.pid} running on task queue "${config.temporal.taskQueue}" as host ${config.hostId} (host queue "${hostTaskQueue(config.temporal.taskQueue, config.hostId)}") at ${config.temporal.address}, store ${runtime.opened.description} (${how})\n`);
+  io.err.write(`worker running on task queue "${config.temporal.taskQueue}" as host ${config.hostId} (host queue "${hostTaskQueue(config.temporal.taskQueue, config.hostId)}") at ${config.temporal.address}, store ${runtime.opened.description}, pid ${process.pid} (${how})\n`);
   if (!options.resident) return serveUntilStopped(runtime, io.err);
   return serveResident(config, runtime, io);
 }
@@ -43,7 +43,7 @@ async function serveResident(config: UnrollConfig, runtime: UnrollRuntime, io: W
   const build = buildId();
   const { taskQueue, address } = config.temporal;
   await writeWorkerRecord(config.home, { pid: process.pid, buildId: build, fingerprint: workerFingerprint(config, io.env, build), startedAt: new Date().toISOString(), taskQueue, address });
-  const idle = new IdleWatch(runtime, config.residentWorker.idleTimeoutMs, taskQueue);
+  const idle = new IdleWatch(runtime, config.residentWorker.idleTimeoutMs, taskQueue, config.home);
   try {
     return await serveUntilStopped(runtime, io.err, WORKER_STOP_DEADLINE_MS, idle.idle);
   } finally {
@@ -58,7 +58,9 @@ const IDLE_SAMPLE_MS = 1_000;
 /**
  * Resolves {@link IdleWatch.idle} once the workers have had no task in flight for
  * `idleMs` and no turn runs on their task queue (a turn waiting for an approval has no
- * task in flight, but needs its worker when the answer comes).
+ * task in flight, but needs its worker when the answer comes), or at once when the home
+ * no longer records this process as its worker (the home was deleted, or another worker
+ * took over after a stop that did not reach this one): an orphan must not poll forever.
  */
 class IdleWatch {
   readonly idle: Promise<string>;
@@ -70,6 +72,7 @@ class IdleWatch {
     private readonly runtime: UnrollRuntime,
     private readonly idleMs: number,
     private readonly taskQueue: string,
+    private readonly home: string,
   ) {
     this.idle = new Promise((resolve) => {
       this.timer = setInterval(() => void this.sample(resolve), Math.min(IDLE_SAMPLE_MS, idleMs));
@@ -79,6 +82,11 @@ class IdleWatch {
   private async sample(resolve: (reason: string) => void): Promise<void> {
     const worker = this.runtime.worker;
     if (!worker || this.checking) return;
+    const record = await readWorkerRecord(this.home);
+    if (record?.pid !== process.pid) {
+      resolve(`the home ${this.home} no longer records this process as its resident worker`);
+      return;
+    }
     const inFlight = [worker.shared, worker.host].reduce((n, w) => n + w.getStatus().numInFlightActivities + w.getStatus().numInFlightWorkflowActivations, 0);
     if (inFlight > 0) this.lastBusy = Date.now();
     if (Date.now() - this.lastBusy < this.idleMs) return;
