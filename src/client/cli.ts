@@ -16,21 +16,19 @@ import { runDevServerForeground } from '../temporal/dev-server';
 import { findTemporalCli } from '../temporal/temporal-cli';
 import { approvalPrompter, installCtrlC } from './exec-interaction';
 import { HumanOutput } from './human-output';
-import { approveCommand, denyCommand, interruptCommand, pendingCommand, sendCommand } from './intervene-commands';
 import { emit, exitCodeFor, notice, watchTurn, type EventSink } from './run-turn';
-import { installRuntimeLogger, openRuntime, REPO_TOOLS_DIR } from './runtime';
+import { openRuntime, REPO_TOOLS_DIR } from './runtime';
 import { sessionWorkflowId, THREAD_ID, turnWorkflowId } from '../shared/ids';
 import type { SettingsChange } from '../workflows/definitions';
 import { compactThread, describeThread, InvalidThreadIdError, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
-import { exportCommand, importCommand, type ExportFlags } from './bundle';
-import { codecServerCommand, type CodecServerFlags } from './codec-server-command';
-import { diffCommand, type DiffFlags } from './diff';
-import { forkCommand, type ForkFlags } from './fork';
-import { replayCommand, type ReplayFlags } from './replay';
-import { showCommand, type ShowFlags } from './show';
-import { threadsCommand, type ThreadsFlags } from './threads-list';
+import type { ExportFlags } from './bundle';
+import type { CodecServerFlags } from './codec-server-command';
+import type { DiffFlags } from './diff';
+import type { ForkFlags } from './fork';
+import type { ReplayFlags } from './replay';
+import type { ShowFlags } from './show';
+import type { ThreadsFlags } from './threads-list';
 import { withWaitNotices } from './turn-waits';
-import { workerCommand, workerStatusCommand, workerStopCommand } from './worker-command';
 import { toolEnvironment } from '../tools/environment';
 import { recordThreadEnvironment } from '../tools/thread-environment';
 import { checkPromptSize, PromptTooLargeError } from './prompt-limit';
@@ -148,6 +146,16 @@ function workerOptions(flags: WorkerFlags): { withWorker: boolean; inProcessWork
   return { withWorker: flags.worker !== false, inProcessWorker: Boolean(flags.inProcessWorker) };
 }
 
+/**
+ * Installs the SDK logger at {@link FOLLOW_LOG_LEVEL} when the worker runs in this
+ * process; the SDK runtime is loaded only then (a thin client must not pay its import).
+ */
+async function quietWorkerLogs(flags: WorkerFlags): Promise<void> {
+  if (!workerOptions(flags).inProcessWorker) return;
+  const { installRuntimeLogger } = await import('./runtime-logger');
+  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
+}
+
 function withWorkerFlags(cmd: Command): Command {
   return cmd
     .option('--no-worker', 'use no worker of this home: one started elsewhere (`unroll worker`) serves the task queue')
@@ -162,7 +170,7 @@ async function execCommand(words: string[], flags: ModelFlags & WorkerFlags & { 
   if (!isDirectory(cwd)) throw new UsageError(`the workspace ${cwd} is not a directory (-C/--cd)`);
   const sink = sinkFor(flags, io);
   const log = (msg: string) => io.err.write(`${msg}\n`);
-  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
+  await quietWorkerLogs(flags);
   const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log });
   try {
     const threadId = newThreadId();
@@ -209,7 +217,7 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
   const text = words.length > 0 ? await promptText(words, io) : null;
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
-  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
+  await quietWorkerLogs(flags);
   const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log: (m) => io.err.write(`${m}\n`) });
   const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
   try {
@@ -242,7 +250,7 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
 
 async function compactCommand(threadId: string, flags: WorkerFlags & { temporalAddress?: string; json?: boolean }, io: Io): Promise<number> {
   const config = loadConfig(io.env, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
-  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
+  await quietWorkerLogs(flags);
   const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log: (m) => io.err.write(`${m}\n`) });
   try {
     await assertCanWriteTo(runtime.client, threadId);
@@ -283,27 +291,27 @@ function program(io: Io, result: { code: number }): Command {
   root.command('pending').description('list tool calls waiting for approval (all running threads, or one)').argument('[thread]', 'thread id')
     .option('--json', 'print JSON').option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (thread: string | undefined, flags: { json?: boolean; temporalAddress?: string }) => {
-      result.code = await pendingCommand(thread, flags, io);
+      result.code = await (await import('./intervene-commands')).pendingCommand(thread, flags, io);
     });
   root.command('approve').description("approve a waiting tool call of a thread's running turn").argument('<thread>', 'thread id').argument('[callId]', 'the call (optional when only one waits)')
     .option('--for-session', 'also approve the same command (or all patches) for the rest of the thread').option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (thread: string, callId: string | undefined, flags: { forSession?: boolean; temporalAddress?: string }) => {
-      result.code = await approveCommand(thread, callId, flags, io);
+      result.code = await (await import('./intervene-commands')).approveCommand(thread, callId, flags, io);
     });
   root.command('deny').description("deny a waiting tool call (the model is told and continues)").argument('<thread>', 'thread id').argument('[callId]', 'the call (optional when only one waits)')
     .option('--abort', 'deny and end the turn as interrupted').option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (thread: string, callId: string | undefined, flags: { abort?: boolean; temporalAddress?: string }) => {
-      result.code = await denyCommand(thread, callId, flags, io);
+      result.code = await (await import('./intervene-commands')).denyCommand(thread, callId, flags, io);
     });
   root.command('interrupt').description("interrupt a thread's running turn (kills the running command, cancels the model stream)").argument('<thread>', 'thread id')
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (thread: string, flags: { temporalAddress?: string }) => {
-      result.code = await interruptCommand(thread, flags, io);
+      result.code = await (await import('./intervene-commands')).interruptCommand(thread, flags, io);
     });
   root.command('send').description('send a message to the running turn (before its next model request), or start the next turn').argument('<thread>', 'thread id').argument('<message...>', 'the message')
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (thread: string, words: string[], flags: { temporalAddress?: string }) => {
-      result.code = await sendCommand(thread, words, flags, io);
+      result.code = await (await import('./intervene-commands')).sendCommand(thread, words, flags, io);
     });
   withWorkerFlags(root.command('compact').description("compact a thread's context now (after its running turn, if any)").argument('<thread>', 'thread id'))
     .option('--temporal-address <host:port>', 'Temporal frontend')
@@ -317,16 +325,16 @@ function program(io: Io, result: { code: number }): Command {
     // The form the commands that run agents start in the background (see ./resident-worker.ts).
     .addOption(new Option('--resident', 'run as the home\'s resident worker (record, idle shutdown)').hideHelp())
     .action(async (flags: { temporalAddress?: string; hostId?: string; resident?: boolean }) => {
-      result.code = await workerCommand({ ...overridesFrom(flags), ...(flags.hostId !== undefined ? { hostId: flags.hostId } : {}) }, io, { resident: flags.resident });
+      result.code = await (await import('./worker-command')).workerCommand({ ...overridesFrom(flags), ...(flags.hostId !== undefined ? { hostId: flags.hostId } : {}) }, io, { resident: flags.resident });
     });
   worker.command('stop').description("stop this home's resident worker (it drains first)")
     .action(async () => {
-      result.code = await workerStopCommand(io);
+      result.code = await (await import('./worker-command')).workerStopCommand(io);
     });
   worker.command('status').description("this home's resident worker: pid, build, task queue (exit 1 when none runs)")
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
-      result.code = await workerStatusCommand(io, Boolean(flags.json));
+      result.code = await (await import('./worker-command')).workerStatusCommand(io, Boolean(flags.json));
     });
   root.command('server').description('run the Temporal dev server in the foreground')
     .option('--temporal-address <host:port>', 'address to listen on')
@@ -334,6 +342,8 @@ function program(io: Io, result: { code: number }): Command {
       result.code = await serverCommand(flags, io);
     });
   // Debugging commands (handlers in ./threads-list, ./show, ./replay, ./fork, ./diff, ./bundle).
+  // They and the intervention commands are imported when they run: `exec`, the command
+  // whose start-up latency matters, must not pay for loading them.
   const address = '--temporal-address <host:port>';
   root.command('threads').description('list threads, newest first')
     .option('--status <status>', 'only threads in this state: running, completed, failed, terminated, cancelled, timed-out')
@@ -341,19 +351,19 @@ function program(io: Io, result: { code: number }): Command {
     .option('--limit <n>', 'at most this many (default 50)')
     .option('--json', 'print JSON').option(address, 'Temporal frontend')
     .action(async (flags: ThreadsFlags) => {
-      result.code = await threadsCommand(flags, io);
+      result.code = await (await import('./threads-list')).threadsCommand(flags, io);
     });
   root.command('show').description('a thread (or bundle) as a numbered step list').argument('<thread>', 'thread id or bundle file')
     .option('--turn <n>', 'only this turn').option('--step <turn.step>', 'one step in full, with the exact request input')
     .option('--json', 'print JSON').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: ShowFlags) => {
-      result.code = await showCommand(thread, flags, io);
+      result.code = await (await import('./show')).showCommand(thread, flags, io);
     });
   root.command('replay').description("replay a thread's workflow histories against the current workflow code").argument('<thread>', 'thread id or bundle file')
     .option('--workflow-bundle <file>', 'replay against this workflow bundle instead of the built one')
     .option('--json', 'print JSON').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: ReplayFlags) => {
-      result.code = await replayCommand(thread, flags, io);
+      result.code = await (await import('./replay')).replayCommand(thread, flags, io);
     });
   root.command('fork').description('start a new thread from a step of another and run its next turn').argument('<thread>', 'thread id or bundle file')
     .option('--at <turn.step>', 'the step to fork at (see `unroll show`)')
@@ -367,28 +377,28 @@ function program(io: Io, result: { code: number }): Command {
     .option('-C, --cd <dir>', 'workspace of the fork (default: the parent\'s)')
     .option('--no-worker', 'do not run a worker in this process').option('--json', 'print a JSONL event stream').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: ForkFlags) => {
-      result.code = await forkCommand(thread, flags, io);
+      result.code = await (await import('./fork')).forkCommand(thread, flags, io);
     });
   root.command('diff').description('where two runs (e.g. a thread and its fork) diverge, step by step').argument('<threadA>', 'thread id or bundle file').argument('<threadB>', 'thread id or bundle file')
     .option('--json', 'print JSON').option(address, 'Temporal frontend')
     .action(async (a: string, b: string, flags: DiffFlags) => {
-      result.code = await diffCommand(a, b, flags, io);
+      result.code = await (await import('./diff')).diffCommand(a, b, flags, io);
     });
   root.command('export').description("write a thread's histories and transcript objects to a bundle").argument('<thread>', 'thread id')
     .option('-o, --output <file>', 'the bundle file to write (e.g. run.unroll.gz)').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: ExportFlags) => {
-      result.code = await exportCommand(thread, flags, io);
+      result.code = await (await import('./bundle')).exportCommand(thread, flags, io);
     });
   root.command('import').description('load a bundle into the local store (then show/replay/diff/fork it by id)').argument('<file>', 'bundle file')
     .action(async (file: string) => {
-      result.code = await importCommand(file, io);
+      result.code = await (await import('./bundle')).importCommand(file, io);
     });
   root.command('codec-server').description('serve the encryption key as a Temporal codec server for the Web UI and CLI (until Ctrl-C)')
     .option('--port <port>', 'port (default 8888; 0 picks a free one)').option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--origin <url...>', 'browser origins allowed to call it (default: the dev server UI, http://localhost:8233 and http://127.0.0.1:8233)')
     .option('--namespace <ns>', 'serve only this namespace (default: the configured one)')
     .action(async (flags: CodecServerFlags) => {
-      result.code = await codecServerCommand(flags, io);
+      result.code = await (await import('./codec-server-command')).codecServerCommand(flags, io);
     });
   return root;
 }

@@ -8,8 +8,6 @@ import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { currentHostFacts } from '../activities';
 import { dataConverterFor } from '../codec/data-converter';
 import { keyRingFor, type KeyRing } from '../codec/keys';
 import { MissingKeyPayloadCodec } from '../codec/missing-key-codec';
@@ -19,9 +17,8 @@ import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../tem
 import { NotATemporalFrontendError } from '../temporal/errors';
 import { http2Problem } from '../temporal/frontend-probe';
 import { findTemporalCli } from '../temporal/temporal-cli';
-import { toolEnvironment } from '../tools/environment';
-import { withoutExpectedWarnings } from '../workers/expected-warnings';
-import { createHostWorkers, type HostWorkers } from '../workers/worker';
+import type { HostWorkers } from '../workers/worker';
+import type { InProcessWorker } from './in-process-worker';
 import { buildId, compiledCliPath } from './build-id';
 import { ensureResidentWorker, workerFingerprint, type ResidentWorker } from './resident-worker';
 
@@ -121,26 +118,6 @@ async function connectClient(address: string): Promise<Connection> {
 /** How long `close()` waits for the in-process worker to finish its tasks before leaving anyway. */
 const WORKER_CLOSE_DEADLINE_MS = 15_000;
 
-let runtimeLogLevel: LogLevel | undefined;
-
-/**
- * Installs the SDK runtime's logger once per process. With `nativeLevel`, the SDK core's
- * own log lines (printed to the console at WARN otherwise) are filtered at that level
- * too (`unroll replay` expects the core's non-determinism warnings and reports them itself).
- */
-export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): void {
-  if (runtimeLogLevel) return;
-  runtimeLogLevel = level;
-  Runtime.install({
-    // The host queue's activity-only worker makes the SDK warn that it polls no workflows: expected.
-    logger: withoutExpectedWarnings(new DefaultLogger(level)),
-    // The commands handle their own signals (Ctrl-C interrupts a turn in `exec`; `worker`
-    // shuts down gracefully), so the SDK must not shut the worker down behind their back.
-    shutdownSignals: [],
-    ...(nativeLevel ? { telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: nativeLevel, other: nativeLevel }) } } } : {}),
-  });
-}
-
 /** Which worker a command that runs agents uses. */
 export interface RuntimeOptions {
   /** False: none (`--no-worker`: a worker elsewhere serves the task queue). */
@@ -207,27 +184,18 @@ async function connectRuntime(
   }
   const client = new Client({ connection, namespace, dataConverter });
   const store = opened.store;
-  let worker: HostWorkers | undefined;
-  let running: Promise<void> | undefined;
-  let native: NativeConnection | undefined;
+  let inProcess: InProcessWorker | undefined;
   if (options.withWorker && !useResident) {
-    native = await NativeConnection.connect({ address });
-    worker = await createHostWorkers({
-      connection: native,
-      namespace,
-      taskQueue,
-      hostId: config.hostId,
-      deps: {
-        store,
-        apiKey: (name) => env[name],
-        host: currentHostFacts(env),
-        toolEnvironment: toolEnvironment(env, config.toolEnvironment.policy, config.toolEnvironment.secretNames),
-        storeIdentity: { id: storeId, description: opened.description, host: config.hostId, source: opened.source },
-      },
-      dataConverter,
-    });
-    running = worker.run();
+    try {
+      const { startInProcessWorker } = await import('./in-process-worker');
+      inProcess = await startInProcessWorker(config, env, { opened, storeId, dataConverter });
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
   }
+  const worker = inProcess?.worker;
+  const running = inProcess?.running;
   return {
     client,
     store,
@@ -242,7 +210,7 @@ async function connectRuntime(
       // A worker that cannot drain (a task stuck in the SDK) must not keep the CLI from exiting.
       const stopped = await Promise.race([running?.then(() => true, () => true) ?? true, delay(WORKER_CLOSE_DEADLINE_MS, false, { ref: false })]);
       if (!stopped) return;
-      await native?.close();
+      await inProcess?.connection.close();
       await connection.close();
       await options.closeStore();
     },

@@ -16,7 +16,8 @@ import { loadConfig, type ConfigOverrides, type UnrollConfig } from '../config/c
 import { hostTaskQueue } from '../shared/hosts';
 import { buildId } from './build-id';
 import { liveWorkerRecord, readWorkerRecord, removeWorkerRecord, residentWorkerFiles, stopResidentWorker, workerFingerprint, writeWorkerRecord } from './resident-worker';
-import { installRuntimeLogger, openRuntime, type UnrollRuntime } from './runtime';
+import { openRuntime, type UnrollRuntime } from './runtime';
+import { installRuntimeLogger } from './runtime-logger';
 
 /** How long the command waits for a stopping worker before it leaves anyway (ms). */
 export const WORKER_STOP_DEADLINE_MS = 20_000;
