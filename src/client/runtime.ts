@@ -172,7 +172,7 @@ async function connectRuntime(
 ): Promise<UnrollRuntime> {
   const { keys, opened, storeId, dataConverter } = options;
   await ensureServer(config, options.log);
-  const { address, namespace, taskQueue } = config.temporal;
+  const { address, namespace } = config.temporal;
   const useResident = options.withWorker && !options.inProcessWorker;
   // The worker comes up while this client connects: neither waits for the other.
   const [connected, resident] = await Promise.allSettled([connectClient(address), useResident ? ensureHomeWorker(config, env, options.log) : Promise.resolve(undefined)]);
