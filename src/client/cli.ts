@@ -174,10 +174,12 @@ async function execCommand(words: string[], flags: ModelFlags & WorkerFlags & { 
   const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log });
   try {
     const threadId = newThreadId();
-    // The thread records its store, so a worker on another store refuses it by name, and
-    // the environment its tools get (this shell's, filtered), whichever worker runs them.
-    const environment = await recordThreadEnvironment(runtime.store, toolEnvironment(io.env, config.toolEnvironment.policy, config.toolEnvironment.secretNames));
-    const settings = { ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description, toolEnvironment: environment };
+    // The thread records its store, so a worker on another store refuses it by name, and,
+    // when a worker of this machine's home runs it, the environment its tools get: this
+    // shell's, filtered, whichever process happened to start that worker. With
+    // --no-worker the tools run where a worker elsewhere is, with that worker's own.
+    const environment = flags.worker === false ? undefined : await recordThreadEnvironment(runtime.store, toolEnvironment(io.env, config.toolEnvironment.policy, config.toolEnvironment.secretNames));
+    const settings = { ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description, ...(environment ? { toolEnvironment: environment } : {}) };
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
       sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd, host: config.hostId });

@@ -1,13 +1,14 @@
 /**
  * The environment a thread's tools run with, recorded with the thread. The client that
- * starts a thread filters its own environment with the shell environment policy
- * (`toolEnvironment` in ./environment.ts, so provider keys and other secrets are dropped
- * there), stores the result in the transcript store under its hash and puts the hash in
- * the thread's settings (`SessionSettings.toolEnvironment`). Every tool call of the
- * thread then runs with exactly that environment, on whichever worker takes it: a
- * resident worker started by another shell, `unroll worker` on another host, or a worker
- * after a restart. Threads without a record (older ones, or ones whose record is not in
- * this store) get the worker's own filtered environment, as before.
+ * starts a thread with a worker of its own home (the resident one, or in-process)
+ * filters its own environment with the shell environment policy (`toolEnvironment` in
+ * ./environment.ts, so provider keys and other secrets are dropped there), stores the
+ * result in the transcript store under its hash and puts the hash in the thread's
+ * settings (`SessionSettings.toolEnvironment`). Every tool call of the thread then runs
+ * with exactly that environment, whichever process started the resident worker and
+ * across worker restarts. Threads without a record (started with `--no-worker`, for a
+ * worker on another machine; older ones; ones whose record is not in this store) get
+ * the worker's own filtered environment, as before.
  */
 import { createHash } from 'node:crypto';
 import type { TranscriptStore } from '../store/transcript-store';
