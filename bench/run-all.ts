@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { findTemporalCli } from '../src/temporal/temporal-cli';
+import { runCodexComparison } from './codex-comparison';
 import { runHistoryCostBench } from './history-cost';
 import { runOverheadBench } from './overhead';
 import { runRecoveryBench } from './recovery';
@@ -32,6 +33,8 @@ const SECTIONS: readonly { readonly id: string; readonly run: () => Promise<Benc
   { id: 'replay-speed', run: () => runReplaySpeedBench() },
   { id: 'recovery', run: () => runRecoveryBench() },
   { id: 'checkpoints', run: async () => (await import('./checkpoints')).runCheckpointsBench() },
+  // Installs the Codex CLI from npm into a temp dir; also writes bench/results/codex-comparison.md.
+  { id: 'codex', run: () => runCodexComparison() },
 ];
 
 /** The machine and software the numbers were measured on. */

@@ -20,6 +20,7 @@ import { isToolCall } from '../items/schemas';
 import { sha256Hex } from '../store/canonical-json';
 import type { TranscriptStore } from '../store/transcript-store';
 import { executeToolCall } from '../tools/registry';
+import { loadThreadEnvironment } from '../tools/thread-environment';
 import type { CallJournal, ToolResult } from '../tools/types';
 import { currentActivityEnv } from './activity-context';
 import { ReceivedResponses } from './received-responses';
@@ -57,6 +58,16 @@ export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps
     unrecorded.delete(markerKey);
     return summary;
   };
+  /** The thread's recorded environment (immutable, so cached by hash), else the worker's own. */
+  const environments = new ReceivedResponses<Readonly<Record<string, string>>>(UNRECORDED_LIMIT);
+  const environmentOf = async (input: RunToolInput): Promise<Readonly<Record<string, string>>> => {
+    if (!input.environment) return toolEnv;
+    const cached = environments.get(input.environment);
+    if (cached) return cached;
+    const loaded = (await loadThreadEnvironment(store, input.environment)) ?? toolEnv;
+    environments.set(input.environment, loaded);
+    return loaded;
+  };
   return {
     /** Runs one tool call; see the module comment for the retry rules. */
     async runTool(input: RunToolInput): Promise<RunToolResult> {
@@ -77,7 +88,7 @@ export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps
       const journal: CallJournal = { read: () => store.getMarker(`${markerKey}.journal`), write: (value) => store.putMarker(`${markerKey}.journal`, value) };
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(toolEnv, input.secretEnvNames) },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(await environmentOf(input), input.secretEnvNames) },
         { shellTimeoutMs: input.shellTimeoutMs },
       );
       // Cancelled (the turn was interrupted): the tool has stopped its processes; report

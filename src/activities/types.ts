@@ -110,6 +110,8 @@ export interface RunToolInput {
    * thread's provider key variable (a worker's config may not know that provider).
    */
   readonly secretEnvNames?: readonly string[];
+  /** The thread's recorded tool environment (`SessionSettings.toolEnvironment`); absent: the worker's. */
+  readonly environment?: string;
 }
 
 export interface RunToolResult {

@@ -18,23 +18,23 @@ import { runDevServerForeground } from '../temporal/dev-server';
 import { findTemporalCli } from '../temporal/temporal-cli';
 import { approvalPrompter, installCtrlC } from './exec-interaction';
 import { HumanOutput } from './human-output';
-import { approveCommand, denyCommand, interruptCommand, pendingCommand, sendCommand } from './intervene-commands';
 import { emit, exitCodeFor, notice, watchTurn, type EventSink } from './run-turn';
-import { installRuntimeLogger, openRuntime, REPO_TOOLS_DIR } from './runtime';
+import { openRuntime, REPO_TOOLS_DIR } from './runtime';
 import { sessionWorkflowId, THREAD_ID, turnWorkflowId } from '../shared/ids';
 import type { SettingsChange } from '../workflows/definitions';
 import { compactThread, describeThread, InvalidThreadIdError, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
-import { exportCommand, importCommand, type ExportFlags } from './bundle';
-import { codecServerCommand, type CodecServerFlags } from './codec-server-command';
-import { checkoutCommand, type CheckoutFlags } from './checkout';
-import { diffCommand, type DiffFlags } from './diff';
-import { rewindCommand, type RewindFlags } from './rewind';
-import { forkCommand, type ForkFlags } from './fork';
-import { replayCommand, type ReplayFlags } from './replay';
-import { showCommand, type ShowFlags } from './show';
-import { threadsCommand, type ThreadsFlags } from './threads-list';
+import type { ExportFlags } from './bundle';
+import type { CodecServerFlags } from './codec-server-command';
+import type { DiffFlags } from './diff';
+import type { ForkFlags } from './fork';
+import type { ReplayFlags } from './replay';
+import type { ShowFlags } from './show';
+import type { ThreadsFlags } from './threads-list';
+import type { CheckoutFlags } from './checkout';
+import type { RewindFlags } from './rewind';
 import { withWaitNotices } from './turn-waits';
-import { workerCommand } from './worker-command';
+import { toolEnvironment } from '../tools/environment';
+import { recordThreadEnvironment } from '../tools/thread-environment';
 import { checkPromptSize, PromptTooLargeError } from './prompt-limit';
 import { RequestRefusedError } from './request-errors';
 import { assertCanWriteTo } from './thread-encryption';
@@ -148,7 +148,35 @@ function requireKey(config: UnrollConfig, io: Io): void {
   if (problem) throw new UsageError(problem);
 }
 
-async function execCommand(words: string[], flags: ModelFlags & { cd?: string; worker?: boolean }, io: Io): Promise<number> {
+/** `--no-worker` / `--in-process-worker` of the commands that run agents. */
+interface WorkerFlags {
+  /** False with `--no-worker`. */
+  worker?: boolean;
+  inProcessWorker?: boolean;
+}
+
+function workerOptions(flags: WorkerFlags): { withWorker: boolean; inProcessWorker: boolean } {
+  if (flags.worker === false && flags.inProcessWorker) throw new UsageError('--no-worker and --in-process-worker contradict each other: give one');
+  return { withWorker: flags.worker !== false, inProcessWorker: Boolean(flags.inProcessWorker) };
+}
+
+/**
+ * Installs the SDK logger at {@link FOLLOW_LOG_LEVEL} when the worker runs in this
+ * process; the SDK runtime is loaded only then (a thin client must not pay its import).
+ */
+async function quietWorkerLogs(flags: WorkerFlags): Promise<void> {
+  if (!workerOptions(flags).inProcessWorker) return;
+  const { installRuntimeLogger } = await import('./runtime-logger');
+  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
+}
+
+function withWorkerFlags(cmd: Command): Command {
+  return cmd
+    .option('--no-worker', 'use no worker of this home: one started elsewhere (`unroll worker`) serves the task queue')
+    .option('--in-process-worker', 'run the worker in this process (it ends with the command) instead of the resident one');
+}
+
+async function execCommand(words: string[], flags: ModelFlags & WorkerFlags & { cd?: string }, io: Io): Promise<number> {
   const config = configFor(io, overridesFrom(flags));
   requireKey(config, io);
   const text = await promptText(words, io);
@@ -156,12 +184,16 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
   if (!isDirectory(cwd)) throw new UsageError(`the workspace ${cwd} is not a directory (-C/--cd)`);
   const sink = sinkFor(flags, io);
   const log = (msg: string) => io.err.write(`${msg}\n`);
-  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
-  const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log });
+  await quietWorkerLogs(flags);
+  const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log });
   try {
     const threadId = newThreadId();
-    // The thread records its store, so a worker on another store refuses it by name.
-    const settings = { ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description };
+    // The thread records its store, so a worker on another store refuses it by name, and,
+    // when a worker of this machine's home runs it, the environment its tools get: this
+    // shell's, filtered, whichever process happened to start that worker. With
+    // --no-worker the tools run where a worker elsewhere is, with that worker's own.
+    const environment = flags.worker === false ? undefined : await recordThreadEnvironment(runtime.store, toolEnvironment(io.env, config.toolEnvironment.policy, config.toolEnvironment.secretNames));
+    const settings = { ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description, ...(environment ? { toolEnvironment: environment } : {}) };
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
       sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd, host: config.hostId });
@@ -194,15 +226,15 @@ function settingsChangeFrom(flags: ModelFlags): SettingsChange | undefined {
   return Object.keys(change).length > 0 ? change : undefined;
 }
 
-async function resumeCommand(threadId: string, words: string[], flags: ModelFlags & { worker?: boolean }, io: Io): Promise<number> {
+async function resumeCommand(threadId: string, words: string[], flags: ModelFlags & WorkerFlags, io: Io): Promise<number> {
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
   const change = settingsChangeFrom(flags);
   // Read (and size-check) the prompt before anything is contacted.
   const text = words.length > 0 ? await promptText(words, io) : null;
   const config = configFor(io, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
-  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
-  const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
+  await quietWorkerLogs(flags);
+  const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log: (m) => io.err.write(`${m}\n`) });
   const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
   try {
     // Reading and writing an encrypted thread need its key: say so before anything is sent.
@@ -232,10 +264,10 @@ async function resumeCommand(threadId: string, words: string[], flags: ModelFlag
   }
 }
 
-async function compactCommand(threadId: string, flags: { temporalAddress?: string; json?: boolean; worker?: boolean }, io: Io): Promise<number> {
+async function compactCommand(threadId: string, flags: WorkerFlags & { temporalAddress?: string; json?: boolean }, io: Io): Promise<number> {
   const config = configFor(io, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
-  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
-  const runtime = await openRuntime(config, io.env, { withWorker: flags.worker !== false, log: (m) => io.err.write(`${m}\n`) });
+  await quietWorkerLogs(flags);
+  const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log: (m) => io.err.write(`${m}\n`) });
   try {
     await assertCanWriteTo(runtime.client, threadId);
     const view = await describeThread(runtime.client, threadId);
@@ -294,60 +326,68 @@ function program(baseIo: Io, result: { code: number }): Command {
     .action(() => {
       result.code = migrateConfigCommand(io);
     });
-  withModelFlags(root.command('exec').description('start a thread in the current directory and run the task').argument('<prompt...>', 'the task ("-" reads stdin)'))
+  withWorkerFlags(withModelFlags(root.command('exec').description('start a thread in the current directory and run the task').argument('<prompt...>', 'the task ("-" reads stdin)')))
     .option('-C, --cd <dir>', 'workspace directory (default: the current directory)')
-    .option('--no-worker', 'do not run a worker in this process (use `unroll worker` elsewhere)')
-    .action(async (words: string[], flags: ModelFlags & { cd?: string; worker?: boolean }) => {
+    .action(async (words: string[], flags: ModelFlags & WorkerFlags & { cd?: string }) => {
       result.code = await execCommand(words, flags, io);
     });
-  withModelFlags(root.command('resume').description('run the next turn of a thread (or finish its interrupted turn)').argument('<thread>', 'thread id').argument('[prompt...]', 'the follow-up ("-" reads stdin)'))
-    .option('--no-worker', 'do not run a worker in this process')
-    .action(async (thread: string, words: string[], flags: ModelFlags & { worker?: boolean }) => {
+  withWorkerFlags(withModelFlags(root.command('resume').description('run the next turn of a thread (or finish its interrupted turn)').argument('<thread>', 'thread id').argument('[prompt...]', 'the follow-up ("-" reads stdin)')))
+    .action(async (thread: string, words: string[], flags: ModelFlags & WorkerFlags) => {
       result.code = await resumeCommand(thread, words, flags, io);
     });
   root.command('pending').description('list tool calls waiting for approval (all running threads, or one)').argument('[thread]', 'thread id')
     .option('--json', 'print JSON').option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (thread: string | undefined, flags: { json?: boolean; temporalAddress?: string }) => {
-      result.code = await pendingCommand(thread, flags, io);
+      result.code = await (await import('./intervene-commands')).pendingCommand(thread, flags, io);
     });
   root.command('approve').description("approve a waiting tool call of a thread's running turn").argument('<thread>', 'thread id').argument('[callId]', 'the call (optional when only one waits)')
     .option('--for-session', 'also approve the same command (or all patches) for the rest of the thread').option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (thread: string, callId: string | undefined, flags: { forSession?: boolean; temporalAddress?: string }) => {
-      result.code = await approveCommand(thread, callId, flags, io);
+      result.code = await (await import('./intervene-commands')).approveCommand(thread, callId, flags, io);
     });
   root.command('deny').description("deny a waiting tool call (the model is told and continues)").argument('<thread>', 'thread id').argument('[callId]', 'the call (optional when only one waits)')
     .option('--abort', 'deny and end the turn as interrupted').option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (thread: string, callId: string | undefined, flags: { abort?: boolean; temporalAddress?: string }) => {
-      result.code = await denyCommand(thread, callId, flags, io);
+      result.code = await (await import('./intervene-commands')).denyCommand(thread, callId, flags, io);
     });
   root.command('interrupt').description("interrupt a thread's running turn (kills the running command, cancels the model stream)").argument('<thread>', 'thread id')
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (thread: string, flags: { temporalAddress?: string }) => {
-      result.code = await interruptCommand(thread, flags, io);
+      result.code = await (await import('./intervene-commands')).interruptCommand(thread, flags, io);
     });
   root.command('send').description('send a message to the running turn (before its next model request), or start the next turn').argument('<thread>', 'thread id').argument('<message...>', 'the message')
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .action(async (thread: string, words: string[], flags: { temporalAddress?: string }) => {
-      result.code = await sendCommand(thread, words, flags, io);
+      result.code = await (await import('./intervene-commands')).sendCommand(thread, words, flags, io);
     });
-  root.command('compact').description("compact a thread's context now (after its running turn, if any)").argument('<thread>', 'thread id')
+  withWorkerFlags(root.command('compact').description("compact a thread's context now (after its running turn, if any)").argument('<thread>', 'thread id'))
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .option('--json', 'print the result as JSON')
-    .option('--no-worker', 'do not run a worker in this process')
-    .action(async (thread: string, flags: { temporalAddress?: string; json?: boolean; worker?: boolean }) => {
+    .action(async (thread: string, flags: WorkerFlags & { temporalAddress?: string; json?: boolean }) => {
       result.code = await compactCommand(thread, flags, io);
     });
-  root.command('worker').description('run a standalone worker (workflows, inference and tools)')
+  const worker = root.command('worker').description('run a standalone worker (workflows, inference and tools); `worker stop` / `worker status` for the resident one')
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .option('--host-id <name>', "this host's id: threads started here run their tools here (default: UNROLL_HOST_ID, else the hostname)")
     .option('--workspace-root <dir>', 'where this host restores the workspaces of threads it adopts from lost hosts (default: UNROLL_WORKSPACE_ROOT, config, else <home>/workspaces)')
-    .action(async (flags: { temporalAddress?: string; hostId?: string; workspaceRoot?: string }) => {
-      result.code = await workerCommand({
+    // The form the commands that run agents start in the background (see ./resident-worker.ts).
+    .addOption(new Option('--resident', 'run as the home\'s resident worker (record, idle shutdown)').hideHelp())
+    .action(async (flags: { temporalAddress?: string; hostId?: string; workspaceRoot?: string; resident?: boolean }) => {
+      result.code = await (await import('./worker-command')).workerCommand({
         ...io.configSelection,
         ...overridesFrom(flags),
         ...(flags.hostId !== undefined ? { hostId: flags.hostId } : {}),
         ...(flags.workspaceRoot !== undefined ? { workspaceRoot: flags.workspaceRoot } : {}),
-      }, io);
+      }, io, { resident: flags.resident });
+    });
+  worker.command('stop').description("stop this home's resident worker (it drains first)")
+    .action(async () => {
+      result.code = await (await import('./worker-command')).workerStopCommand(io);
+    });
+  worker.command('status').description("this home's resident worker: pid, build, task queue (exit 1 when none runs)")
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      result.code = await (await import('./worker-command')).workerStatusCommand(io, Boolean(flags.json));
     });
   root.command('server').description('run the Temporal dev server in the foreground')
     .option('--temporal-address <host:port>', 'address to listen on')
@@ -355,6 +395,8 @@ function program(baseIo: Io, result: { code: number }): Command {
       result.code = await serverCommand(flags, io);
     });
   // Debugging commands (handlers in ./threads-list, ./show, ./replay, ./fork, ./diff, ./bundle).
+  // They and the intervention commands are imported when they run: `exec`, the command
+  // whose start-up latency matters, must not pay for loading them.
   const address = '--temporal-address <host:port>';
   root.command('threads').description('list threads, newest first')
     .option('--status <status>', 'only threads in this state: running, completed, failed, terminated, cancelled, timed-out')
@@ -362,20 +404,20 @@ function program(baseIo: Io, result: { code: number }): Command {
     .option('--limit <n>', 'at most this many (default 50)')
     .option('--json', 'print JSON').option(address, 'Temporal frontend')
     .action(async (flags: ThreadsFlags) => {
-      result.code = await threadsCommand(flags, io);
+      result.code = await (await import('./threads-list')).threadsCommand(flags, io);
     });
   root.command('show').description('a thread (or bundle) as a numbered step list').argument('<thread>', 'thread id or bundle file')
     .option('--turn <n>', 'only this turn').option('--step <turn.step>', 'one step in full, with the exact request input and the files it changed')
     .option('--diff', 'with --step: the unified diff of the files the step changed')
     .option('--json', 'print JSON').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: ShowFlags) => {
-      result.code = await showCommand(thread, flags, io);
+      result.code = await (await import('./show')).showCommand(thread, flags, io);
     });
   root.command('replay').description("replay a thread's workflow histories against the current workflow code").argument('<thread>', 'thread id or bundle file')
     .option('--workflow-bundle <file>', 'replay against this workflow bundle instead of the built one')
     .option('--json', 'print JSON').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: ReplayFlags) => {
-      result.code = await replayCommand(thread, flags, io);
+      result.code = await (await import('./replay')).replayCommand(thread, flags, io);
     });
   root.command('fork').description('start a new thread from a step of another and run its next turn').argument('<thread>', 'thread id or bundle file')
     .option('--at <turn.step>', 'the step to fork at (see `unroll show`)')
@@ -391,12 +433,12 @@ function program(baseIo: Io, result: { code: number }): Command {
     .option('--no-files', 'fork the transcript only: the fork runs in -C or the parent\'s workspace as it is now')
     .option('--no-worker', 'do not run a worker in this process').option('--json', 'print a JSONL event stream').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: ForkFlags) => {
-      result.code = await forkCommand(thread, flags, io);
+      result.code = await (await import('./fork')).forkCommand(thread, flags, io);
     });
   root.command('diff').description('where two runs (e.g. a thread and its fork) diverge, step by step').argument('<threadA>', 'thread id or bundle file').argument('<threadB>', 'thread id or bundle file')
     .option('--json', 'print JSON').option(address, 'Temporal frontend')
     .action(async (a: string, b: string, flags: DiffFlags) => {
-      result.code = await diffCommand(a, b, flags, io);
+      result.code = await (await import('./diff')).diffCommand(a, b, flags, io);
     });
   root.command('checkout').description('write the workspace as it was after a step into a directory').argument('<thread>', 'thread id or bundle file')
     .option('--at <turn.step>', 'the step (see `unroll show`; <turn>.0 is the turn\'s start)')
@@ -404,30 +446,30 @@ function program(baseIo: Io, result: { code: number }): Command {
     .option('--force', 'write into a non-empty directory: files of the same name are overwritten, others left alone')
     .option('--json', 'print the result as JSON').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: CheckoutFlags) => {
-      result.code = await checkoutCommand(thread, flags, io);
+      result.code = await (await import('./checkout')).checkoutCommand(thread, flags, io);
     });
   root.command('rewind').description("set a thread back to a step: reset its workspace to the step's files; its next turn starts from there").argument('<thread>', 'thread id')
     .option('--to <turn.step>', 'the step (see `unroll show`)')
     .option('--json', 'print the result as JSON')
     .option('--no-worker', 'do not run a worker in this process (the thread\'s host must run one)').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: RewindFlags) => {
-      result.code = await rewindCommand(thread, flags, io);
+      result.code = await (await import('./rewind')).rewindCommand(thread, flags, io);
     });
   root.command('export').description("write a thread's histories and transcript objects to a bundle").argument('<thread>', 'thread id')
     .option('-o, --output <file>', 'the bundle file to write (e.g. run.unroll.gz)').option(address, 'Temporal frontend')
     .action(async (thread: string, flags: ExportFlags) => {
-      result.code = await exportCommand(thread, flags, io);
+      result.code = await (await import('./bundle')).exportCommand(thread, flags, io);
     });
   root.command('import').description('load a bundle into the local store (then show/replay/diff/fork it by id)').argument('<file>', 'bundle file')
     .action(async (file: string) => {
-      result.code = await importCommand(file, io);
+      result.code = await (await import('./bundle')).importCommand(file, io);
     });
   root.command('codec-server').description('serve the encryption key as a Temporal codec server for the Web UI and CLI (until Ctrl-C)')
     .option('--port <port>', 'port (default 8888; 0 picks a free one)').option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--origin <url...>', 'browser origins allowed to call it (default: the dev server UI, http://localhost:8233 and http://127.0.0.1:8233)')
     .option('--namespace <ns>', 'serve only this namespace (default: the configured one)')
     .action(async (flags: CodecServerFlags) => {
-      result.code = await codecServerCommand(flags, io);
+      result.code = await (await import('./codec-server-command')).codecServerCommand(flags, io);
     });
   return root;
 }

@@ -19,7 +19,8 @@ import { NotATemporalFrontendError } from '../temporal/errors';
 import { PromptTooLargeError } from './prompt-limit';
 import { RequestRefusedError } from './request-errors';
 import { ThreadStoreMismatchError } from './thread-store';
-import { installRuntimeLogger, openConfiguredStore, openRuntime, type UnrollRuntime } from './runtime';
+import { openConfiguredStore, openRuntime, type UnrollRuntime } from './runtime';
+import { installRuntimeLogger } from './runtime-logger';
 import { InvalidThreadIdError, ThreadNotFoundError } from './threads';
 
 /** The process's streams and environment, as the CLI passes them. */

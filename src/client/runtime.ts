@@ -1,14 +1,13 @@
 /**
  * What every CLI command that talks to Temporal needs: the server (started locally
  * when none answers and the address is local), a client, the transcript store and,
- * for commands that run agents, an in-process worker.
+ * for commands that run agents, a worker: the home's resident worker (started in the
+ * background when none runs, see ./resident-worker.ts) or, when asked, one in this process.
  */
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { currentHostFacts } from '../activities';
 import { dataConverterFor } from '../codec/data-converter';
 import { keyRingFor, type KeyRing } from '../codec/keys';
 import { MissingKeyPayloadCodec } from '../codec/missing-key-codec';
@@ -18,9 +17,10 @@ import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../tem
 import { NotATemporalFrontendError } from '../temporal/errors';
 import { http2Problem } from '../temporal/frontend-probe';
 import { findTemporalCli } from '../temporal/temporal-cli';
-import { toolEnvironment } from '../tools/environment';
-import { withoutExpectedWarnings } from '../workers/expected-warnings';
-import { createHostWorkers, type HostWorkers } from '../workers/worker';
+import type { HostWorkers } from '../workers/worker';
+import type { InProcessWorker } from './in-process-worker';
+import { buildId, compiledCliPath } from './build-id';
+import { ensureResidentWorker, workerFingerprint, type ResidentWorker } from './resident-worker';
 
 /** The Temporal server is not reachable and Unroll may not start one. */
 export class TemporalUnreachableError extends Error {
@@ -68,6 +68,8 @@ export interface UnrollRuntime {
   readonly storeId: string;
   /** The in-process workers of this host (the shared queue's and the host queue's), if any. */
   readonly worker: HostWorkers | undefined;
+  /** The home's resident worker this command uses, if it uses one. */
+  readonly resident?: ResidentWorker;
   /** The encryption keys the client and worker use; null when encryption is off. */
   readonly keys: KeyRing | null;
   /** Settles when the in-process worker has stopped (rejects when it failed); undefined without one. */
@@ -116,28 +118,30 @@ async function connectClient(address: string): Promise<Connection> {
 /** How long `close()` waits for the in-process worker to finish its tasks before leaving anyway. */
 const WORKER_CLOSE_DEADLINE_MS = 15_000;
 
-let runtimeLogLevel: LogLevel | undefined;
-
-/**
- * Installs the SDK runtime's logger once per process. With `nativeLevel`, the SDK core's
- * own log lines (printed to the console at WARN otherwise) are filtered at that level
- * too (`unroll replay` expects the core's non-determinism warnings and reports them itself).
- */
-export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): void {
-  if (runtimeLogLevel) return;
-  runtimeLogLevel = level;
-  Runtime.install({
-    // The host queue's activity-only worker makes the SDK warn that it polls no workflows: expected.
-    logger: withoutExpectedWarnings(new DefaultLogger(level)),
-    // The commands handle their own signals (Ctrl-C interrupts a turn in `exec`; `worker`
-    // shuts down gracefully), so the SDK must not shut the worker down behind their back.
-    shutdownSignals: [],
-    ...(nativeLevel ? { telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: nativeLevel, other: nativeLevel }) } } } : {}),
-  });
+/** Which worker a command that runs agents uses. */
+export interface RuntimeOptions {
+  /** False: none (`--no-worker`: a worker elsewhere serves the task queue). */
+  readonly withWorker: boolean;
+  /** With `withWorker`: run the workers in this process (`--in-process-worker`, `unroll worker`) instead of the resident one. */
+  readonly inProcessWorker?: boolean;
+  readonly log: (msg: string) => void;
+  readonly keys?: KeyRing | null;
+  readonly store?: { opened: OpenedStore; storeId: string };
 }
 
 /**
- * Connects to Temporal and, when `withWorker`, starts this host's workers in this process. With an
+ * Starts (or reuses) the resident worker of the configured home with this configuration:
+ * `unroll worker --resident` from the compiled CLI, with the caller's environment.
+ */
+export function ensureHomeWorker(config: UnrollConfig, env: Record<string, string | undefined>, log: (msg: string) => void): Promise<ResidentWorker> {
+  const build = buildId();
+  const args = [compiledCliPath(), 'worker', '--resident', '--temporal-address', config.temporal.address, '--host-id', config.hostId];
+  return ensureResidentWorker({ home: config.home, buildId: build, fingerprint: workerFingerprint(config, env, build), command: { file: process.execPath, args }, env, log });
+}
+
+/**
+ * Connects to Temporal and, with `withWorker`, makes sure a worker serves this host: the
+ * home's resident worker, or with `inProcessWorker` this host's workers in this process. With an
  * encryption key configured (`config.encryption`, or `options.keys` when the caller
  * already loaded it), the client and the worker encrypt every payload and the store
  * encrypts at rest. Throws `EncryptionKeyError` for a bad key before connecting.
@@ -145,7 +149,7 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): v
 export async function openRuntime(
   config: UnrollConfig,
   env: Record<string, string | undefined>,
-  options: { withWorker: boolean; log: (msg: string) => void; keys?: KeyRing | null; store?: { opened: OpenedStore; storeId: string } },
+  options: RuntimeOptions,
 ): Promise<UnrollRuntime> {
   const keys = options.keys !== undefined ? options.keys : keyRingFor(config);
   const dataConverter = runtimeDataConverter(keys);
@@ -164,43 +168,41 @@ export async function openRuntime(
 async function connectRuntime(
   config: UnrollConfig,
   env: Record<string, string | undefined>,
-  options: { withWorker: boolean; log: (msg: string) => void; keys: KeyRing | null; opened: OpenedStore; storeId: string; closeStore: () => Promise<void>; dataConverter: DataConverter },
+  options: RuntimeOptions & { keys: KeyRing | null; opened: OpenedStore; storeId: string; closeStore: () => Promise<void>; dataConverter: DataConverter },
 ): Promise<UnrollRuntime> {
   const { keys, opened, storeId, dataConverter } = options;
   await ensureServer(config, options.log);
-  const { address, namespace, taskQueue } = config.temporal;
-  const connection = await connectClient(address);
+  const { address, namespace } = config.temporal;
+  const useResident = options.withWorker && !options.inProcessWorker;
+  // The worker comes up while this client connects: neither waits for the other.
+  const [connected, resident] = await Promise.allSettled([connectClient(address), useResident ? ensureHomeWorker(config, env, options.log) : Promise.resolve(undefined)]);
+  if (connected.status === 'rejected') throw connected.reason;
+  const connection = connected.value;
+  if (resident.status === 'rejected') {
+    await connection.close();
+    throw resident.reason;
+  }
   const client = new Client({ connection, namespace, dataConverter });
   const store = opened.store;
-  let worker: HostWorkers | undefined;
-  let running: Promise<void> | undefined;
-  let native: NativeConnection | undefined;
-  if (options.withWorker) {
-    native = await NativeConnection.connect({ address });
-    worker = await createHostWorkers({
-      connection: native,
-      namespace,
-      taskQueue,
-      hostId: config.hostId,
-      failover: config.failover,
-      deps: {
-        store,
-        apiKey: (name) => env[name],
-        host: currentHostFacts(env),
-        toolEnvironment: toolEnvironment(env, config.toolEnvironment.policy, config.toolEnvironment.secretNames),
-        storeIdentity: { id: storeId, description: opened.description, host: config.hostId, source: opened.source },
-        checkpointRoot: config.checkpointRoot,
-      },
-      dataConverter,
-    });
-    running = worker.run();
+  let inProcess: InProcessWorker | undefined;
+  if (options.withWorker && !useResident) {
+    try {
+      const { startInProcessWorker } = await import('./in-process-worker');
+      inProcess = await startInProcessWorker(config, env, { opened, storeId, dataConverter });
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
   }
+  const worker = inProcess?.worker;
+  const running = inProcess?.running;
   return {
     client,
     store,
     opened,
     storeId,
     worker,
+    resident: resident.value,
     keys,
     stopped: running,
     async close() {
@@ -208,7 +210,7 @@ async function connectRuntime(
       // A worker that cannot drain (a task stuck in the SDK) must not keep the CLI from exiting.
       const stopped = await Promise.race([running?.then(() => true, () => true) ?? true, delay(WORKER_CLOSE_DEADLINE_MS, false, { ref: false })]);
       if (!stopped) return;
-      await native?.close();
+      await inProcess?.connection.close();
       await connection.close();
       await options.closeStore();
     },

@@ -91,6 +91,8 @@ export interface UnrollConfig {
   readonly failover: FailoverConfig;
   /** The configured MCP servers (`[mcp_servers.*]`), enabled or not, by name. */
   readonly mcpServers: Readonly<Record<string, McpServerConfig>>;
+  /** The resident worker (src/client/resident-worker.ts): how long it may sit idle before it stops. */
+  readonly residentWorker: { readonly idleTimeoutMs: number };
 }
 
 /** A worker's side of host failover. */
@@ -113,6 +115,9 @@ export interface FailoverConfig {
 
 /** The default liveness window: a minute-long idle poll plus margin. */
 export const DEFAULT_HOST_LIVENESS_WINDOW_S = 75;
+
+/** Default idle time after which a resident worker stops: 10 minutes. */
+export const DEFAULT_WORKER_IDLE_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * The configured transcript store: `spec` as written (undefined: the default file store
@@ -209,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
     },
     store: storeSource(c, merged),
     failover: failoverConfig(env, overrides, c, merged, home),
+    residentWorker: { idleTimeoutMs: workerIdleTimeout(env.UNROLL_WORKER_IDLE_MS, c.unroll?.worker_idle_timeout_ms) },
     ...encryptionSource(env, c, merged, home),
     toolEnvironment: {
       policy: shellEnvironmentPolicy(c),
@@ -348,6 +354,14 @@ function failoverConfig(env: Record<string, string | undefined>, overrides: Conf
     workspaceRootConfigured: root !== undefined,
     livenessWindowMs: windowS * 1000,
   };
+}
+
+/** The resident worker's idle timeout: `UNROLL_WORKER_IDLE_MS`, else `unroll.worker_idle_timeout_ms`, else 10 minutes. */
+function workerIdleTimeout(fromEnv: string | undefined, fromFile: number | undefined): number {
+  if (fromEnv === undefined) return fromFile ?? DEFAULT_WORKER_IDLE_TIMEOUT_MS;
+  const ms = Number(fromEnv);
+  if (!Number.isInteger(ms) || ms <= 0) throw new ConfigError(`UNROLL_WORKER_IDLE_MS must be a positive whole number of milliseconds, not "${fromEnv}"`);
+  return ms;
 }
 
 /** The host id from `--host-id`, else `UNROLL_HOST_ID` or config, else the hostname; validated. */

@@ -36,6 +36,7 @@ export const ConfigFile = z
     encryption: z.object({ keyFile: z.string().min(1) }).strict(),
     store: z.string(),
     failoverAfter: z.number().int().nonnegative().max(MAX_FAILOVER_AFTER_S),
+    workerIdleTimeoutMs: z.number().int().positive(),
     workspaceRoot: z.string().min(1),
     checkpoints: z.object({ enabled: z.boolean(), maxBytes: z.number().int().positive(), exclude: z.array(z.string().min(1)) }).partial().strict(),
   })
@@ -100,6 +101,7 @@ export function tomlFromLegacy(json: ConfigFile, builtin: BuiltinLookup): Config
     ...(json.shellTimeoutMs !== undefined ? { shell_timeout_ms: json.shellTimeoutMs } : {}),
     ...(json.compaction ? { compaction: json.compaction } : {}),
     ...(json.failoverAfter !== undefined ? { failover_after: json.failoverAfter } : {}),
+    ...(json.workerIdleTimeoutMs !== undefined ? { worker_idle_timeout_ms: json.workerIdleTimeoutMs } : {}),
     ...(json.workspaceRoot !== undefined ? { workspace_root: json.workspaceRoot } : {}),
     ...(json.checkpoints
       ? { checkpoints: { ...(json.checkpoints.enabled !== undefined ? { enabled: json.checkpoints.enabled } : {}), ...(json.checkpoints.maxBytes !== undefined ? { max_bytes: json.checkpoints.maxBytes } : {}), ...(json.checkpoints.exclude ? { exclude: json.checkpoints.exclude } : {}) } }

@@ -134,5 +134,10 @@ export const SessionSettings = z.object({
   failoverAfter: z.number().int().nonnegative().max(MAX_FAILOVER_AFTER_S).optional(),
   /** Workspace checkpoints (src/checkpoints); absent on older threads, which then use the defaults. */
   checkpoints: CheckpointSettings.optional(),
+  /**
+   * Hash of the environment the thread's tools run with, recorded in the store by the
+   * client that started it (src/tools/thread-environment.ts). Absent: the worker's own.
+   */
+  toolEnvironment: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;

@@ -94,6 +94,8 @@ export const UnrollTableToml = z.strictObject({
   compaction: z.enum(['remote', 'local']).optional(),
   /** Host failover: seconds a pinned host may be silent before its threads move (0: never). */
   failover_after: z.number().int().nonnegative().max(MAX_FAILOVER_AFTER_S).optional(),
+  /** How long the resident worker may sit idle before it stops, in ms. */
+  worker_idle_timeout_ms: z.number().int().positive().optional(),
   /** Where this host's worker restores the workspaces of threads it adopts. */
   workspace_root: nonEmpty.optional(),
   /** Workspace checkpoints of new threads (src/checkpoints). */

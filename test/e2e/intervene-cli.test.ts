@@ -84,6 +84,8 @@ describe('intervening with the CLI', () => {
     model.enqueue(respond(assistantMessage('short')));
     const first = await runCli(['exec', '--json', 'hello'], env, workspace);
     const threadId = (JSON.parse(first.stdout.split('\n')[0]) as { thread_id: string }).thread_id;
+    // exec left the home's resident worker running (it would answer): stop it.
+    expect((await runCli(['worker', 'stop'], env, workspace)).code).toBe(0);
     const deny = await runCli(['deny', threadId], { ...env, UNROLL_WORKER_WAIT_MS: '2000' }, workspace);
     expect(deny.code).toBe(2);
     expect(deny.stderr).toContain(`no worker answered for thread ${threadId} within 2 s`);

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { stopResidentWorker } from '../../src/client/resident-worker';
 import { testEnvironment } from '../support/harness';
 import { ScriptedResponsesServer } from '../support/responses-server';
 
@@ -94,6 +95,8 @@ export async function startCliFixture(name: string): Promise<CliFixture> {
     workspace,
     env,
     async close() {
+      // exec starts the home's resident worker: it must not outlive the test.
+      await stopResidentWorker(home);
       await model.close();
       await rm(home, { recursive: true, force: true });
       await rm(workspace, { recursive: true, force: true });

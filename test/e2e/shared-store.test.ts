@@ -10,6 +10,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { stopResidentWorker } from '../../src/client/resident-worker';
 import { readBundle } from '../../src/history/bundle';
 import { freshDatabase } from '../support/postgres';
 import { testPostgresUrl } from '../support/postgres-env';
@@ -47,6 +48,10 @@ describe('a thread in the shared PostgreSQL store', () => {
     db = new Client({ connectionString: url });
     await db.connect();
     otherHome = await mkdtemp(path.join(os.tmpdir(), 'unroll-shared-store-other-home-'));
+  });
+  // exec starts the home's resident worker; the tests below count on the workers they start being the only ones.
+  afterEach(async () => {
+    await stopResidentWorker(fixture.home);
   });
   afterAll(async () => {
     await db.end();

@@ -62,6 +62,7 @@ function defaults(): UnrollConfig {
     store: { spec: undefined, source: 'UNROLL_STORE' },
     failover: { workspaceRoot: path.join(home, 'workspaces'), workspaceRootConfigured: false, livenessWindowMs: 75_000 },
     mcpServers: {},
+    residentWorker: { idleTimeoutMs: 600_000 },
   };
 }
 

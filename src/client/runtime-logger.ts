@@ -1,0 +1,27 @@
+/**
+ * The Temporal SDK runtime's logger, installed once per process by the commands that run
+ * a worker or replay histories in this process. Kept out of ./runtime.ts so that the thin
+ * client commands (`exec` with the resident worker) never load `@temporalio/worker`.
+ */
+import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogLevel } from '@temporalio/worker';
+import { withoutExpectedWarnings } from '../workers/expected-warnings';
+
+let runtimeLogLevel: LogLevel | undefined;
+
+/**
+ * Installs the SDK runtime's logger once per process. With `nativeLevel`, the SDK core's
+ * own log lines (printed to the console at WARN otherwise) are filtered at that level
+ * too (`unroll replay` expects the core's non-determinism warnings and reports them itself).
+ */
+export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): void {
+  if (runtimeLogLevel) return;
+  runtimeLogLevel = level;
+  Runtime.install({
+    // The host queue's activity-only worker makes the SDK warn that it polls no workflows: expected.
+    logger: withoutExpectedWarnings(new DefaultLogger(level)),
+    // The commands handle their own signals (Ctrl-C interrupts a turn in `exec`; `worker`
+    // shuts down gracefully), so the SDK must not shut the worker down behind their back.
+    shutdownSignals: [],
+    ...(nativeLevel ? { telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: nativeLevel, other: nativeLevel }) } } } : {}),
+  });
+}
