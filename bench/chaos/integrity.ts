@@ -72,7 +72,7 @@ export async function verifyStore(storeRoot: string, heads: readonly string[]): 
     }
     objects += 1;
     const data = await fs.readFile(file);
-    if (!OBJECT_HASH.test(name) || createHash('sha256').update(data).digest('hex') !== name || !parsesAsJson(data)) corrupted.add(name);
+    if (!OBJECT_HASH.test(name) || createHash('sha256').update(data).digest('hex') !== name || !(parsesAsJson(data) || isGitBundle(data))) corrupted.add(name);
   }
   const markerRoot = path.join(storeRoot, 'markers');
   const markerHeads: string[] = [];
@@ -126,6 +126,12 @@ export async function loadObject<T>(load: () => Promise<T>, hash: string, lost: 
 }
 
 /** True when `data` is a JSON document. */
+/** A workspace checkpoint's git bundle (src/checkpoints): the store's only non-JSON objects. */
+export function isGitBundle(data: Buffer): boolean {
+  const head = data.subarray(0, 16).toString('latin1');
+  return head.startsWith('# v2 git bundle\n') || head.startsWith('# v3 git bundle\n');
+}
+
 export function parsesAsJson(data: Buffer): boolean {
   try {
     JSON.parse(data.toString('utf8'));

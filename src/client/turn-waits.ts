@@ -115,6 +115,8 @@ export function taskLabel(task: PendingTask, step: number, workflowId = 'the wor
   // It writes the user's message, but first reads AGENTS.md and the environment on the workspace's host.
   if (task.type === 'beginTurn') return "the turn's start (beginTurn: reads the workspace, writes the user's message)";
   if (task.type === 'readWorkspaceContext') return 'reading the workspace context (AGENTS.md, environment)';
+  if (task.type === 'checkpointWorkspace') return 'a workspace checkpoint';
+  if (task.type === 'restoreWorkspace') return 'a workspace restore';
   if (STORE_ACTIVITIES.has(task.type)) return `a store write (${task.type})`;
   return task.type || `activity ${task.id}`;
 }

@@ -34,7 +34,7 @@ describe('following a turn that waits', () => {
 
     await waitFor('the waiting notice', () => notices.some((n) => n.includes('waiting for a worker')), 60_000);
     expect(notices).toEqual([
-      expect.stringMatching(new RegExp(`^waiting for a worker on task queue "${toolQueue}": a tool call has waited \\d+ s and no worker has taken it; no worker polls it \\(start one: .*\\)$`)),
+      expect.stringMatching(new RegExp(`^waiting for a worker on task queue "${toolQueue}": (a tool call|a workspace checkpoint) has waited \\d+ s and no worker has taken it; no worker polls it \\(start one: .*\\)$`)),
     ]);
 
     const connection = await NativeConnection.connect({ address: h.address });
