@@ -111,6 +111,20 @@ export function withoutAdditions(events: readonly StreamEvent[], difference?: Kn
   return kept;
 }
 
+/**
+ * The golden stream without the events of the script's known difference that only
+ * Codex emits (the last ones of each key, so earlier items of the same kind stay).
+ */
+export function withoutCodexOnly(events: readonly StreamEvent[], difference?: KnownDifference): StreamEvent[] {
+  const kept = [...events];
+  for (const key of [...(difference?.codexOnly ?? [])].reverse()) {
+    const at = kept.map(eventKey).lastIndexOf(key);
+    if (at < 0) throw new Error(`the golden stream has no ${key} event, which the documented difference expects (${difference?.why})`);
+    kept.splice(at, 1);
+  }
+  return kept;
+}
+
 /** Both streams in the form that is compared: retry messages reduced to their shape. */
 export function comparable(events: readonly StreamEvent[]): StreamEvent[] {
   return events.map((event) => (event.type === 'error' && typeof event.message === 'string' ? { ...event, message: retryMessageShape(event.message) } : event));
