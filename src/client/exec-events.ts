@@ -252,7 +252,10 @@ export class ExecEventTranslator {
     try {
       const call = await this.store.getItem(itemHash);
       if (call.type === 'custom_tool_call') patch = call.input;
-      else if (call.type === 'function_call') patch = String((JSON.parse(call.arguments) as { input?: unknown }).input ?? '');
+      else if (call.type === 'function_call') {
+        const input = (JSON.parse(call.arguments) as { input?: unknown }).input;
+        patch = typeof input === 'string' ? input : '';
+      }
     } catch {
       // Arguments that are not JSON: the call fails verification and has no item.
       return [];
