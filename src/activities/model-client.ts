@@ -196,5 +196,6 @@ export function usageOf(usage: OpenAI.Responses.ResponseUsage | undefined | null
     cachedInputTokens: usage?.input_tokens_details?.cached_tokens ?? 0,
     outputTokens: usage?.output_tokens ?? 0,
     reasoningOutputTokens: usage?.output_tokens_details?.reasoning_tokens ?? 0,
+    cacheWriteInputTokens: usage?.input_tokens_details?.cache_write_tokens ?? 0,
   };
 }

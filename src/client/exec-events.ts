@@ -1,28 +1,52 @@
 /**
  * Turns a turn's progress events (small references) into the JSONL event stream of
- * `codex exec --json`: thread.started, turn.started, item.started / item.completed with
- * items of type agent_message, reasoning, command_execution, file_change, todo_list and
- * error, then turn.completed (with usage) or turn.failed. Two additions of Unroll's own:
- * turn.completed also carries `thread_usage` (running total) and `context_tokens` (the
- * context estimate), `context.compacted` reports a compaction, `approval.requested` /
- * `approval.resolved` an approval, `input.injected` a steering message, `checkpoint.skipped`
- * (once per turn) a step whose files could not be checkpointed, `thread.moved` a host
- * failover (src/client/host-move.ts). Full texts are read from the
- * transcript store by hash, so the workflow never has to carry them.
+ * `codex exec --json` 0.171, with its shapes and ordering (checked against the real
+ * Codex by the side-by-side suite, test/e2e/exec-json-golden.test.ts):
+ * thread.started, turn.started, item.started / item.updated / item.completed with items
+ * of type agent_message, reasoning, command_execution, file_change, todo_list and error,
+ * `error` events for provider retries (`Reconnecting... n/∞ (…)`, see ./run-turn.ts),
+ * then turn.completed (with usage) or turn.failed. As in Codex, a call that never ran
+ * (unknown tool, arguments that do not parse, a patch that fails verification) has no
+ * item; a file_change lists its absolute, sorted paths from item.started on; the plan is
+ * one todo_list item, started by the first update_plan, updated by each later one and
+ * completed when the turn ends.
+ *
+ * Unroll's additions, which a Codex consumer ignores: turn.completed also carries
+ * `thread_usage` (running total) and `context_tokens` (the context estimate);
+ * `call.rejected` tells why a call that has no item did not run; `context.compacted`
+ * reports a compaction, `approval.requested` / `approval.resolved` an approval,
+ * `input.injected` a steering message, `checkpoint.skipped` (once per turn) a step whose
+ * files could not be checkpointed, `thread.moved` a host failover
+ * (src/client/host-move.ts). Full texts are read from the transcript store by hash, so
+ * the workflow never has to carry them.
  */
+import * as path from 'node:path';
 import { messageText, type ConversationItem } from '../items/schemas';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import type { TranscriptStore } from '../store/transcript-store';
+import { WRITE_FAILED } from '../tools/apply-patch/apply';
 import type { TurnEvent, TurnResult } from '../workflows/definitions';
 import { hostMoveEvent, type ThreadMovedEvent } from './host-move';
 
-/** An item of the exec event stream (the `item` of item.started / item.completed). */
+/** A file a patch changes, as file_change items list it. */
+export interface ExecFileChange {
+  path: string;
+  kind: 'add' | 'update' | 'delete';
+}
+
+/** An entry of a todo_list item. */
+export interface ExecTodo {
+  text: string;
+  completed: boolean;
+}
+
+/** An item of the exec event stream (the `item` of item.started / item.updated / item.completed). */
 export type ExecItem =
   | { id: string; type: 'agent_message'; text: string }
   | { id: string; type: 'reasoning'; text: string }
   | { id: string; type: 'command_execution'; command: string; aggregated_output: string; exit_code: number | null; status: 'in_progress' | 'completed' | 'failed' }
-  | { id: string; type: 'file_change'; changes: Array<{ path: string; kind: 'add' | 'update' | 'delete' }>; status: 'in_progress' | 'completed' | 'failed' }
-  | { id: string; type: 'todo_list'; items: Array<{ text: string; completed: boolean }> }
+  | { id: string; type: 'file_change'; changes: ExecFileChange[]; status: 'in_progress' | 'completed' | 'failed' }
+  | { id: string; type: 'todo_list'; items: ExecTodo[] }
   | { id: string; type: 'error'; message: string };
 
 /** One line of `unroll exec --json`. */
@@ -30,40 +54,56 @@ export type ExecEvent =
   | { type: 'thread.started'; thread_id: string }
   | { type: 'turn.started' }
   | { type: 'item.started'; item: ExecItem }
+  | { type: 'item.updated'; item: ExecItem }
   | { type: 'item.completed'; item: ExecItem }
   | { type: 'turn.completed'; usage: ExecUsage; thread_usage: ExecUsage; context_tokens: number }
   | { type: 'context.compacted'; reason: string; mode: string; tokens_before: number; tokens_after: number; dropped_items: number }
   | { type: 'approval.requested'; call_id: string; tool: string; summary: string; reason: string; justification: string | null }
   | { type: 'approval.resolved'; call_id: string; decision: string }
   | { type: 'input.injected'; text: string }
+  | { type: 'call.rejected'; call_id: string; tool: string; message: string }
   | ThreadMovedEvent
   | { type: 'checkpoint.skipped'; step: number; reason: string }
   | { type: 'turn.failed'; error: { message: string } }
   | { type: 'error'; message: string };
 
+/** Token usage in the field names of `codex exec --json` 0.171. */
 export interface ExecUsage {
   input_tokens: number;
   cached_input_tokens: number;
+  cache_write_input_tokens: number;
   output_tokens: number;
   reasoning_output_tokens: number;
 }
 
+type ToolCompleted = Extract<TurnEvent, { kind: 'tool.completed' }>;
+
 /**
- * Stateful translator for one turn: assigns item ids (`item_0`, `item_1`, …) and pairs a
- * tool's started and completed events under the same id.
+ * Stateful translator for one turn: assigns item ids (`item_0`, `item_1`, …), pairs a
+ * tool's started and completed events under the same id, and keeps the plan's item open
+ * until the turn ends.
  */
 export class ExecEventTranslator {
   private nextId = 0;
   private readonly idByCall = new Map<string, string>();
   private readonly commandByCall = new Map<string, string>();
+  /** The files each apply_patch call declares, read from the call when it starts. */
+  private readonly patchByCall = new Map<string, ExecFileChange[]>();
+  /** The plan's todo_list item, once the first update_plan has run. */
+  private plan: { id: string; items: ExecTodo[] } | null = null;
+  /** The turn's workspace, to make patch paths absolute (unknown in turns recorded before it was told). */
+  private cwd: string | null;
   private warnedNoCheckpoint = false;
 
-  constructor(private readonly store: TranscriptStore) {}
+  constructor(private readonly store: TranscriptStore, options: { cwd?: string } = {}) {
+    this.cwd = options.cwd ?? null;
+  }
 
   /** The events for one turn progress event (often none, sometimes two). */
   async translate(event: TurnEvent): Promise<ExecEvent[]> {
     switch (event.kind) {
       case 'turn.started':
+        if (event.cwd !== undefined) this.cwd = event.cwd;
         return [{ type: 'turn.started' }];
       case 'output': {
         const item = await this.store.getItem(event.ref.hash);
@@ -71,7 +111,7 @@ export class ExecEventTranslator {
         return [{ type: 'item.completed', item: { id: this.newId(), type: event.ref.type, text } }];
       }
       case 'tool.started':
-        return this.toolStarted(event.call.callId, event.call.name, event.call.summary);
+        return this.toolStarted(event.call.callId, event.call.name, event.call.summary, event.call.itemHash);
       case 'tool.completed':
         return this.toolCompleted(event);
       case 'approval.requested':
@@ -81,6 +121,7 @@ export class ExecEventTranslator {
       case 'input.injected':
         return [{ type: 'input.injected', text: event.text }];
       case 'host.moved':
+        this.cwd = event.move.cwd;
         return [hostMoveEvent(event.move)];
       case 'checkpoint':
         // Said once: every later step of the turn is likely skipped for the same reason.
@@ -97,76 +138,153 @@ export class ExecEventTranslator {
   }
 
   /**
-   * The closing event of the turn. `threadUsageBefore` is the thread's usage before this
-   * turn, so that `thread_usage` is the running total.
+   * The closing events of the turn: the plan's todo_list item completes (as in Codex,
+   * after the last message), then turn.completed or turn.failed. `threadUsageBefore` is
+   * the thread's usage before this turn, so that `thread_usage` is the running total.
    */
   finish(result: TurnResult, threadUsageBefore: TurnResult['usage'] = ZERO_USAGE): ExecEvent[] {
+    const closing: ExecEvent[] = this.plan ? [{ type: 'item.completed', item: { id: this.plan.id, type: 'todo_list', items: this.plan.items } }] : [];
+    this.plan = null;
     if (result.status === 'completed') {
-      return [{ type: 'turn.completed', usage: execUsage(result.usage), thread_usage: execUsage(addUsage(threadUsageBefore, result.usage)), context_tokens: result.contextTokens }];
+      return [...closing, { type: 'turn.completed', usage: execUsage(result.usage), thread_usage: execUsage(addUsage(threadUsageBefore, result.usage)), context_tokens: result.contextTokens }];
     }
-    if (result.status === 'interrupted') return [{ type: 'turn.failed', error: { message: 'turn interrupted by the user' } }];
-    return [{ type: 'turn.failed', error: { message: result.error?.message ?? `turn ${result.status}` } }];
+    if (result.status === 'interrupted') return [...closing, { type: 'turn.failed', error: { message: 'turn interrupted by the user' } }];
+    return [...closing, { type: 'turn.failed', error: { message: result.error?.message ?? `turn ${result.status}` } }];
   }
 
   private newId(): string {
     return `item_${this.nextId++}`;
   }
 
-  private toolStarted(callId: string, name: string, summary: string): ExecEvent[] {
-    const id = this.newId();
-    this.idByCall.set(callId, id);
+  private async toolStarted(callId: string, name: string, summary: string, itemHash: string): Promise<ExecEvent[]> {
     if (name === 'shell') {
-      const command = summary.replace(/^shell: /, '');
+      // A call whose arguments do not parse has no command (its summary is the bare name): no item, as in Codex.
+      if (!summary.startsWith('shell: ')) return [];
+      const id = this.newId();
+      this.idByCall.set(callId, id);
+      const command = summary.slice('shell: '.length);
       this.commandByCall.set(callId, command);
       return [{ type: 'item.started', item: { id, type: 'command_execution', command, aggregated_output: '', exit_code: null, status: 'in_progress' } }];
     }
     if (name === 'apply_patch') {
-      return [{ type: 'item.started', item: { id, type: 'file_change', changes: [], status: 'in_progress' } }];
+      // Codex opens the item only once the patch is verified, so it is opened on completion.
+      this.patchByCall.set(callId, await this.declaredChanges(itemHash));
     }
     return [];
   }
 
-  private async toolCompleted(event: Extract<TurnEvent, { kind: 'tool.completed' }>): Promise<ExecEvent[]> {
-    const id = this.idByCall.get(event.callId) ?? this.newId();
-    const meta = event.metadata;
-    if (event.name === 'shell') {
-      // A call that never ran (bad arguments) still closes the item it opened, as failed.
-      const output = await this.store.getItem(event.outputHash);
-      const text = 'output' in output ? String(output.output) : '';
-      const exitCode = typeof meta.exitCode === 'number' ? meta.exitCode : null;
-      return [{
-        type: 'item.completed',
-        item: {
-          id,
-          type: 'command_execution',
-          command: typeof meta.command === 'string' ? meta.command : (this.commandByCall.get(event.callId) ?? ''),
-          aggregated_output: shellOutputBody(text),
-          exit_code: exitCode,
-          status: event.success ? 'completed' : 'failed',
-        },
-      }];
+  private async toolCompleted(event: ToolCompleted): Promise<ExecEvent[]> {
+    switch (event.name) {
+      case 'shell':
+        return this.shellCompleted(event);
+      case 'apply_patch':
+        return this.patchCompleted(event);
+      case 'update_plan':
+        return this.planCompleted(event);
+      default:
+        return event.success ? [] : this.rejected(event);
     }
-    if (event.name === 'apply_patch' && Array.isArray(meta.changes)) {
-      const changes = (meta.changes as Array<{ kind: string; path: string }>).map((c) => ({
-        path: c.path,
-        kind: c.kind === 'A' ? ('add' as const) : c.kind === 'D' ? ('delete' as const) : ('update' as const),
-      }));
-      return [{ type: 'item.completed', item: { id, type: 'file_change', changes, status: 'completed' } }];
-    }
-    if (event.name === 'update_plan' && Array.isArray(meta.plan)) {
-      const items = (meta.plan as Array<{ step: string; status: string }>).map((s) => ({ text: s.step, completed: s.status === 'completed' }));
-      return [{ type: 'item.completed', item: { id, type: 'todo_list', items } }];
-    }
-    const output = await this.store.getItem(event.outputHash);
-    const message = 'output' in output ? String(output.output) : `${event.name} failed`;
-    if (event.name === 'apply_patch') {
-      return [
-        { type: 'item.completed', item: { id, type: 'file_change', changes: [], status: 'failed' } },
-        { type: 'item.completed', item: { id: this.newId(), type: 'error', message } },
-      ];
-    }
-    return [{ type: 'item.completed', item: { id, type: 'error', message } }];
   }
+
+  /** command_execution: closes the item the call opened, with Codex's output, exit code and status. */
+  private async shellCompleted(event: ToolCompleted): Promise<ExecEvent[]> {
+    const id = this.idByCall.get(event.callId);
+    if (id === undefined) return this.rejected(event);
+    const meta = event.metadata;
+    const output = await this.store.getItem(event.outputHash);
+    const text = 'output' in output ? String(output.output) : '';
+    return [{
+      type: 'item.completed',
+      item: {
+        id,
+        type: 'command_execution',
+        command: typeof meta.command === 'string' ? meta.command : (this.commandByCall.get(event.callId) ?? ''),
+        aggregated_output: shellOutputBody(text),
+        exit_code: typeof meta.exitCode === 'number' ? meta.exitCode : null,
+        status: event.success ? 'completed' : 'failed',
+      },
+    }];
+  }
+
+  /**
+   * file_change: as Codex, an applied patch is started and completed with the files it
+   * declares; a patch that failed while writing is started and completed as failed; one
+   * that never got to writing (verification, sandbox) has no item.
+   */
+  private async patchCompleted(event: ToolCompleted): Promise<ExecEvent[]> {
+    const error = typeof event.metadata.error === 'string' ? event.metadata.error : '';
+    const wrote = event.success || error.startsWith(WRITE_FAILED) || error.startsWith('apply_patch could not');
+    if (!wrote) return this.rejected(event);
+    const declared = this.patchByCall.get(event.callId) ?? [];
+    const changes = declared.length > 0 ? declared : this.absoluteChanges(metadataChanges(event.metadata.changes));
+    const id = this.newId();
+    return [
+      { type: 'item.started', item: { id, type: 'file_change', changes, status: 'in_progress' } },
+      { type: 'item.completed', item: { id, type: 'file_change', changes, status: event.success ? 'completed' : 'failed' } },
+    ];
+  }
+
+  /** todo_list: one item per turn, started by the first plan and updated by each later one. */
+  private async planCompleted(event: ToolCompleted): Promise<ExecEvent[]> {
+    if (!event.success || !Array.isArray(event.metadata.plan)) return this.rejected(event);
+    const items = (event.metadata.plan as Array<{ step: string; status: string }>).map((s) => ({ text: s.step, completed: s.status === 'completed' }));
+    if (this.plan) {
+      this.plan.items = items;
+      return [{ type: 'item.updated', item: { id: this.plan.id, type: 'todo_list', items } }];
+    }
+    this.plan = { id: this.newId(), items };
+    return [{ type: 'item.started', item: { id: this.plan.id, type: 'todo_list', items } }];
+  }
+
+  /** Unroll's addition for a call that did not run (no item, as in Codex): why, from its output. */
+  private async rejected(event: ToolCompleted): Promise<ExecEvent[]> {
+    let message = typeof event.metadata.error === 'string' ? event.metadata.error : '';
+    if (message === '') {
+      const output = await this.store.getItem(event.outputHash);
+      message = 'output' in output ? String(output.output) : `${event.name} failed`;
+    }
+    return [{ type: 'call.rejected', call_id: event.callId, tool: event.name, message }];
+  }
+
+  /** The files an apply_patch call declares (its `*** Add/Update/Delete File:` lines). */
+  private async declaredChanges(itemHash: string): Promise<ExecFileChange[]> {
+    let patch = '';
+    try {
+      const call = await this.store.getItem(itemHash);
+      if (call.type === 'custom_tool_call') patch = call.input;
+      else if (call.type === 'function_call') {
+        const input = (JSON.parse(call.arguments) as { input?: unknown }).input;
+        patch = typeof input === 'string' ? input : '';
+      }
+    } catch {
+      // Arguments that are not JSON: the call fails verification and has no item.
+      return [];
+    }
+    return this.absoluteChanges(patchChanges(patch));
+  }
+
+  /** Paths made absolute against the workspace, one entry per path (the last kind wins), sorted as Codex sorts them. */
+  private absoluteChanges(changes: readonly ExecFileChange[]): ExecFileChange[] {
+    const byPath = new Map<string, ExecFileChange['kind']>();
+    for (const c of changes) byPath.set(this.cwd === null ? c.path : path.resolve(this.cwd, c.path), c.kind);
+    return [...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, kind]) => ({ path: p, kind }));
+  }
+}
+
+/** The `*** Add/Update/Delete File:` operations of a patch text, relative paths as written. */
+export function patchChanges(patch: string): ExecFileChange[] {
+  const kinds = { Add: 'add', Update: 'update', Delete: 'delete' } as const;
+  const changes: ExecFileChange[] = [];
+  for (const match of patch.matchAll(/^\*\*\* (Add|Update|Delete) File: (.+?)\s*$/gm)) {
+    changes.push({ path: match[2], kind: kinds[match[1] as keyof typeof kinds] });
+  }
+  return changes;
+}
+
+/** The `changes` an apply_patch result's metadata reports (`{kind: 'A'|'M'|'D', path}`). */
+function metadataChanges(changes: unknown): ExecFileChange[] {
+  if (!Array.isArray(changes)) return [];
+  return (changes as Array<{ kind: string; path: string }>).map((c) => ({ path: c.path, kind: c.kind === 'A' ? 'add' : c.kind === 'D' ? 'delete' : 'update' }));
 }
 
 /** Usage in the field names of `codex exec --json`. */
@@ -174,6 +292,7 @@ export function execUsage(usage: TurnResult['usage']): ExecUsage {
   return {
     input_tokens: usage.inputTokens,
     cached_input_tokens: usage.cachedInputTokens,
+    cache_write_input_tokens: usage.cacheWriteInputTokens ?? 0,
     output_tokens: usage.outputTokens,
     reasoning_output_tokens: usage.reasoningOutputTokens,
   };

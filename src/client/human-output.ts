@@ -17,6 +17,8 @@ const OUTPUT_PREVIEW_LINES = 6;
 /** Renders exec events for a person; holds back the latest message until the turn ends. */
 export class HumanOutput {
   private heldMessage: string | null = null;
+  /** The todo list last printed, so that the same plan is not printed twice. */
+  private shownPlan: string | null = null;
 
   constructor(private readonly options: HumanOutputOptions) {}
 
@@ -53,9 +55,18 @@ export class HumanOutput {
       case 'item.started':
         this.flushMessage();
         if (event.item.type === 'command_execution') this.line(`${this.paint('36', '$')} ${event.item.command}`);
+        if (event.item.type === 'todo_list') this.item(event.item);
+        break;
+      case 'item.updated':
+        // The plan changed; its item completes (unchanged) at the end of the turn.
+        if (event.item.type === 'todo_list') this.item(event.item);
         break;
       case 'item.completed':
         this.item(event.item);
+        break;
+      case 'call.rejected':
+        this.flushMessage();
+        this.line(this.paint('31', `error: ${event.tool}: ${event.message}`));
         break;
       case 'turn.completed': {
         this.finalMessage();
@@ -100,6 +111,8 @@ export class HumanOutput {
   }
 
   private item(item: ExecItem): void {
+    // The plan's item completes at the end of the turn with the plan last shown.
+    if (item.type === 'todo_list' && this.shownPlan === JSON.stringify(item.items)) return;
     if (item.type === 'agent_message') {
       this.flushMessage();
       this.heldMessage = item.text;
@@ -125,6 +138,7 @@ export class HumanOutput {
         }
         break;
       case 'todo_list':
+        this.shownPlan = JSON.stringify(item.items);
         this.line(this.paint('33', 'plan'));
         for (const step of item.items) this.line(`  ${step.completed ? '[x]' : '[ ]'} ${step.text}`);
         break;

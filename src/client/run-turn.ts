@@ -13,6 +13,7 @@ import type { TurnEvent, TurnResult } from '../workflows/definitions';
 import { ExecEventTranslator, type ExecEvent } from './exec-events';
 import type { HumanOutput } from './human-output';
 import { followTurn, TurnProgressUnreadableError } from './threads';
+import type { WaitNotice } from './turn-waits';
 
 /** Where events go: JSON lines on stdout, or the human renderer. */
 export type EventSink = { kind: 'json'; out: NodeJS.WritableStream } | { kind: 'human'; view: HumanOutput };
@@ -23,10 +24,23 @@ export function emit(sink: EventSink, event: ExecEvent): void {
   else sink.view.event(event);
 }
 
-/** Tells the user what a turn waits for: an `error` event in JSON (the turn goes on), a line otherwise. */
-export function notice(sink: EventSink, message: string): void {
-  if (sink.kind === 'json') emit(sink, { type: 'error', message });
-  else sink.view.notice(message);
+/**
+ * Tells the user what a turn waits for: an `error` event in JSON (the turn goes on), a
+ * line otherwise. A retried model request is told in JSON as `codex exec --json` tells
+ * it, `Reconnecting... <n>/∞ (<why>)`: Unroll retries without limit where Codex stops at 5.
+ */
+export function notice(sink: EventSink, message: string, detail?: WaitNotice): void {
+  if (sink.kind !== 'json') {
+    sink.view.notice(message);
+    return;
+  }
+  const retry = detail?.providerRetry;
+  if (retry) {
+    const wait = retry.nextInSeconds !== null ? `; next attempt in ${retry.nextInSeconds} s` : '';
+    emit(sink, { type: 'error', message: `Reconnecting... ${retry.retry}/∞ (${retry.reason}${wait})` });
+    return;
+  }
+  emit(sink, { type: 'error', message });
 }
 
 /**
@@ -92,7 +106,7 @@ export async function watchTurn(
   };
   let result: TurnResult;
   try {
-    result = await followTurn(client, turnWorkflowId, show, { onNotice: (message) => notice(sink, message) });
+    result = await followTurn(client, turnWorkflowId, show, { onNotice: (message, detail) => notice(sink, message, detail) });
   } catch (err) {
     if (!(err instanceof TurnProgressUnreadableError)) throw err;
     // The last steps cannot be listed; the answer itself is in the result, so show it.

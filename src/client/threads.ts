@@ -14,7 +14,7 @@ import { isServerUnavailable, ServerWatch } from './server-watch';
 import { refusalExplained } from './request-errors';
 import { assertCanWriteTo } from './thread-encryption';
 import { InvalidThreadIdError, ThreadNotFoundError } from './thread-errors';
-import { TurnWaits } from './turn-waits';
+import { TurnWaits, type WaitNotice } from './turn-waits';
 import { sessionWorkflowId, THREAD_ID } from '../shared/ids';
 import {
   sessionQuery,
@@ -102,7 +102,7 @@ export interface FollowTurnOptions {
    * Told what the turn waits for, as it happens: the server is unreachable (and back), a
    * step failed and is retried, a step waits for a worker, progress cannot be read.
    */
-  readonly onNotice?: (message: string) => void;
+  readonly onNotice?: (message: string, notice?: WaitNotice) => void;
   /** The server address named in notices (default: the client connection's). */
   readonly address?: string;
   /** How often the turn's workflow is described for retries and missing workers (ms). */

@@ -44,7 +44,20 @@ export interface WaitNotice {
   readonly message: string;
   /** For a task nobody takes: the queue whose pollers the caller should look up. */
   readonly queue?: { readonly name: string; readonly type: 'activity' | 'workflow' };
+  /** For a retried model request: the retry's number (1 for the first) and why the last attempt failed. */
+  readonly providerRetry?: ProviderRetry;
 }
+
+/** A model request being retried, for `exec --json`'s Codex-style `Reconnecting... n/…` events. */
+export interface ProviderRetry {
+  readonly retry: number;
+  readonly reason: string;
+  /** Seconds until the next attempt; null when it runs now. */
+  readonly nextInSeconds: number | null;
+}
+
+/** Activities that are a request to the model provider. */
+const PROVIDER_ACTIVITIES = new Set(['runInference', 'compactTranscript']);
 
 /** How often a waiting client describes the workflow it waits on (ms). */
 export const DESCRIBE_EVERY_MS = 500;
@@ -131,8 +144,13 @@ export function waitNotices(tasks: readonly PendingTask[], now: number, step: nu
   for (const task of tasks) {
     const label = taskLabel(task, step, workflowId);
     if (task.attempt > 1 && task.lastFailure) {
-      const wait = task.nextAttemptAt !== null && task.nextAttemptAt > now ? `next attempt in ${Math.ceil((task.nextAttemptAt - now) / 1000)} s` : 'retrying now';
-      notices.push({ key: `retry:${task.id}:${task.attempt}`, message: `retrying: ${label} failed (attempt ${task.attempt - 1}): ${task.lastFailure}; ${wait}` });
+      const nextInSeconds = task.nextAttemptAt !== null && task.nextAttemptAt > now ? Math.ceil((task.nextAttemptAt - now) / 1000) : null;
+      const wait = nextInSeconds !== null ? `next attempt in ${nextInSeconds} s` : 'retrying now';
+      notices.push({
+        key: `retry:${task.id}:${task.attempt}`,
+        message: `retrying: ${label} failed (attempt ${task.attempt - 1}): ${task.lastFailure}; ${wait}`,
+        ...(PROVIDER_ACTIVITIES.has(task.type) ? { providerRetry: { retry: task.attempt - 1, reason: task.lastFailure, nextInSeconds } } : {}),
+      });
     }
     const dueSince = Math.max(task.scheduledAt ?? 0, task.nextAttemptAt ?? 0);
     // A task that fails over soon is told sooner, so the user learns of the wait before the move.
@@ -183,7 +201,7 @@ export class TurnWaits {
 
   constructor(
     private readonly client: Client,
-    private readonly notify: (message: string) => void,
+    private readonly notify: (message: string, notice?: WaitNotice) => void,
     private readonly options: { everyMs?: number; now?: () => number } = {},
   ) {}
 
@@ -197,7 +215,7 @@ export class TurnWaits {
       for (const notice of waitNotices(pendingTasksOf(raw), (this.options.now ?? Date.now)(), step, handle.workflowId)) {
         if (this.told.has(notice.key)) continue;
         this.told.add(notice.key);
-        this.notify(notice.queue ? `${notice.message}; ${await this.pollers(notice.queue)}` : notice.message);
+        this.notify(notice.queue ? `${notice.message}; ${await this.pollers(notice.queue)}` : notice.message, notice);
       }
       return undefined;
     } catch (err) {

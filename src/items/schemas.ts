@@ -119,5 +119,10 @@ export const Usage = z.object({
   cachedInputTokens: z.number().int().nonnegative(),
   outputTokens: z.number().int().nonnegative(),
   reasoningOutputTokens: z.number().int().nonnegative(),
+  /**
+   * Input tokens written to the provider's prompt cache (`input_tokens_details.cache_write_tokens`);
+   * absent in usage recorded before it was kept.
+   */
+  cacheWriteInputTokens: z.number().int().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof Usage>;

@@ -96,7 +96,14 @@ export type CompactionSummary = Pick<CompactResult, 'head' | 'mode' | 'reason' |
 
 /** One entry of a turn's progress log, for live display. Small by construction. */
 export type TurnEvent =
-  | { readonly seq: number; readonly kind: 'turn.started'; readonly head: string; readonly abortedCalls: string[] }
+  | {
+      readonly seq: number;
+      readonly kind: 'turn.started';
+      readonly head: string;
+      readonly abortedCalls: string[];
+      /** The workspace the turn's tools act in (absent in turns recorded before it was told), for absolute paths in displays. */
+      readonly cwd?: string;
+    }
   | { readonly seq: number; readonly kind: 'step.started'; readonly step: number }
   | { readonly seq: number; readonly kind: 'output'; readonly step: number; readonly ref: OutputRef }
   | { readonly seq: number; readonly kind: 'tool.started'; readonly step: number; readonly call: ToolCallRef }

@@ -272,7 +272,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     context = begun.context;
     started = true;
     contextTokens += tokensOfBytes(begun.appendedBytes);
-    emit({ kind: 'turn.started', head, abortedCalls: begun.abortedCalls });
+    emit({ kind: 'turn.started', head, abortedCalls: begun.abortedCalls, cwd: settings.cwd });
     // What the user changed since the last turn gets its own checkpoint (step 0). Nothing
     // the agent does touches the workspace before the first response, so it runs
     // alongside the first request; a failure is recorded, never thrown.

@@ -2,7 +2,7 @@
  * `unroll exec` / `unroll resume` as a user runs them: the compiled CLI in a child
  * process, against the shared dev server and a scripted Responses server.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ScriptedResponsesServer } from '../support/responses-server';
 import { runCli, startCliFixture, type CliFixture } from './run-cli';
@@ -42,18 +42,20 @@ describe('the unroll CLI', () => {
       'thread.started',
       'turn.started',
       'item.completed:reasoning',
-      'item.completed:todo_list',
+      'item.started:todo_list',
       'item.started:command_execution',
       'item.completed:command_execution',
       'item.started:file_change',
       'item.completed:file_change',
       'item.completed:agent_message',
+      'item.completed:todo_list',
       'turn.completed',
     ]);
     expect(events[5].item).toEqual({ id: events[4].item.id, type: 'command_execution', command: 'echo hi', aggregated_output: 'hi\n', exit_code: 0, status: 'completed' });
-    expect(events[7].item.changes).toEqual([{ path: 'hello.txt', kind: 'add' }]);
+    expect(events[7].item.changes).toEqual([{ path: path.join(await realpath(workspace), 'hello.txt'), kind: 'add' }]);
     expect(events[8].item.text).toBe('All done.');
-    expect(events[9].usage.input_tokens).toBeGreaterThan(0);
+    expect(events[9].item.id).toBe(events[3].item.id);
+    expect(events[10].usage.input_tokens).toBeGreaterThan(0);
     expect(await readFile(path.join(workspace, 'hello.txt'), 'utf8')).toBe('hello\n');
     // The encrypted reasoning went back to the model on the next request.
     expect(model.requests[1].input).toContainEqual(expect.objectContaining({ type: 'reasoning', encrypted_content: 'enc-1' }));

@@ -23,6 +23,7 @@ afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
+const PATCH_CHANGES = [{ path: '/ws/a', kind: 'add' }, { path: '/ws/b', kind: 'update' }, { path: '/ws/c', kind: 'delete' }];
 const SHELL_OUTPUT = 'Exit code: 0\nWall time: 0.1 seconds\nOutput:\nhi\n';
 const usage = { inputTokens: 120, cachedInputTokens: 100, outputTokens: 30, reasoningOutputTokens: 12 };
 
@@ -31,8 +32,8 @@ let seq = 0;
 const put = (item: ConversationItem) => store.putItem(item);
 const callOutput = (callId: string, output: string): ConversationItem => ({ type: 'function_call_output', call_id: callId, output });
 
-function started(callId: string, name: string, summary: string): TurnEvent {
-  const call: ToolCallRef = { callId, name, itemHash: 'f'.repeat(64), parallelSafe: false, summary, timeoutMs: 10_000, facts: { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false } };
+function started(callId: string, name: string, summary: string, itemHash = 'f'.repeat(64)): TurnEvent {
+  const call: ToolCallRef = { callId, name, itemHash, parallelSafe: false, summary, timeoutMs: 10_000, facts: { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false } };
   return { seq: ++seq, kind: 'tool.started', step: 1, call };
 }
 
@@ -60,15 +61,16 @@ describe('ExecEventTranslator', () => {
     const planOut = await put(callOutput('c3', 'Plan updated'));
     const unknownOut = await put(callOutput('c4', 'unsupported call: frobnicate'));
     const final = await put({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'All done.' }] });
+    const patchCall = await put({ type: 'custom_tool_call', call_id: 'c2', name: 'apply_patch', input: '*** Begin Patch\n*** Delete File: c\n*** Add File: a\n+x\n*** Update File: b\n@@\n-y\n+z\n*** End Patch\n' });
 
     const events = await translateAll([
-      { seq: ++seq, kind: 'turn.started', head: 'a'.repeat(64), abortedCalls: [] },
+      { seq: ++seq, kind: 'turn.started', head: 'a'.repeat(64), abortedCalls: [], cwd: '/ws' },
       { seq: ++seq, kind: 'step.started', step: 1 },
       { seq: ++seq, kind: 'output', step: 1, ref: { hash: reasoning, type: 'reasoning', excerpt: 'Thinking.' } },
       { seq: ++seq, kind: 'output', step: 1, ref: { hash: message, type: 'agent_message', excerpt: 'Hello there' } },
       started('c1', 'shell', 'shell: echo hi'),
       completed('c1', 'shell', shellOut, { exitCode: 0, durationMs: 100, timedOut: false, truncated: false, command: 'echo hi' }),
-      started('c2', 'apply_patch', 'apply_patch: A a, U b, D c'),
+      started('c2', 'apply_patch', 'apply_patch: D c, A a, U b', patchCall),
       completed('c2', 'apply_patch', patchOut, {
         changes: [{ kind: 'A', path: 'a' }, { kind: 'M', path: 'b' }, { kind: 'D', path: 'c' }],
         alreadyApplied: false,
@@ -87,27 +89,26 @@ describe('ExecEventTranslator', () => {
       { type: 'item.completed', item: { id: 'item_1', type: 'agent_message', text: 'Hello there' } },
       { type: 'item.started', item: { id: 'item_2', type: 'command_execution', command: 'echo hi', aggregated_output: '', exit_code: null, status: 'in_progress' } },
       { type: 'item.completed', item: { id: 'item_2', type: 'command_execution', command: 'echo hi', aggregated_output: 'hi\n', exit_code: 0, status: 'completed' } },
-      { type: 'item.started', item: { id: 'item_3', type: 'file_change', changes: [], status: 'in_progress' } },
+      // The changes are listed from item.started on, absolute and sorted, as Codex lists them.
+      { type: 'item.started', item: { id: 'item_3', type: 'file_change', changes: PATCH_CHANGES, status: 'in_progress' } },
+      { type: 'item.completed', item: { id: 'item_3', type: 'file_change', changes: PATCH_CHANGES, status: 'completed' } },
       {
-        type: 'item.completed',
-        item: {
-          id: 'item_3',
-          type: 'file_change',
-          changes: [{ path: 'a', kind: 'add' }, { path: 'b', kind: 'update' }, { path: 'c', kind: 'delete' }],
-          status: 'completed',
-        },
-      },
-      {
-        type: 'item.completed',
+        type: 'item.started',
         item: {
           id: 'item_4',
           type: 'todo_list',
           items: [{ text: 'Read code', completed: true }, { text: 'Fix bug', completed: false }, { text: 'Test', completed: false }],
         },
       },
-      { type: 'item.completed', item: { id: 'item_5', type: 'error', message: 'unsupported call: frobnicate' } },
-      { type: 'item.completed', item: { id: 'item_6', type: 'agent_message', text: 'All done.' } },
+      // An unknown tool has no item in Codex; Unroll's call.rejected says why.
+      { type: 'call.rejected', call_id: 'c4', tool: 'frobnicate', message: 'unsupported call: frobnicate' },
+      { type: 'item.completed', item: { id: 'item_5', type: 'agent_message', text: 'All done.' } },
     ]);
+    // The plan's item completes when the turn ends, after the last message.
+    expect(translator.finish(result({ status: 'completed' }))[0]).toEqual({
+      type: 'item.completed',
+      item: { id: 'item_4', type: 'todo_list', items: [{ text: 'Read code', completed: true }, { text: 'Fix bug', completed: false }, { text: 'Test', completed: false }] },
+    });
   });
 
   it.each([
@@ -143,27 +144,52 @@ describe('ExecEventTranslator', () => {
     expect(events[1]).toMatchObject({ type: 'item.completed', item: { id: 'item_0', type: 'command_execution', status: 'failed' } });
   });
 
-  it('fails the file_change item and reports the error of a patch that did not apply', async () => {
+  it('gives a patch that fails verification no item, as Codex, and says why in call.rejected', async () => {
     const text = 'apply_patch verification failed: Failed to find expected lines in b';
     const hash = await put(callOutput('c1', text));
-    const events = await translateAll([started('c1', 'apply_patch', 'apply_patch: U b'), completed('c1', 'apply_patch', hash, { error: text }, false)]);
-    expect(events).toEqual([
-      { type: 'item.started', item: { id: 'item_0', type: 'file_change', changes: [], status: 'in_progress' } },
-      { type: 'item.completed', item: { id: 'item_0', type: 'file_change', changes: [], status: 'failed' } },
-      { type: 'item.completed', item: { id: 'item_1', type: 'error', message: text } },
+    const call = await put({ type: 'custom_tool_call', call_id: 'c1', name: 'apply_patch', input: '*** Begin Patch\n*** Update File: b\n@@\n-x\n+y\n*** End Patch\n' });
+    const events = await translateAll([started('c1', 'apply_patch', 'apply_patch: U b', call), completed('c1', 'apply_patch', hash, { error: text }, false)]);
+    expect(events).toEqual([{ type: 'call.rejected', call_id: 'c1', tool: 'apply_patch', message: text }]);
+  });
+
+  it('starts and fails the file_change item of a patch that failed while writing, with the files it declares', async () => {
+    const text = 'apply_patch failed while writing files: ENOSPC: no space left on device';
+    const hash = await put(callOutput('c1', text));
+    const call = await put({ type: 'function_call', call_id: 'c1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n*** Add File: big.txt\n+x\n*** End Patch\n' }) });
+    const events = await translateAll([
+      { seq: ++seq, kind: 'turn.started', head: 'a'.repeat(64), abortedCalls: [], cwd: '/ws' },
+      started('c1', 'apply_patch', 'apply_patch: A big.txt', call),
+      completed('c1', 'apply_patch', hash, { error: text }, false),
+    ]);
+    const changes = [{ path: '/ws/big.txt', kind: 'add' }];
+    expect(events.slice(1)).toEqual([
+      { type: 'item.started', item: { id: 'item_0', type: 'file_change', changes, status: 'in_progress' } },
+      { type: 'item.completed', item: { id: 'item_0', type: 'file_change', changes, status: 'failed' } },
     ]);
   });
 
-  it('gives a completed call without a started event a fresh id', async () => {
-    const hash = await put(callOutput('c9', 'boom'));
-    const message = await put({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'x' }] });
+  it('gives a shell call whose arguments do not parse no item, as Codex, and says why in call.rejected', async () => {
+    const text = 'failed to parse arguments of shell as JSON: Unexpected end of JSON input';
+    const hash = await put(callOutput('c1', text));
+    const events = await translateAll([started('c1', 'shell', 'shell'), completed('c1', 'shell', hash, { error: text }, false)]);
+    expect(events).toEqual([{ type: 'call.rejected', call_id: 'c1', tool: 'shell', message: text }]);
+  });
+
+  it('keeps the plan in one todo_list item: started, updated on each change, completed when the turn ends', async () => {
+    const plan = (statuses: string[]) => ({ plan: statuses.map((status, i) => ({ step: `s${i}`, status })) });
+    const out = await put(callOutput('p', 'Plan updated'));
     const events = await translateAll([
-      { seq: ++seq, kind: 'output', step: 1, ref: { hash: message, type: 'agent_message', excerpt: 'x' } },
-      completed('c9', 'mystery', hash, { error: 'boom' }, false),
+      started('p1', 'update_plan', 'update_plan'),
+      completed('p1', 'update_plan', out, plan(['in_progress', 'pending'])),
+      started('p2', 'update_plan', 'update_plan'),
+      completed('p2', 'update_plan', out, plan(['completed', 'completed'])),
     ]);
-    expect(events).toEqual([
-      { type: 'item.completed', item: { id: 'item_0', type: 'agent_message', text: 'x' } },
-      { type: 'item.completed', item: { id: 'item_1', type: 'error', message: 'boom' } },
+    const items = (done: boolean[]) => done.map((completed, i) => ({ text: `s${i}`, completed }));
+    expect([...events, ...translator.finish(result({ status: 'failed', error: { type: 'X', message: 'boom' } }))]).toEqual([
+      { type: 'item.started', item: { id: 'item_0', type: 'todo_list', items: items([false, false]) } },
+      { type: 'item.updated', item: { id: 'item_0', type: 'todo_list', items: items([true, true]) } },
+      { type: 'item.completed', item: { id: 'item_0', type: 'todo_list', items: items([true, true]) } },
+      { type: 'turn.failed', error: { message: 'boom' } },
     ]);
   });
 
@@ -180,8 +206,8 @@ describe('ExecEventTranslator', () => {
       result: result({ status: 'completed' }),
       expected: [{
         type: 'turn.completed',
-        usage: { input_tokens: 120, cached_input_tokens: 100, output_tokens: 30, reasoning_output_tokens: 12 },
-        thread_usage: { input_tokens: 120, cached_input_tokens: 100, output_tokens: 30, reasoning_output_tokens: 12 },
+        usage: { input_tokens: 120, cached_input_tokens: 100, cache_write_input_tokens: 0, output_tokens: 30, reasoning_output_tokens: 12 },
+        thread_usage: { input_tokens: 120, cached_input_tokens: 100, cache_write_input_tokens: 0, output_tokens: 30, reasoning_output_tokens: 12 },
         context_tokens: 0,
       }],
     },
@@ -207,13 +233,18 @@ describe('ExecEventTranslator', () => {
 });
 
 describe('execUsage', () => {
-  it('renames every usage field', () => {
-    expect(execUsage({ inputTokens: 1, cachedInputTokens: 2, outputTokens: 3, reasoningOutputTokens: 4 })).toEqual({
+  it('renames every usage field, with cache writes as codex exec --json 0.171 reports them', () => {
+    expect(execUsage({ inputTokens: 1, cachedInputTokens: 2, outputTokens: 3, reasoningOutputTokens: 4, cacheWriteInputTokens: 5 })).toEqual({
       input_tokens: 1,
       cached_input_tokens: 2,
+      cache_write_input_tokens: 5,
       output_tokens: 3,
       reasoning_output_tokens: 4,
     });
+  });
+
+  it('reports no cache writes for usage recorded before they were kept', () => {
+    expect(execUsage({ inputTokens: 1, cachedInputTokens: 2, outputTokens: 3, reasoningOutputTokens: 4 }).cache_write_input_tokens).toBe(0);
   });
 });
 
