@@ -38,7 +38,7 @@ import { recordThreadEnvironment } from '../tools/thread-environment';
 import { checkPromptSize, PromptTooLargeError } from './prompt-limit';
 import { RequestRefusedError } from './request-errors';
 import { assertCanWriteTo } from './thread-encryption';
-import { NotATemporalFrontendError } from '../temporal/errors';
+import { ForeignServerError, NamespaceNotFoundError, NotATemporalFrontendError } from '../temporal/errors';
 
 /** A problem the user can fix; printed without a stack trace. */
 export class UsageError extends Error {
@@ -475,7 +475,7 @@ function program(baseIo: Io, result: { code: number }): Command {
 }
 
 /** Errors that are the user's to fix: printed as one line, exit 2. */
-const USAGE_ERRORS = [UsageError, ConfigError, StoreConfigError, ThreadStoreMismatchError, ThreadNotFoundError, InvalidThreadIdError, PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError];
+const USAGE_ERRORS = [UsageError, ConfigError, StoreConfigError, ThreadStoreMismatchError, ThreadNotFoundError, InvalidThreadIdError, PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError, NamespaceNotFoundError, ForeignServerError];
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {

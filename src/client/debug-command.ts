@@ -15,7 +15,7 @@ import { NoCheckpointError } from '../history/workspace-at';
 import { NotASessionError, ThreadHistoryNotFoundError } from '../history/thread-histories';
 import type { OpenedStore } from '../store';
 import { StoreConfigError } from '../store/errors';
-import { NotATemporalFrontendError } from '../temporal/errors';
+import { ForeignServerError, NamespaceNotFoundError, NotATemporalFrontendError } from '../temporal/errors';
 import { PromptTooLargeError } from './prompt-limit';
 import { RequestRefusedError } from './request-errors';
 import { ThreadStoreMismatchError } from './thread-store';
@@ -40,7 +40,7 @@ export class DebugUsageError extends Error {
 
 const USAGE_ERRORS = [
   DebugUsageError, StepRefError, NoCheckpointError, ToolOutputNotFoundError, BundleError, ThreadHistoryNotFoundError, NotASessionError, InvalidThreadIdError, ThreadNotFoundError, ConfigError,
-  PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError, StoreConfigError, ThreadStoreMismatchError,
+  PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError, StoreConfigError, ThreadStoreMismatchError, NamespaceNotFoundError, ForeignServerError,
 ];
 
 /**
@@ -88,8 +88,10 @@ export function painterFor(stream: { isTTY?: boolean }, env: Record<string, stri
 }
 
 /**
- * Configuration plus a Temporal connection opened on first use (starting the dev
- * server the way `exec` does when allowed), closed by {@link DebugContext.close}.
+ * Configuration plus a Temporal connection opened on first use, closed by
+ * {@link DebugContext.close}. Only commands that run agents (with a worker: fork,
+ * rewind) start the dev server the way `exec` does; read-only ones (threads, show, …)
+ * fail with a clear error instead of starting a server that would outlive them.
  */
 export class DebugContext {
   private runtimePromise: Promise<UnrollRuntime> | undefined;
@@ -132,7 +134,7 @@ export class DebugContext {
     if (!this.runtimePromise) {
       quietSdk('WARN');
       const keys = this.keys();
-      this.runtimePromise = this.openedStore().then((store) => openRuntime(this.config, this.io.env, { withWorker: this.withWorker, log: (m) => this.io.err.write(`${m}\n`), keys, store }));
+      this.runtimePromise = this.openedStore().then((store) => openRuntime(this.config, this.io.env, { withWorker: this.withWorker, startServer: this.withWorker, log: (m) => this.io.err.write(`${m}\n`), keys, store }));
     }
     return this.runtimePromise;
   }

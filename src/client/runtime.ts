@@ -13,8 +13,9 @@ import { keyRingFor, type KeyRing } from '../codec/keys';
 import { MissingKeyPayloadCodec } from '../codec/missing-key-codec';
 import type { UnrollConfig } from '../config/config';
 import { checkStore, openStore, type OpenedStore, type TranscriptStore } from '../store';
-import { ensureDevServer, isServerReachable, parseTemporalAddress } from '../temporal/dev-server';
-import { NotATemporalFrontendError } from '../temporal/errors';
+import { devServerUiUrl, ensureDevServer, isServerReachable, parseTemporalAddress } from '../temporal/dev-server';
+import { ForeignServerError, NamespaceNotFoundError, NotATemporalFrontendError } from '../temporal/errors';
+import { checkFrontend, readServerRecord } from '../temporal/server-record';
 import { http2Problem } from '../temporal/frontend-probe';
 import { findTemporalCli } from '../temporal/temporal-cli';
 import type { HostWorkers } from '../workers/worker';
@@ -39,23 +40,50 @@ export function isLocalAddress(address: string): boolean {
   return ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host);
 }
 
+/** The address Unroll uses (and starts its own dev server on) when none is configured. */
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
 /**
- * Makes sure a server answers at the configured address: starts the embedded dev server
- * (SQLite file under the Unroll home, so threads survive its restarts) when allowed.
+ * Makes sure the expected server answers at the configured address: starts the embedded
+ * dev server (SQLite file under the Unroll home, so threads survive its restarts) when
+ * allowed and `start` is not false (read-only commands pass false: a server they started
+ * would outlive them). What answers must be a Temporal frontend with the namespace and,
+ * where this home runs its own dev server, that server (see src/temporal/server-record.ts).
  */
-export async function ensureServer(config: UnrollConfig, log: (msg: string) => void): Promise<void> {
-  const { address } = config.temporal;
+export async function ensureServer(config: UnrollConfig, log: (msg: string) => void, options: { start?: boolean } = {}): Promise<void> {
+  const { address, namespace, dbFile } = config.temporal;
   if (await isServerReachable(address)) {
     // Something answers; make sure it speaks gRPC before the SDK spends its deadline on it.
     const problem = await http2Problem(address);
     if (problem) throw new NotATemporalFrontendError(address, problem);
+    await checkServer(config);
     return;
   }
+  if (options.start === false) throw new TemporalUnreachableError(address, 'no server answers there; start one with `unroll server`, or run `unroll exec` (it starts one)');
   if (!config.temporal.autoStartServer) throw new TemporalUnreachableError(address, 'nothing answers and auto-start is off (UNROLL_AUTO_START_SERVER=0)');
   if (!isLocalAddress(address)) throw new TemporalUnreachableError(address, 'nothing answers there (Unroll only starts a dev server on a loopback address)');
   const cliPath = await findTemporalCli({ explicitPath: config.temporal.cliPath, toolsDir: REPO_TOOLS_DIR, install: true, log });
-  log(`starting the Temporal dev server at ${address} (data: ${config.temporal.dbFile}, log: ${config.temporal.logFile})`);
-  await ensureDevServer({ address, cliPath, dbFile: config.temporal.dbFile, logFile: config.temporal.logFile, namespace: config.temporal.namespace });
+  log(`starting the Temporal dev server at ${address} (data: ${dbFile}, log: ${config.temporal.logFile})`);
+  const started = await ensureDevServer({ address, cliPath, dbFile, logFile: config.temporal.logFile, namespace });
+  const ui = devServerUiUrl(address);
+  if (started.started && ui) log(`Temporal Web UI: ${ui}`);
+}
+
+/**
+ * Whether this home expects its own dev server at the address: it may start one there
+ * (auto-start on, loopback) and the address is the default one or the one it recorded.
+ * An address given explicitly for a server the user runs is used as it is.
+ */
+async function checkServer(config: UnrollConfig): Promise<void> {
+  const { address, namespace, dbFile } = config.temporal;
+  const recorded = await readServerRecord(dbFile);
+  const ownServer = config.temporal.autoStartServer && isLocalAddress(address) && (address === DEFAULT_TEMPORAL_ADDRESS || recorded?.address === address);
+  try {
+    await checkFrontend({ address, namespace, dbFile, home: config.home, ownServer });
+  } catch (err) {
+    if (err instanceof NotATemporalFrontendError || err instanceof NamespaceNotFoundError || err instanceof ForeignServerError) throw err;
+    throw new TemporalUnreachableError(address, err instanceof Error ? err.message : String(err));
+  }
 }
 
 /** A connected runtime; `close()` stops the worker (if any) and the connections. */
@@ -125,6 +153,8 @@ export interface RuntimeOptions {
   /** With `withWorker`: run the workers in this process (`--in-process-worker`, `unroll worker`) instead of the resident one. */
   readonly inProcessWorker?: boolean;
   readonly log: (msg: string) => void;
+  /** False for read-only commands: fail when no server answers rather than start one that outlives them. */
+  readonly startServer?: boolean;
   readonly keys?: KeyRing | null;
   readonly store?: { opened: OpenedStore; storeId: string };
 }
@@ -171,7 +201,7 @@ async function connectRuntime(
   options: RuntimeOptions & { keys: KeyRing | null; opened: OpenedStore; storeId: string; closeStore: () => Promise<void>; dataConverter: DataConverter },
 ): Promise<UnrollRuntime> {
   const { keys, opened, storeId, dataConverter } = options;
-  await ensureServer(config, options.log);
+  await ensureServer(config, options.log, { start: options.startServer });
   const { address, namespace } = config.temporal;
   const useResident = options.withWorker && !options.inProcessWorker;
   // The worker comes up while this client connects: neither waits for the other.

@@ -4,6 +4,7 @@
  * update and query names come from the workflow definitions, never repeated here.
  */
 import { randomUUID } from 'node:crypto';
+import { searchAttributesRegistered } from '../temporal/search-attributes';
 import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
@@ -44,10 +45,12 @@ export async function startThread(
   options: { threadId: string; settings: SessionSettings; text: string; taskQueue: string },
 ): Promise<SubmitInputResult> {
   if (!THREAD_ID.test(options.threadId)) throw new InvalidThreadIdError(options.threadId);
+  // Decided once, here: the session sets search attributes only where the server has them.
+  const settings = options.settings.searchAttributes !== undefined ? options.settings : { ...options.settings, searchAttributes: await searchAttributesRegistered(client.connection, client.options.namespace) };
   const start = new WithStartWorkflowOperation<typeof SessionWorkflow>('SessionWorkflow', {
     workflowId: sessionWorkflowId(options.threadId),
     taskQueue: options.taskQueue,
-    args: [{ threadId: options.threadId, settings: options.settings }],
+    args: [{ threadId: options.threadId, settings }],
     workflowIdConflictPolicy: 'FAIL',
     staticSummary: `thread: ${options.text.replace(/\s+/g, ' ').slice(0, 80)}`,
   });

@@ -139,5 +139,10 @@ export const SessionSettings = z.object({
    * client that started it (src/tools/thread-environment.ts). Absent: the worker's own.
    */
   toolEnvironment: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /**
+   * Whether the server has Unroll's search attributes registered (src/shared/search-attributes.ts),
+   * asked by the client at thread start: the session sets them only then. Absent: not set.
+   */
+  searchAttributes: z.boolean().optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;

@@ -17,8 +17,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { Connection } from '@temporalio/client';
 
+import { searchAttributeArgs } from '../shared/search-attributes';
 import { dynamicConfigArgs } from './dynamic-config';
 import { DevServerStartError, InvalidTemporalAddressError } from './errors';
+import { writeServerRecord } from './server-record';
 
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const POLL_INTERVAL_MS = 250;
@@ -103,7 +105,17 @@ export function devServerArgs(options: DevServerOptions): string[] {
     '--log-level', 'warn',
     '--namespace', options.namespace ?? 'default',
     ...dynamicConfigArgs(),
+    // Registering is idempotent, so a restart on an existing database repeats it harmlessly.
+    ...searchAttributeArgs(),
   ];
+}
+
+/** The Web UI address of the dev server at `address` (see {@link devServerArgs}), or undefined when it runs headless. */
+export function devServerUiUrl(address: string, uiPort?: number): string | undefined {
+  const { host, port } = parseTemporalAddress(address);
+  const ui = uiPort ?? port + 1000;
+  if (ui > 65_535) return undefined;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${ui}`;
 }
 
 /** Where {@link ensureDevServer} records the pid of the server it started: next to the db file. */
@@ -134,15 +146,16 @@ export async function ensureDevServer(options: EnsureDevServerOptions): Promise<
   const exit = watchExit(child);
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const problem = await waitUntilReady(options.address, namespace, timeoutMs, () => exit.state);
-  if (problem === undefined && child.pid !== undefined) {
+  if (typeof problem === 'object' && child.pid !== undefined) {
     await writeFile(devServerPidFile(options.dbFile), `${child.pid}\n`);
+    await writeServerRecord({ address: options.address, clusterId: problem.clusterId, dbFile: path.resolve(options.dbFile), pid: child.pid });
     return { started: true, pid: child.pid };
   }
-  if (exit.state && (await frontendProblem(options.address, namespace)) === undefined) return { started: false };
+  if (exit.state && typeof (await frontendProblem(options.address, namespace)) === 'object') return { started: false };
   if (!exit.state && child.pid !== undefined) signalQuietly(child.pid, 'SIGKILL');
   throw new DevServerStartError({
     address: options.address,
-    detail: problem ?? 'the process has no pid',
+    detail: typeof problem === 'string' ? problem : 'the process has no pid',
     logFile: options.logFile,
     logTail: await readLogTail(options.logFile, logStart),
     cause: exit.state?.error,
@@ -179,13 +192,13 @@ function describeExit(state: ExitState): string {
   return state.signal ? `was killed by ${state.signal}` : `exited with code ${state.code}`;
 }
 
-/** Polls until the frontend answers; returns why it did not (undefined when it did). */
+/** Polls until the frontend answers; returns why it did not (its cluster id when it did). */
 async function waitUntilReady(
   address: string,
   namespace: string,
   timeoutMs: number,
   exitState: () => ExitState | undefined,
-): Promise<string | undefined> {
+): Promise<string | { clusterId: string }> {
   const deadline = Date.now() + timeoutMs;
   let lastProblem = `nothing listens at ${address} yet`;
   while (Date.now() < deadline) {
@@ -193,7 +206,7 @@ async function waitUntilReady(
     if (exited) return `the server process ${describeExit(exited)}`;
     if (await isServerReachable(address, RPC_TIMEOUT_MS)) {
       const problem = await frontendProblem(address, namespace);
-      if (problem === undefined) return undefined;
+      if (typeof problem === 'object') return problem;
       lastProblem = problem;
     }
     await delay(POLL_INTERVAL_MS);
@@ -201,14 +214,15 @@ async function waitUntilReady(
   return `no answer within ${timeoutMs} ms (last problem: ${lastProblem})`;
 }
 
-/** Asks the frontend to describe the namespace; returns the error message, or undefined on success. */
-async function frontendProblem(address: string, namespace: string): Promise<string | undefined> {
+/** Asks the frontend to describe the namespace; returns the error message, or its cluster id on success. */
+async function frontendProblem(address: string, namespace: string): Promise<string | { clusterId: string }> {
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ address, connectTimeout: RPC_TIMEOUT_MS });
     const service = connection.workflowService;
     await connection.withDeadline(Date.now() + RPC_TIMEOUT_MS, () => service.describeNamespace({ namespace }));
-    return undefined;
+    const info = await connection.withDeadline(Date.now() + RPC_TIMEOUT_MS, () => service.getClusterInfo({}));
+    return { clusterId: info.clusterId ?? '' };
   } catch (err) {
     return `frontend did not answer describeNamespace(${namespace}): ${err instanceof Error ? err.message : String(err)}`;
   } finally {
@@ -254,6 +268,16 @@ async function readLogTail(logFile: string, from: number): Promise<string> {
 export async function runDevServerForeground(options: DevServerOptions): Promise<number> {
   await mkdir(path.dirname(path.resolve(options.dbFile)), { recursive: true });
   const child = spawn(options.cliPath, devServerArgs(options), { stdio: 'inherit' });
+  // Not watchExit: that unrefs the child, and this process must live as long as it does.
+  const exit: { state: ExitState | undefined } = { state: undefined };
+  child.once('exit', (code, signal) => (exit.state = { code, signal }));
+  child.once('error', (error) => (exit.state = { error }));
+  // Once it answers, record it as this home's server, so later commands reuse it (see ./server-record.ts).
+  const recorded = waitUntilReady(options.address, options.namespace ?? 'default', DEFAULT_START_TIMEOUT_MS, () => exit.state).then(async (ready) => {
+    if (typeof ready !== 'object' || child.pid === undefined) return;
+    await writeFile(devServerPidFile(options.dbFile), `${child.pid}\n`);
+    await writeServerRecord({ address: options.address, clusterId: ready.clusterId, dbFile: path.resolve(options.dbFile), pid: child.pid });
+  }).catch(() => undefined);
   const forward = (signal: NodeJS.Signals) => (): void => void child.kill(signal);
   const onInterrupt = forward('SIGINT');
   const onTerminate = forward('SIGTERM');
@@ -267,6 +291,7 @@ export async function runDevServerForeground(options: DevServerOptions): Promise
       child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
     });
   } finally {
+    await recorded;
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onTerminate);
   }

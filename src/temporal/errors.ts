@@ -63,3 +63,31 @@ export class NotATemporalFrontendError extends Error {
     super(`the server at ${address} is not a Temporal frontend (${reason}); check --temporal-address or UNROLL_TEMPORAL_ADDRESS`);
   }
 }
+
+/** The Temporal frontend answers, but the configured namespace does not exist there. */
+export class NamespaceNotFoundError extends Error {
+  override readonly name = 'NamespaceNotFoundError';
+  constructor(readonly address: string, readonly namespace: string) {
+    super(
+      `the Temporal server at ${address} has no namespace "${namespace}"; set [unroll.temporal] namespace in config.toml ` +
+        `(or -c unroll.temporal.namespace="…") to one it has, or create it: temporal operator namespace create --address ${address} ${namespace}`,
+    );
+  }
+}
+
+/**
+ * A Temporal server answers at the address this Unroll home starts its own dev server
+ * on, but it is not that server: another home, or another user, started it (see
+ * ./server-record.ts for how Unroll tells).
+ */
+export class ForeignServerError extends Error {
+  override readonly name = 'ForeignServerError';
+  constructor(readonly address: string, readonly home: string, reason: string) {
+    super(
+      `the Temporal server at ${address} is not the dev server of the Unroll home ${home}: ${reason}. ` +
+        `It may belong to another Unroll home or another user. Stop it, or give this home its own port ` +
+        `(-c unroll.temporal.address="127.0.0.1:7300" or UNROLL_TEMPORAL_ADDRESS), or, to use that server on purpose, ` +
+        `set [unroll.temporal] auto_start_server = false (UNROLL_AUTO_START_SERVER=0)`,
+    );
+  }
+}

@@ -325,3 +325,19 @@ export const sessionQuery = defineQuery<SessionView>('session');
 
 /** Largest user message accepted in one update (larger input belongs in a file); see src/shared/user-input.ts. */
 export { MAX_USER_INPUT_BYTES } from '../shared/user-input';
+
+/**
+ * What each query, signal and update does, for the Web UI and `temporal workflow
+ * metadata` (given with `setHandler`, where the SDK takes descriptions).
+ */
+export const HANDLER_DESCRIPTIONS = {
+  session: "The thread's state: settings, turn count, running turn, token usage",
+  submitInput: 'User input for the thread ({ text, settings? }); resolves once the turn that handles it has started',
+  sendInput: 'A message for the running turn if there is one (steering), else the input of a new turn',
+  compact: "Compacts the thread's transcript now (between turns); resolves with what happened",
+  rewind: 'Rewinds the thread to an earlier turn or step (between turns)',
+  turnProgress: 'Live events of the turn after sequence number { after }',
+  interrupt: 'Interrupts the running turn: its tool is killed, its model stream cancelled',
+  steer: 'Queues a user message for the running turn, sent to the model before its next request',
+  answerApproval: 'Answers a tool call of the running turn that waits for approval ({ callId, decision })',
+} as const;

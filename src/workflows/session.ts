@@ -41,6 +41,7 @@ import { storeOptions, userTextStoreOptions } from './activity-options';
 import { validateUserText } from './decisions';
 import {
   compactUpdate,
+  HANDLER_DESCRIPTIONS,
   MAX_USER_INPUT_BYTES,
   sendInputUpdate,
   sessionQuery,
@@ -60,6 +61,7 @@ import {
 import { TurnWorkflow } from './turn';
 import { compactOnSharedQueue } from './workspace';
 import { resetThreadWorkspace, rewindArgsProblem } from './rewind';
+import { markTurn } from './search-attributes';
 
 type QueuedWork =
   /** `item`: the text is already stored (a steering message that arrived as a turn ended). */
@@ -94,7 +96,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
   const compactions = new Map<number, CompactionSummary | ApplicationFailure>();
   const rewinds = new Map<number, RewindResult | ApplicationFailure>();
 
-  setHandler(sessionQuery, () => ({ ...state, threadId, settings, runningTurn, queuedInputs: queue.length }));
+  setHandler(sessionQuery, () => ({ ...state, threadId, settings, runningTurn, queuedInputs: queue.length }), { description: HANDLER_DESCRIPTIONS.session });
   const validateInput = (args: unknown) => {
     const problem = validateUserText((args as { text?: unknown } | undefined)?.text, MAX_USER_INPUT_BYTES);
     if (problem) throw new Error(problem);
@@ -105,7 +107,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
     await condition(() => startedThrough >= turn);
     return { turn, turnWorkflowId: turnWorkflowId(threadId, turn) };
   };
-  setHandler(submitInputUpdate, async ({ text, settings: change }) => queueTurn(text, change), { validator: validateInput });
+  setHandler(submitInputUpdate, async ({ text, settings: change }) => queueTurn(text, change), { validator: validateInput, description: HANDLER_DESCRIPTIONS.submitInput });
   setHandler(
     sendInputUpdate,
     async ({ text, settings: change }) => {
@@ -123,7 +125,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       }
       return { delivered: 'new-turn' as const, ...(await queueTurn(text, change, stored)) };
     },
-    { validator: validateInput },
+    { validator: validateInput, description: HANDLER_DESCRIPTIONS.sendInput },
   );
   setHandler(
     compactUpdate,
@@ -137,6 +139,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       return outcome;
     },
     {
+      description: HANDLER_DESCRIPTIONS.compact,
       validator: () => {
         if (state.head === null && runningTurn === null && !queue.some((w) => w.kind === 'turn')) throw new Error('the thread has no transcript to compact yet');
       },
@@ -155,6 +158,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       return outcome;
     },
     {
+      description: HANDLER_DESCRIPTIONS.rewind,
       validator: (args: unknown) => {
         const problem = rewindArgsProblem(args);
         if (problem) throw new Error(problem);
@@ -193,6 +197,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
     if (next.settings) settings = applyChange(settings, next.settings);
     const user = next.item !== undefined ? { userItem: next.item } : await userMessage(next.text);
     runningTurn = next.turn;
+    markTurn(settings, 'running');
     const child = await startChild(TurnWorkflow, {
       workflowId: turnWorkflowId(threadId, next.turn),
       args: [{
@@ -226,6 +231,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       ...(result.checkpoint !== undefined ? { checkpoint: result.checkpoint } : state.checkpoint !== undefined ? { checkpoint: state.checkpoint } : {}),
     };
     runningTurn = null;
+    markTurn(settings, result.status);
   }
 
   /**

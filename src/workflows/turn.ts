@@ -73,6 +73,7 @@ import {
   interruptSignal,
   steerSignal,
   turnProgressQuery,
+  HANDLER_DESCRIPTIONS,
   type ApprovalOutcome,
   type PendingApproval,
   type SteerInput,
@@ -162,9 +163,9 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     error,
     pendingApprovals: [...pendingApprovals.values()],
     events: events.filter((e) => e.seq > after),
-  }));
-  setHandler(interruptSignal, ({ reason }) => interrupt(reason ?? 'interrupted by the user'));
-  setHandler(steerSignal, (steer) => void pendingInputs.push(steer));
+  }), { description: HANDLER_DESCRIPTIONS.turnProgress });
+  setHandler(interruptSignal, ({ reason }) => interrupt(reason ?? 'interrupted by the user'), { description: HANDLER_DESCRIPTIONS.interrupt });
+  setHandler(steerSignal, (steer) => void pendingInputs.push(steer), { description: HANDLER_DESCRIPTIONS.steer });
   setHandler(
     answerApprovalUpdate,
     ({ callId, decision }) => {
@@ -174,6 +175,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       return { callId: id, decision };
     },
     {
+      description: HANDLER_DESCRIPTIONS.answerApproval,
       validator: (answer: unknown) => {
         const { callId, decision } = (answer ?? {}) as { callId?: unknown; decision?: unknown };
         if (!['approve', 'approve-for-session', 'deny', 'abort'].includes(decision as string)) throw new Error(`unknown decision ${JSON.stringify(decision)}: use approve, approve-for-session, deny or abort`);

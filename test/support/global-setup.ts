@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { searchAttributeArgs } from '../../src/shared/search-attributes';
 import { dynamicConfigArgs } from '../../src/temporal/dynamic-config';
 import { findTemporalCli } from '../../src/temporal/temporal-cli';
 import { startTestPostgres, stopTestPostgres } from './postgres-env';
@@ -29,7 +30,8 @@ export default async function globalSetup(): Promise<void> {
         executable: { type: 'existing-path', path: cliPath },
         ip: '127.0.0.1',
         // The same dynamic config as the dev server the CLI starts, so tests run on the server users get.
-        extraArgs: ['--log-level', 'error', ...dynamicConfigArgs()],
+        // Unroll's search attributes too, as on the dev server the CLI starts.
+        extraArgs: ['--log-level', 'error', ...dynamicConfigArgs(), ...searchAttributeArgs()],
       },
     });
     const dir = await mkdtemp(path.join(os.tmpdir(), 'unroll-test-'));

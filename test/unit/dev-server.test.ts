@@ -12,6 +12,7 @@ import {
   parseTemporalAddress,
   stopDevServer,
 } from '../../src/temporal/dev-server';
+import { searchAttributeArgs } from '../../src/shared/search-attributes';
 import { dynamicConfigArgs } from '../../src/temporal/dynamic-config';
 import { DevServerStartError, InvalidTemporalAddressError } from '../../src/temporal/errors';
 
@@ -80,6 +81,7 @@ describe('devServerArgs', () => {
       '--log-level', 'warn',
       '--namespace', 'default',
       ...dynamicConfigArgs(),
+      ...searchAttributeArgs(),
     ]);
   });
 
