@@ -4,6 +4,7 @@
  * updates carry descriptions. Real dev server (registered by test/support/global-setup.ts
  * as by the dev server the CLI starts), scripted model.
  */
+import Long from 'long';
 import { randomUUID } from 'node:crypto';
 import { Connection } from '@temporalio/client';
 import { HANDLER_DESCRIPTIONS } from '../../src/workflows/definitions';
@@ -78,7 +79,7 @@ describe('search attributes', () => {
     const namespace = `unroll-no-attrs-${randomUUID()}`;
     const connection = await Connection.connect({ address: h.address });
     try {
-      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
       expect(await searchAttributesRegistered(connection, namespace)).toBe(false);
     } finally {
       await connection.close();
