@@ -132,9 +132,8 @@ describe('runShellCommand', () => {
   });
 
   it('returns promptly when a background grandchild keeps stdout open, and kills it', async () => {
-    const startedAt = Date.now();
+    // Not timed out (exit 0, not 124 after 20 s): it returned when the shell exited.
     const result = await runShellCommand({ command: 'sleep 30 & echo $! > pid; echo started', timeout_ms: 20_000 }, makeContext());
-    expect(Date.now() - startedAt).toBeLessThan(10_000);
     expect([result.exitCode, result.timedOut, result.output]).toEqual([0, false, 'started\n']);
     expect(await waitUntil(() => !isAlive(readPid('pid')))).toBe(true);
   });
