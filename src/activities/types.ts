@@ -110,6 +110,8 @@ export interface RunToolInput {
    * thread's provider key variable (a worker's config may not know that provider).
    */
   readonly secretEnvNames?: readonly string[];
+  /** The tools the thread may call (its recorded list); absent: the three of threads from before the list. */
+  readonly toolNames?: readonly string[];
 }
 
 export interface RunToolResult {

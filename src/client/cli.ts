@@ -37,6 +37,7 @@ import { checkPromptSize, PromptTooLargeError } from './prompt-limit';
 import { RequestRefusedError } from './request-errors';
 import { assertCanWriteTo } from './thread-encryption';
 import { NotATemporalFrontendError } from '../temporal/errors';
+import { withThreadTools } from '../tools/thread-tools';
 
 /** A problem the user can fix; printed without a stack trace. */
 export class UsageError extends Error {
@@ -152,7 +153,8 @@ async function execCommand(words: string[], flags: ModelFlags & { cd?: string; w
   try {
     const threadId = newThreadId();
     // The thread records its store, so a worker on another store refuses it by name.
-    const settings = { ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description };
+    // Its tools are fixed now, for the whole thread (src/tools/thread-tools.ts).
+    const settings = withThreadTools({ ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description });
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
       sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd, host: config.hostId });

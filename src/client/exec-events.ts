@@ -1,8 +1,9 @@
 /**
  * Turns a turn's progress events (small references) into the JSONL event stream of
  * `codex exec --json`: thread.started, turn.started, item.started / item.completed with
- * items of type agent_message, reasoning, command_execution, file_change, todo_list and
- * error, then turn.completed (with usage) or turn.failed. Two additions of Unroll's own:
+ * items of type agent_message, reasoning and the items of tool calls (each tool's module
+ * declares them: command_execution, file_change, todo_list, tool_call; error for unknown
+ * tools), then turn.completed (with usage) or turn.failed. Two additions of Unroll's own:
  * turn.completed also carries `thread_usage` (running total) and `context_tokens` (the
  * context estimate), `context.compacted` reports a compaction, `approval.requested` /
  * `approval.resolved` an approval, `input.injected` a steering message, `checkpoint.skipped`
@@ -13,6 +14,8 @@
 import { messageText, type ConversationItem } from '../items/schemas';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import type { TranscriptStore } from '../store/transcript-store';
+import type { ToolExecItem } from '../tools/display';
+import { toolByName } from '../tools/registry';
 import type { TurnEvent, TurnResult } from '../workflows/definitions';
 import { hostMoveEvent, type ThreadMovedEvent } from './host-move';
 
@@ -20,10 +23,7 @@ import { hostMoveEvent, type ThreadMovedEvent } from './host-move';
 export type ExecItem =
   | { id: string; type: 'agent_message'; text: string }
   | { id: string; type: 'reasoning'; text: string }
-  | { id: string; type: 'command_execution'; command: string; aggregated_output: string; exit_code: number | null; status: 'in_progress' | 'completed' | 'failed' }
-  | { id: string; type: 'file_change'; changes: Array<{ path: string; kind: 'add' | 'update' | 'delete' }>; status: 'in_progress' | 'completed' | 'failed' }
-  | { id: string; type: 'todo_list'; items: Array<{ text: string; completed: boolean }> }
-  | { id: string; type: 'error'; message: string };
+  | ToolExecItem;
 
 /** One line of `unroll exec --json`. */
 export type ExecEvent =
@@ -55,7 +55,7 @@ export interface ExecUsage {
 export class ExecEventTranslator {
   private nextId = 0;
   private readonly idByCall = new Map<string, string>();
-  private readonly commandByCall = new Map<string, string>();
+  private readonly summaryByCall = new Map<string, string>();
   private warnedNoCheckpoint = false;
 
   constructor(private readonly store: TranscriptStore) {}
@@ -113,59 +113,27 @@ export class ExecEventTranslator {
   }
 
   private toolStarted(callId: string, name: string, summary: string): ExecEvent[] {
-    const id = this.newId();
-    this.idByCall.set(callId, id);
-    if (name === 'shell') {
-      const command = summary.replace(/^shell: /, '');
-      this.commandByCall.set(callId, command);
-      return [{ type: 'item.started', item: { id, type: 'command_execution', command, aggregated_output: '', exit_code: null, status: 'in_progress' } }];
-    }
-    if (name === 'apply_patch') {
-      return [{ type: 'item.started', item: { id, type: 'file_change', changes: [], status: 'in_progress' } }];
-    }
-    return [];
+    const tool = toolByName(name);
+    if (!tool) return [];
+    this.summaryByCall.set(callId, summary);
+    // The id is taken only when the call shows an item as it starts; otherwise its item gets one when it ends.
+    const item = tool.display.started({ callId, name, summary }, `item_${this.nextId}`);
+    if (!item) return [];
+    this.idByCall.set(callId, this.newId());
+    return [{ type: 'item.started', item }];
   }
 
   private async toolCompleted(event: Extract<TurnEvent, { kind: 'tool.completed' }>): Promise<ExecEvent[]> {
     const id = this.idByCall.get(event.callId) ?? this.newId();
-    const meta = event.metadata;
-    if (event.name === 'shell') {
-      // A call that never ran (bad arguments) still closes the item it opened, as failed.
-      const output = await this.store.getItem(event.outputHash);
-      const text = 'output' in output ? String(output.output) : '';
-      const exitCode = typeof meta.exitCode === 'number' ? meta.exitCode : null;
-      return [{
-        type: 'item.completed',
-        item: {
-          id,
-          type: 'command_execution',
-          command: typeof meta.command === 'string' ? meta.command : (this.commandByCall.get(event.callId) ?? ''),
-          aggregated_output: shellOutputBody(text),
-          exit_code: exitCode,
-          status: event.success ? 'completed' : 'failed',
-        },
-      }];
-    }
-    if (event.name === 'apply_patch' && Array.isArray(meta.changes)) {
-      const changes = (meta.changes as Array<{ kind: string; path: string }>).map((c) => ({
-        path: c.path,
-        kind: c.kind === 'A' ? ('add' as const) : c.kind === 'D' ? ('delete' as const) : ('update' as const),
-      }));
-      return [{ type: 'item.completed', item: { id, type: 'file_change', changes, status: 'completed' } }];
-    }
-    if (event.name === 'update_plan' && Array.isArray(meta.plan)) {
-      const items = (meta.plan as Array<{ step: string; status: string }>).map((s) => ({ text: s.step, completed: s.status === 'completed' }));
-      return [{ type: 'item.completed', item: { id, type: 'todo_list', items } }];
-    }
-    const output = await this.store.getItem(event.outputHash);
-    const message = 'output' in output ? String(output.output) : `${event.name} failed`;
-    if (event.name === 'apply_patch') {
-      return [
-        { type: 'item.completed', item: { id, type: 'file_change', changes: [], status: 'failed' } },
-        { type: 'item.completed', item: { id: this.newId(), type: 'error', message } },
-      ];
-    }
-    return [{ type: 'item.completed', item: { id, type: 'error', message } }];
+    const output = async () => {
+      const item = await this.store.getItem(event.outputHash);
+      return 'output' in item ? String(item.output) : `${event.name} failed`;
+    };
+    const tool = toolByName(event.name);
+    if (!tool) return [{ type: 'item.completed', item: { id, type: 'error', message: await output() } }];
+    const { callId, name, success, interrupted, metadata } = event;
+    const items = await tool.display.completed({ callId, name, success, interrupted, metadata, summary: this.summaryByCall.get(callId), output }, id, () => this.newId());
+    return items.map((item) => ({ type: 'item.completed', item }));
   }
 }
 
@@ -183,9 +151,4 @@ function reasoningText(item: ConversationItem): string {
   return item.type === 'reasoning' ? item.summary.map((s) => s.text).join('\n') : '';
 }
 
-/** The command's output without the "Exit code / Wall time" header the model sees. */
-export function shellOutputBody(text: string): string {
-  const marker = '\nOutput:\n';
-  const at = text.indexOf(marker);
-  return at >= 0 ? text.slice(at + marker.length) : text;
-}
+export { shellOutputBody } from '../tools/shell';

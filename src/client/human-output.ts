@@ -4,15 +4,20 @@
  * messages), the final assistant message alone on stdout (so it can be piped), and a
  * token summary. Colour only when stderr is a TTY.
  */
+import { errorKind, type AnyExecItemKind, type ExecItemKind, type ToolExecItem } from '../tools/display';
+import { TOOLS } from '../tools/registry';
 import type { ExecEvent, ExecItem } from './exec-events';
+
+/** How each kind of tool item is shown: the kinds the registered tools declare (and `error`). */
+const KINDS = new Map<string, ExecItemKind>(
+  [errorKind, ...TOOLS.flatMap((tool) => tool.display.kinds)].map((kind: AnyExecItemKind) => [kind.type, kind as unknown as ExecItemKind]),
+);
 
 export interface HumanOutputOptions {
   readonly err: NodeJS.WritableStream & { isTTY?: boolean };
   readonly out: NodeJS.WritableStream;
   readonly color: boolean;
 }
-
-const OUTPUT_PREVIEW_LINES = 6;
 
 /** Renders exec events for a person; holds back the latest message until the turn ends. */
 export class HumanOutput {
@@ -52,7 +57,7 @@ export class HumanOutput {
     switch (event.type) {
       case 'item.started':
         this.flushMessage();
-        if (event.item.type === 'command_execution') this.line(`${this.paint('36', '$')} ${event.item.command}`);
+        this.toolLines(event.item, 'started');
         break;
       case 'item.completed':
         this.item(event.item);
@@ -106,32 +111,17 @@ export class HumanOutput {
       return;
     }
     this.flushMessage();
-    switch (item.type) {
-      case 'reasoning':
-        this.line(this.paint('2;3', `thinking ${item.text}`));
-        break;
-      case 'command_execution': {
-        const status = item.exit_code === null ? this.paint('31', item.status) : item.exit_code === 0 ? this.paint('32', 'exit 0') : this.paint('31', `exit ${item.exit_code}`);
-        this.line(`  ${status}`);
-        const lines = item.aggregated_output.replace(/\n$/, '').split('\n').filter((l, i, all) => l !== '' || all.length > 1);
-        for (const l of lines.slice(0, OUTPUT_PREVIEW_LINES)) this.line(this.paint('2', `  │ ${l}`));
-        if (lines.length > OUTPUT_PREVIEW_LINES) this.line(this.paint('2', `  │ … ${lines.length - OUTPUT_PREVIEW_LINES} more lines`));
-        break;
-      }
-      case 'file_change':
-        if (item.status === 'completed') {
-          const kind = { add: 'A', update: 'M', delete: 'D' } as const;
-          this.line(`${this.paint('35', 'patch')} ${item.changes.map((c) => `${kind[c.kind]} ${c.path}`).join(', ') || '(no changes)'}`);
-        }
-        break;
-      case 'todo_list':
-        this.line(this.paint('33', 'plan'));
-        for (const step of item.items) this.line(`  ${step.completed ? '[x]' : '[ ]'} ${step.text}`);
-        break;
-      case 'error':
-        this.line(this.paint('31', `error: ${item.message}`));
-        break;
-    }
+    if (item.type === 'reasoning') this.line(this.paint('2;3', `thinking ${item.text}`));
+    else this.toolLines(item, 'completed');
+  }
+
+  /** A tool item's lines, as its kind declares them (src/tools/display.ts); unknown kinds show nothing. */
+  private toolLines(item: ExecItem, phase: 'started' | 'completed'): void {
+    const kind = KINDS.get(item.type);
+    if (!kind) return;
+    const paint = (code: string, text: string) => this.paint(code, text);
+    const lines = phase === 'started' ? (kind.humanStarted?.(item as ToolExecItem, paint) ?? []) : kind.humanCompleted(item as ToolExecItem, paint);
+    for (const line of lines) this.line(line);
   }
 
   /** An interim message followed by more work is commentary: it goes to stderr. */

@@ -121,5 +121,11 @@ export const SessionSettings = z.object({
   failoverAfter: z.number().int().nonnegative().max(MAX_FAILOVER_AFTER_S).optional(),
   /** Workspace checkpoints (src/checkpoints); absent on older threads, which then use the defaults. */
   checkpoints: CheckpointSettings.optional(),
+  /**
+   * The thread's tools, fixed at its start (src/tools/thread-tools.ts): their names and the
+   * hash of the stored spec array. Absent on older threads, which keep shell, apply_patch
+   * and update_plan.
+   */
+  tools: z.object({ names: z.array(z.string().min(1)), specs: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;
