@@ -76,8 +76,8 @@ export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps
       const journal: CallJournal = { read: () => store.getMarker(`${markerKey}.journal`), write: (value) => store.putMarker(`${markerKey}.journal`, value) };
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(toolEnv, input.secretEnvNames) },
-        { shellTimeoutMs: input.shellTimeoutMs },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(toolEnv, input.secretEnvNames), putBlob: (data) => store.putBlob(data) },
+        { shellTimeoutMs: input.shellTimeoutMs, ...(input.model !== undefined ? { model: input.model } : {}) },
         input.toolNames ?? LEGACY_TOOL_NAMES,
       );
       // Cancelled (the turn was interrupted): the tool has stopped its processes; report
@@ -117,7 +117,7 @@ async function record(
   const outputItem: ConversationItem =
     call.type === 'custom_tool_call'
       ? { type: 'custom_tool_call_output', call_id: call.call_id, output: result.output }
-      : { type: 'function_call_output', call_id: call.call_id, output: result.output };
+      : { type: 'function_call_output', call_id: call.call_id, output: result.content ?? result.output };
   const outputHash = await store.putItem(outputItem);
   const summary: RunToolResult = {
     callId: call.call_id,

@@ -11,7 +11,7 @@
  * failover (src/client/host-move.ts). Full texts are read from the
  * transcript store by hash, so the workflow never has to carry them.
  */
-import { messageText, type ConversationItem } from '../items/schemas';
+import { isToolOutput, messageText, toolOutputText, type ConversationItem } from '../items/schemas';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import type { TranscriptStore } from '../store/transcript-store';
 import type { ToolExecItem } from '../tools/display';
@@ -127,7 +127,7 @@ export class ExecEventTranslator {
     const id = this.idByCall.get(event.callId) ?? this.newId();
     const output = async () => {
       const item = await this.store.getItem(event.outputHash);
-      return 'output' in item ? String(item.output) : `${event.name} failed`;
+      return isToolOutput(item) ? toolOutputText(item.output) : `${event.name} failed`;
     };
     const tool = toolByName(event.name);
     if (!tool) return [{ type: 'item.completed', item: { id, type: 'error', message: await output() } }];

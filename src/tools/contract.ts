@@ -45,6 +45,8 @@ export type SideEffects = 'none' | 'idempotent' | 'at-most-once';
 export interface ToolRunOptions {
   /** Timeout for shell commands that give no `timeout_ms`. */
   readonly shellTimeoutMs: number;
+  /** The thread's model, for outputs that depend on it (view_image's detail); absent in older calls. */
+  readonly model?: string;
 }
 
 /** What a tool says about one call (with valid arguments) before it runs. */

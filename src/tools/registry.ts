@@ -13,6 +13,7 @@ import type { ToolModule, ToolRunOptions, ToolSpec, ToolSpecContext } from './co
 import { shellTool } from './shell';
 import type { ToolContext, ToolResult } from './types';
 import { updatePlanTool } from './update-plan';
+import { viewImageTool } from './view-image';
 
 export type { ToolRunOptions } from './contract';
 
@@ -21,6 +22,7 @@ export const TOOLS: readonly ToolModule<never>[] = [
   shellTool,
   applyPatchTool,
   updatePlanTool,
+  viewImageTool,
 ] as unknown as ToolModule<never>[];
 
 const BY_NAME = new Map(TOOLS.map((t) => [t.name, t as unknown as ToolModule<unknown>]));

@@ -128,6 +128,6 @@ describe('the tools a thread is offered', () => {
     expect(selectThreadTools({ ...context, model: 'test-model' }).specs).not.toBe(tools.specs);
     const recorded = { ...context, tools: { names: ['shell'], specs: 'a'.repeat(64) } };
     expect(withThreadTools(recorded)).toBe(recorded);
-    expect(withThreadTools(context).tools).toEqual(tools);
+    expect(withThreadTools(context as typeof context & { tools?: typeof tools }).tools).toEqual(tools);
   });
 });
