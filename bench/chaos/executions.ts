@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isToolCall, isToolOutput, type ConversationItem } from '../../src/items/schemas';
+import { isToolCall, isToolOutput, toolOutputText, type ConversationItem } from '../../src/items/schemas';
 import type { ToolFault } from './faults';
 import { needsReissue } from './model';
 import type { SessionPlan } from './plan';
@@ -65,7 +65,7 @@ export async function readCallResults(storeRoot: string): Promise<Map<string, Re
 export function transcriptFacts(plan: SessionPlan, items: readonly ConversationItem[], results: ReadonlyMap<string, RecordedCallResult> = new Map()): TranscriptFacts {
   const calls = items.filter(isToolCall);
   const outputsById = new Map<string, string[]>();
-  for (const item of items.filter(isToolOutput)) outputsById.set(item.call_id, [...(outputsById.get(item.call_id) ?? []), item.output]);
+  for (const item of items.filter(isToolOutput)) outputsById.set(item.call_id, [...(outputsById.get(item.call_id) ?? []), toolOutputText(item.output)]);
   const outputs = new Map([...outputsById].map(([id, list]) => [id, list[0]]));
   const toolFaults: Array<{ fault: ToolFault; handled: boolean }> = [];
   const unexpectedFailures: string[] = [];

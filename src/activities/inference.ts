@@ -18,7 +18,9 @@ import type { SessionSettings } from '../config/settings';
 import { isToolCall, messageText, type ConversationItem } from '../items/schemas';
 import { BASE_INSTRUCTIONS } from '../prompt/base-instructions';
 import type { TranscriptStore } from '../store/transcript-store';
-import { describeCall, toolSpecs } from '../tools/registry';
+import type { ToolSpec } from '../tools/contract';
+import { describeCall } from '../tools/registry';
+import { currentToolSpecs, ThreadToolSpecs, threadToolNames } from '../tools/thread-tools';
 import { currentActivityEnv, type ActivityEnv } from './activity-context';
 import { buildRequestInput, ModelClients, reasoningParams, streamResponse, type StreamedResponse } from './model-client';
 import { ReceivedResponses } from './received-responses';
@@ -32,12 +34,16 @@ export interface InferenceDeps {
   readonly clients: ModelClients;
 }
 
-/** The request body of a step, minus `input` (shared by inference and local compaction). */
-export function requestBody(threadId: string, settings: SessionSettings): Omit<OpenAI.Responses.ResponseCreateParamsStreaming, 'stream' | 'input'> {
+/**
+ * The request body of a step, minus `input` (shared by inference and local compaction).
+ * `tools` are the thread's recorded specs (the inference activity loads them from the
+ * store); without them, this worker's build of the thread's tool list.
+ */
+export function requestBody(threadId: string, settings: SessionSettings, tools?: readonly ToolSpec[]): Omit<OpenAI.Responses.ResponseCreateParamsStreaming, 'stream' | 'input'> {
   return {
     model: settings.model,
     instructions: settings.baseInstructions ?? BASE_INSTRUCTIONS,
-    tools: toolSpecs(),
+    tools: (tools ?? currentToolSpecs(settings)) as OpenAI.Responses.Tool[],
     tool_choice: 'auto',
     parallel_tool_calls: true,
     store: false,
@@ -56,14 +62,16 @@ interface ReceivedInference {
 /** Creates `runInference`. */
 export function createInferenceActivities(deps: InferenceDeps) {
   const received = new ReceivedResponses<ReceivedInference>();
+  const threadTools = new ThreadToolSpecs(deps.store);
 
   /** Loads the step's input and asks the model. */
   async function ask(input: InferenceInput, env: ActivityEnv): Promise<ReceivedInference> {
     const client = deps.clients.clientFor(input.settings);
     const requestInput = await buildRequestInput(deps.store, input.head, input.append);
+    const tools = await threadTools.forThread(input.settings);
     const response = await streamResponse(
       client,
-      { ...requestBody(input.threadId, input.settings), input: requestInput as unknown as OpenAI.Responses.ResponseInput },
+      { ...requestBody(input.threadId, input.settings, tools), input: requestInput as unknown as OpenAI.Responses.ResponseInput },
       { settings: input.settings, signal: env.signal, heartbeat: env.heartbeat },
     );
     return { response, inputItems: requestInput.length, inputBytes: Buffer.byteLength(JSON.stringify(requestInput)) };
@@ -105,7 +113,7 @@ function toolCallRefs(items: ConversationItem[], hashes: string[], settings: Ses
   const refs: ToolCallRef[] = [];
   items.forEach((item, i) => {
     if (!isToolCall(item)) return;
-    const description = describeCall(item, { shellTimeoutMs: settings.shellTimeoutMs });
+    const description = describeCall(item, { shellTimeoutMs: settings.shellTimeoutMs }, threadToolNames(settings));
     refs.push({ callId: item.call_id, itemHash: hashes[i], custom: item.type === 'custom_tool_call', ...description });
   });
   return refs;

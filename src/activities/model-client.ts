@@ -52,7 +52,21 @@ export function toRequestItem(item: ConversationItem): Record<string, unknown> {
 export async function buildRequestInput(store: TranscriptStore, head: string | null, append: readonly string[]): Promise<Record<string, unknown>[]> {
   const history = await store.loadTranscript(head);
   const appended = await Promise.all(append.map((h) => store.getItem(h)));
-  return normalizeHistory([...history.map((s) => s.item), ...appended]).map(toRequestItem);
+  return Promise.all(normalizeHistory([...history.map((s) => s.item), ...appended]).map((item) => withImages(store, toRequestItem(item))));
+}
+
+/** A tool output's stored images (`image_blob`, see InputImage) as the `data:` URLs the API takes. */
+async function withImages(store: TranscriptStore, item: Record<string, unknown>): Promise<Record<string, unknown>> {
+  if (item.type !== 'function_call_output' || !Array.isArray(item.output)) return item;
+  const output = await Promise.all(
+    (item.output as Array<Record<string, unknown>>).map(async (part) => {
+      if (part.type !== 'input_image' || typeof part.image_blob !== 'string') return part;
+      const { image_blob: blob, mime_type: mime, ...rest } = part;
+      const data = await store.getBlob(blob, 'store object');
+      return { ...rest, image_url: `data:${typeof mime === 'string' ? mime : 'application/octet-stream'};base64,${data.toString('base64')}` };
+    }),
+  );
+  return { ...item, output };
 }
 
 /** A completed response: its id, output items (parsed) and usage. */

@@ -9,7 +9,9 @@
  * plan (each file's content hash before and after) in a second marker before it touches
  * the workspace; a retry reads the journal back and finishes exactly the files the
  * interrupted attempt left undone, so no part of a patch is applied twice (see
- * src/tools/apply-patch/apply.ts). update_plan has no side effects.
+ * src/tools/apply-patch/apply.ts). update_plan has no side effects. Which rule applies is
+ * the tool's own declaration (`sideEffects`, src/tools/contract.ts): `at-most-once` tools
+ * get the marker, `idempotent` and `none` ones simply run again.
  *
  * A result that could not be recorded (the store's disk was full, say) stays in the
  * worker's memory until a retry on the same worker records it: a command that finished
@@ -19,7 +21,7 @@ import type { ConversationItem, ToolCallItem } from '../items/schemas';
 import { isToolCall } from '../items/schemas';
 import { sha256Hex } from '../store/canonical-json';
 import type { TranscriptStore } from '../store/transcript-store';
-import { executeToolCall } from '../tools/registry';
+import { executeToolCall, LEGACY_TOOL_NAMES, toolByName } from '../tools/registry';
 import { loadThreadEnvironment } from '../tools/thread-environment';
 import type { CallJournal, ToolResult } from '../tools/types';
 import { currentActivityEnv } from './activity-context';
@@ -39,9 +41,6 @@ export interface ToolDeps {
 export const INTERRUPTED_OUTPUT =
   'interrupted: the worker running this command stopped before it finished, so its outcome is unknown. ' +
   'It was not run again automatically. Check the state of the workspace and re-run it if needed.';
-
-/** Tools whose effects must not be repeated by a retry. */
-const AT_MOST_ONCE = new Set(['shell']);
 
 /** Finished results kept for a retry, at most this many (they are small). */
 const UNRECORDED_LIMIT = 64;
@@ -81,15 +80,16 @@ export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps
       // An earlier attempt on this worker finished but could not record its result.
       const finished = unrecorded.get(markerKey);
       if (finished) return recordOnce(item, finished, markerKey);
-      if (AT_MOST_ONCE.has(item.name)) {
+      if (toolByName(item.name)?.sideEffects === 'at-most-once') {
         if (marker === 'started') return recordOnce(item, interrupted(), markerKey);
         await store.putMarker(markerKey, 'started');
       }
       const journal: CallJournal = { read: () => store.getMarker(`${markerKey}.journal`), write: (value) => store.putMarker(`${markerKey}.journal`, value) };
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(await environmentOf(input), input.secretEnvNames) },
-        { shellTimeoutMs: input.shellTimeoutMs },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(await environmentOf(input), input.secretEnvNames), putBlob: (data) => store.putBlob(data) },
+        { shellTimeoutMs: input.shellTimeoutMs, ...(input.model !== undefined ? { model: input.model } : {}) },
+        input.toolNames ?? LEGACY_TOOL_NAMES,
       );
       // Cancelled (the turn was interrupted): the tool has stopped its processes; report
       // the cancellation so the workflow records the call as aborted by the user.
@@ -128,7 +128,7 @@ async function record(
   const outputItem: ConversationItem =
     call.type === 'custom_tool_call'
       ? { type: 'custom_tool_call_output', call_id: call.call_id, output: result.output }
-      : { type: 'function_call_output', call_id: call.call_id, output: result.output };
+      : { type: 'function_call_output', call_id: call.call_id, output: result.content ?? result.output };
   const outputHash = await store.putItem(outputItem);
   const summary: RunToolResult = {
     callId: call.call_id,

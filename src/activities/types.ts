@@ -112,6 +112,10 @@ export interface RunToolInput {
   readonly secretEnvNames?: readonly string[];
   /** The thread's recorded tool environment (`SessionSettings.toolEnvironment`); absent: the worker's. */
   readonly environment?: string;
+  /** The tools the thread may call (its recorded list); absent: the three of threads from before the list. */
+  readonly toolNames?: readonly string[];
+  /** The thread's model (some outputs depend on it, e.g. view_image's detail); absent in older calls. */
+  readonly model?: string;
 }
 
 export interface RunToolResult {

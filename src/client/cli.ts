@@ -39,6 +39,7 @@ import { checkPromptSize, PromptTooLargeError } from './prompt-limit';
 import { RequestRefusedError } from './request-errors';
 import { assertCanWriteTo } from './thread-encryption';
 import { ForeignServerError, NamespaceNotFoundError, NotATemporalFrontendError } from '../temporal/errors';
+import { withThreadTools } from '../tools/thread-tools';
 
 /** A problem the user can fix; printed without a stack trace. */
 export class UsageError extends Error {
@@ -193,7 +194,8 @@ async function execCommand(words: string[], flags: ModelFlags & WorkerFlags & { 
     // shell's, filtered, whichever process happened to start that worker. With
     // --no-worker the tools run where a worker elsewhere is, with that worker's own.
     const environment = flags.worker === false ? undefined : await recordThreadEnvironment(runtime.store, toolEnvironment(io.env, config.toolEnvironment.policy, config.toolEnvironment.secretNames));
-    const settings = { ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description, ...(environment ? { toolEnvironment: environment } : {}) };
+    // Its tools are fixed now, for the whole thread (src/tools/thread-tools.ts).
+    const settings = withThreadTools({ ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description, ...(environment ? { toolEnvironment: environment } : {}) });
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
       sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd, host: config.hostId });

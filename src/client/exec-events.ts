@@ -21,10 +21,13 @@
  * the workflow never has to carry them.
  */
 import * as path from 'node:path';
-import { messageText, type ConversationItem } from '../items/schemas';
+import { isToolOutput, messageText, toolOutputText, type ConversationItem } from '../items/schemas';
+import type { ToolExecItem } from '../tools/display';
+import { toolByName } from '../tools/registry';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import type { TranscriptStore } from '../store/transcript-store';
 import { WRITE_FAILED } from '../tools/apply-patch/apply';
+import { shellOutputBody } from '../tools/shell';
 import type { TurnEvent, TurnResult } from '../workflows/definitions';
 import { hostMoveEvent, type ThreadMovedEvent } from './host-move';
 
@@ -47,7 +50,8 @@ export type ExecItem =
   | { id: string; type: 'command_execution'; command: string; aggregated_output: string; exit_code: number | null; status: 'in_progress' | 'completed' | 'failed' }
   | { id: string; type: 'file_change'; changes: ExecFileChange[]; status: 'in_progress' | 'completed' | 'failed' }
   | { id: string; type: 'todo_list'; items: ExecTodo[] }
-  | { id: string; type: 'error'; message: string };
+  | { id: string; type: 'error'; message: string }
+  | ToolExecItem;
 
 /** One line of `unroll exec --json`. */
 export type ExecEvent =
@@ -182,8 +186,24 @@ export class ExecEventTranslator {
       case 'update_plan':
         return this.planCompleted(event);
       default:
-        return event.success ? [] : this.rejected(event);
+        return this.otherToolCompleted(event);
     }
+  }
+
+  /**
+   * A tool beyond Codex's three (view_image, …): a call that failed has no item (as an
+   * unknown tool's); a call that ran shows the item its module declares (src/tools/display.ts).
+   */
+  private async otherToolCompleted(event: ToolCompleted): Promise<ExecEvent[]> {
+    const tool = toolByName(event.name);
+    if (!event.success || !tool) return this.rejected(event);
+    const output = async () => {
+      const item = await this.store.getItem(event.outputHash);
+      return isToolOutput(item) ? toolOutputText(item.output) : '';
+    };
+    const { callId, name, success, interrupted, metadata } = event;
+    const items = await tool.display.completed({ callId, name, success, interrupted, metadata, summary: undefined, output }, this.newId(), () => this.newId());
+    return items.map((item) => ({ type: 'item.completed' as const, item }));
   }
 
   /** command_execution: closes the item the call opened, with Codex's output, exit code and status. */
@@ -302,9 +322,4 @@ function reasoningText(item: ConversationItem): string {
   return item.type === 'reasoning' ? item.summary.map((s) => s.text).join('\n') : '';
 }
 
-/** The command's output without the "Exit code / Wall time" header the model sees. */
-export function shellOutputBody(text: string): string {
-  const marker = '\nOutput:\n';
-  const at = text.indexOf(marker);
-  return at >= 0 ? text.slice(at + marker.length) : text;
-}
+export { shellOutputBody };

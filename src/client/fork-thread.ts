@@ -19,6 +19,7 @@ import { submitInputUpdate, type SessionState, type SubmitInputResult, type Thre
 import type { SessionWorkflow } from '../workflows';
 import { DebugUsageError } from './debug-command';
 import { newThreadId } from './threads';
+import { selectThreadTools } from '../tools/thread-tools';
 
 /** The user message of the fork's first turn when none is given. */
 export const DEFAULT_FORK_MESSAGE = 'Continue from where you left off.';
@@ -75,7 +76,9 @@ function forkSettings(run: ThreadRun, options: ForkOptions): SessionSettings {
     ...(options.model ? { model: options.model } : {}),
     ...(options.baseInstructions !== undefined ? { baseInstructions: options.baseInstructions } : {}),
   };
-  const parsed = SessionSettings.safeParse(merged);
+  // A fork to another model gets that model's tools; otherwise the parent's (none recorded: the parent's three).
+  const modelChanged = options.model !== undefined && options.model !== run.settings.model && run.settings.tools !== undefined;
+  const parsed = SessionSettings.safeParse(modelChanged ? { ...merged, tools: selectThreadTools(merged) } : merged);
   if (!parsed.success) throw new DebugUsageError(`the fork's settings are invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }

@@ -4,15 +4,23 @@
  * messages), the final assistant message alone on stdout (so it can be piped), and a
  * token summary. Colour only when stderr is a TTY.
  */
+import { errorKind, type AnyExecItemKind, type ExecItemKind, type ToolExecItem } from '../tools/display';
+import { TOOLS } from '../tools/registry';
 import type { ExecEvent, ExecItem } from './exec-events';
+
+/** Lines of a command's output the human view shows. */
+const OUTPUT_PREVIEW_LINES = 6;
+
+/** How each kind of tool item is shown: the kinds the registered tools declare (and `error`). */
+const KINDS = new Map<string, ExecItemKind>(
+  [errorKind, ...TOOLS.flatMap((tool) => tool.display.kinds)].map((kind: AnyExecItemKind) => [kind.type, kind as unknown as ExecItemKind]),
+);
 
 export interface HumanOutputOptions {
   readonly err: NodeJS.WritableStream & { isTTY?: boolean };
   readonly out: NodeJS.WritableStream;
   readonly color: boolean;
 }
-
-const OUTPUT_PREVIEW_LINES = 6;
 
 /** Renders exec events for a person; holds back the latest message until the turn ends. */
 export class HumanOutput {
@@ -145,7 +153,17 @@ export class HumanOutput {
       case 'error':
         this.line(this.paint('31', `error: ${item.message}`));
         break;
+      default:
+        // Items of other tools are shown as their modules declare (src/tools/display.ts).
+        this.toolLines(item);
     }
+  }
+
+  /** A tool item's lines, as its kind declares them; unknown kinds show nothing. */
+  private toolLines(item: ExecItem): void {
+    const kind = KINDS.get(item.type);
+    if (!kind) return;
+    for (const line of kind.humanCompleted(item as ToolExecItem, (code: string, text: string) => this.paint(code, text))) this.line(line);
   }
 
   /** An interim message followed by more work is commentary: it goes to stderr. */

@@ -144,5 +144,11 @@ export const SessionSettings = z.object({
    * asked by the client at thread start: the session sets them only then. Absent: not set.
    */
   searchAttributes: z.boolean().optional(),
+  /**
+   * The thread's tools, fixed at its start (src/tools/thread-tools.ts): their names and the
+   * hash of the stored spec array. Absent on older threads, which keep shell, apply_patch
+   * and update_plan.
+   */
+  tools: z.object({ names: z.array(z.string().min(1)), specs: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;

@@ -8,7 +8,7 @@
 import type { CheckpointInput, RestoreWorkspaceInput } from '../activities/checkpoints';
 import type { InferenceInput, InferenceResult, OutputRef, RunToolInput, RunToolResult, ToolCallRef } from '../activities/types';
 import type { CheckpointOutcome } from '../checkpoints/types';
-import { messageText, type ConversationItem } from '../items/schemas';
+import { isToolOutput, messageText, toolOutputText, type ConversationItem } from '../items/schemas';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { ObjectNotFoundError, type TranscriptNode, type TranscriptStore } from '../store';
 import type { SessionInput, TurnInput, TurnResult } from '../workflows/definitions';
@@ -107,7 +107,7 @@ class TranscriptReader {
   }
 }
 
-const TOOL_OUTPUT_FIELD = (item: ConversationItem | null): string | null => (item && 'output' in item ? String(item.output) : null);
+const TOOL_OUTPUT_FIELD = (item: ConversationItem | null): string | null => (item && isToolOutput(item) ? toolOutputText(item.output) : null);
 
 /** Builds the debugger's view of a thread. */
 export async function buildThreadRun(histories: ThreadHistories, store: TranscriptStore): Promise<ThreadRun> {

@@ -42,11 +42,35 @@ export const FunctionCallItem = z.looseObject({
 });
 export type FunctionCallItem = z.infer<typeof FunctionCallItem>;
 
+/**
+ * An image in a tool's output. Stored by reference: `image_blob` names the image's bytes
+ * in the store (`TranscriptStore.putBlob`), so the item stays small and the image is kept
+ * once; the request gets it as a `data:` URL in `image_url` (src/activities/model-client.ts).
+ */
+export const InputImage = z.looseObject({
+  type: z.literal('input_image'),
+  image_blob: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  mime_type: z.string().optional(),
+  image_url: z.string().optional(),
+  detail: z.enum(['auto', 'low', 'high', 'original']).optional(),
+});
+export type InputImage = z.infer<typeof InputImage>;
+
+/** A tool output: text, or content parts (text and images, e.g. `view_image`). */
+export const ToolOutput = z.union([z.string(), z.array(z.union([InputText, InputImage]))]);
+export type ToolOutput = z.infer<typeof ToolOutput>;
+
+/** A tool output as text, for displays: images as `[image]`. */
+export function toolOutputText(output: ToolOutput): string {
+  if (typeof output === 'string') return output;
+  return output.map((part) => (part.type === 'input_text' ? part.text : '[image]')).join('\n');
+}
+
 /** The output of a function tool call, paired with its call by `call_id`. */
 export const FunctionCallOutputItem = z.looseObject({
   type: z.literal('function_call_output'),
   call_id: z.string().min(1),
-  output: z.string(),
+  output: ToolOutput,
 });
 export type FunctionCallOutputItem = z.infer<typeof FunctionCallOutputItem>;
 

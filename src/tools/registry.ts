@@ -1,30 +1,59 @@
 /**
- * The tools the model can call, behind one interface: each handler has a name, a
- * model-facing description, a zod schema for its arguments (converted to JSON Schema for
- * the request and used again to parse the call), whether it may run in parallel with
- * other calls, and `run`. Dispatch turns every model mistake (unknown tool, arguments
- * that are not JSON or do not match the schema, arguments over
+ * The registry of tools: one registration line per tool module (see ./contract.ts for
+ * what a module declares, and README "Adding a tool"). Dispatch turns every model mistake
+ * (unknown tool, arguments that are not JSON or do not match the schema, arguments over
  * {@link MAX_TOOL_ARGUMENT_BYTES}) into a failed {@link ToolResult} for the model, never
  * an exception.
  */
-import { z } from 'zod';
 import type { ToolCallItem } from '../items/schemas';
 import type { CallFacts } from '../shared/approval-policy';
 import { sha256Hex } from '../store/canonical-json';
-import { isKnownSafeCommand } from './safe-commands';
-import { applyPatchTool } from './apply-patch';
-import { clampShellTimeout, displayCommand, shellTool } from './shell';
+import { applyPatchFunctionSpec, applyPatchTool } from './apply-patch';
+import type { ToolModule, ToolRunOptions, ToolSpec, ToolSpecContext } from './contract';
+import { shellTool } from './shell';
 import type { ToolContext, ToolResult } from './types';
 import { updatePlanTool } from './update-plan';
+import { viewImageTool } from './view-image';
 
-/** A tool handler; `A` is the type of its parsed arguments. */
-export interface ToolHandler<A = unknown> {
-  readonly name: string;
-  readonly description: string;
-  readonly parameters: z.ZodType<A>;
-  /** True when the tool neither changes the workspace nor depends on other calls. */
-  readonly parallelSafe: boolean;
-  run(args: A, ctx: ToolContext): Promise<ToolResult>;
+export type { ToolRunOptions } from './contract';
+
+/** Every tool, in the order a new thread is offered them. Adding a tool: one line here. */
+export const TOOLS: readonly ToolModule<never>[] = [
+  shellTool,
+  applyPatchTool,
+  updatePlanTool,
+  viewImageTool,
+] as unknown as ToolModule<never>[];
+
+const BY_NAME = new Map(TOOLS.map((t) => [t.name, t as unknown as ToolModule<unknown>]));
+
+/** The tool module called `name`, if there is one. */
+export function toolByName(name: string): ToolModule<unknown> | undefined {
+  return BY_NAME.get(name);
+}
+
+/** The tools of threads started before the tool list was recorded. */
+export const LEGACY_TOOL_NAMES: readonly string[] = ['shell', 'apply_patch', 'update_plan'];
+
+/**
+ * The `tools` array those threads were (and still are) sent, byte for byte: apply_patch
+ * in its JSON form whatever the model, so their prompt cache holds.
+ */
+export function legacyToolSpecs(context: ToolSpecContext): ToolSpec[] {
+  return [shellTool.spec(context), applyPatchFunctionSpec(), updatePlanTool.spec(context)];
+}
+
+/** The names of the tools a new thread with these settings is offered, in order. */
+export function offeredToolNames(context: ToolSpecContext): string[] {
+  return TOOLS.filter((tool) => tool.offered?.(context) ?? true).map((tool) => tool.name);
+}
+
+/** The specs of the named tools for these settings (unknown names are skipped). */
+export function toolSpecsFor(names: readonly string[], context: ToolSpecContext): ToolSpec[] {
+  return names.flatMap((name) => {
+    const tool = BY_NAME.get(name);
+    return tool ? [tool.spec(context)] : [];
+  });
 }
 
 /**
@@ -39,37 +68,12 @@ export const MAX_TOOL_ARGUMENT_BYTES = 1024 * 1024;
 const MAX_FACTS_ARGV_CHARS = 4096;
 const MAX_JUSTIFICATION_CHARS = 1000;
 const MAX_TOOL_NAME_CHARS = 256;
-
-/** Per-thread options that shape how calls run. */
-export interface ToolRunOptions {
-  /** Timeout for shell commands that give no `timeout_ms`. */
-  readonly shellTimeoutMs: number;
-}
-
-const TOOLS: readonly ToolHandler<never>[] = [shellTool, applyPatchTool, updatePlanTool] as unknown as ToolHandler<never>[];
-const BY_NAME = new Map(TOOLS.map((t) => [t.name, t as ToolHandler<unknown>]));
-
-/** The `tools` array of a Responses request. Deterministic, so the prompt cache holds. */
-export function toolSpecs(): Array<{ type: 'function'; name: string; description: string; parameters: Record<string, unknown>; strict: false }> {
-  return TOOLS.map((tool) => ({
-    type: 'function' as const,
-    name: tool.name,
-    description: tool.description,
-    parameters: jsonSchemaOf(tool.parameters),
-    strict: false as const,
-  }));
-}
-
-function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { unrepresentable: 'any' }) as Record<string, unknown>;
-  delete json.$schema;
-  return json;
-}
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** What the workflow needs to know about a call before running it. */
 export interface CallDescription {
   readonly name: string;
-  /** What the approval policy needs to decide on the call. */
+  /** What the approval policy and the checkpoint decision need to know about the call. */
   readonly facts: CallFacts;
   readonly parallelSafe: boolean;
   /** One line for display and activity summaries, at most 200 characters. */
@@ -84,43 +88,49 @@ export interface CallDescription {
  * over {@link MAX_TOOL_ARGUMENT_BYTES} is not even parsed, a long argv is replaced in the
  * facts by its start and a hash (which still tells commands apart for "approve for this
  * session"), a long tool name likewise, and the justification is clipped.
+ *
+ * A call of a tool the thread was not offered (`offered`, default every tool) or of no
+ * tool at all is not known to be safe: it asks under `untrusted` and `on-request`, and
+ * counts as changing files. A call whose arguments do not parse is not run at all
+ * (dispatch answers it with the parse error), so it asks nothing and changes nothing.
  */
-export function describeCall(call: ToolCallItem, options: ToolRunOptions): CallDescription {
-  const tool = BY_NAME.get(call.name);
-  const oversized = argumentBytes(call) > MAX_TOOL_ARGUMENT_BYTES;
-  const parsed = tool && !oversized ? parseArguments(tool, call) : undefined;
-  const args = parsed?.ok ? (parsed.args as Record<string, unknown>) : undefined;
-  let summary = oversized ? `${call.name}: arguments over the ${formatBytes(MAX_TOOL_ARGUMENT_BYTES)} limit (${formatBytes(argumentBytes(call))})` : call.name;
-  let timeoutMs = 60_000;
-  let facts: CallFacts = { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false };
-  if (call.name === 'shell' && args) {
-    const command = args.command as string[] | string;
-    const argv = Array.isArray(command) ? command : ['bash', '-c', command];
-    summary = `shell: ${displayCommand(command)}`;
-    timeoutMs = clampShellTimeout((args.timeout_ms as number | undefined) ?? options.shellTimeoutMs);
-    facts = {
-      argv: boundedArgv(argv),
-      knownSafe: isKnownSafeCommand(argv),
-      escalate: args.with_escalated_permissions === true,
-      justification: typeof args.justification === 'string' ? clip(args.justification, MAX_JUSTIFICATION_CHARS) : null,
-      mutatesFiles: false,
-    };
-  } else if (call.name === 'apply_patch' && args) {
-    const files = String(args.input).match(/^\*\*\* (Add|Update|Delete) File: .*$/gm) ?? [];
-    summary = `apply_patch: ${files.map((l) => l.replace(/^\*\*\* (\w)\w+ File: /, '$1 ')).join(', ')}`;
-    facts = { ...facts, mutatesFiles: true };
+export function describeCall(call: ToolCallItem, options: ToolRunOptions, offered?: readonly string[]): CallDescription {
+  const tool = offeredTool(call.name, offered);
+  const bytes = argumentBytes(call);
+  const oversized = bytes > MAX_TOOL_ARGUMENT_BYTES;
+  const name = boundedName(call.name);
+  const base = { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false };
+  if (!tool) {
+    return { name, parallelSafe: false, summary: clip(call.name, 200), timeoutMs: DEFAULT_TIMEOUT_MS, facts: { ...base, approval: 'ask', changesFiles: true } };
   }
-  return { name: boundedName(call.name), parallelSafe: tool?.parallelSafe ?? false, summary: clip(summary, 200), timeoutMs, facts };
+  const parsed = oversized ? undefined : parseArguments(tool, call);
+  if (!parsed?.ok) {
+    const summary = oversized ? `${call.name}: arguments over the ${formatBytes(MAX_TOOL_ARGUMENT_BYTES)} limit (${formatBytes(bytes)})` : call.name;
+    return { name, parallelSafe: tool.parallelSafe, summary: clip(summary, 200), timeoutMs: DEFAULT_TIMEOUT_MS, facts: { ...base, approval: 'safe', changesFiles: false } };
+  }
+  const declared = tool.describe(parsed.args, options);
+  const facts: CallFacts = {
+    argv: declared.argv ? boundedArgv(declared.argv) : null,
+    knownSafe: declared.knownSafe ?? false,
+    escalate: declared.escalate ?? false,
+    justification: declared.justification !== undefined ? clip(declared.justification, MAX_JUSTIFICATION_CHARS) : null,
+    mutatesFiles: declared.mutatesFiles ?? false,
+    approval: declared.approval,
+    changesFiles: declared.changesFiles,
+  };
+  return { name, parallelSafe: tool.parallelSafe, summary: clip(declared.summary, 200), timeoutMs: declared.timeoutMs ?? DEFAULT_TIMEOUT_MS, facts };
 }
 
 /**
- * Runs one call. Unknown tools and invalid arguments produce a failed result that tells
- * the model what went wrong; only infrastructure errors thrown by a handler propagate.
+ * Runs one call. Unknown tools (or tools the thread was not offered) and invalid
+ * arguments produce a failed result that tells the model what went wrong; only
+ * infrastructure errors thrown by a tool propagate.
  */
-export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, options: ToolRunOptions): Promise<ToolResult> {
-  const tool = BY_NAME.get(call.name);
+export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, options: ToolRunOptions, offered?: readonly string[]): Promise<ToolResult> {
+  const tool = offeredTool(call.name, offered);
   if (!tool) {
-    return failure(`unknown tool "${call.name}". Available tools: ${[...BY_NAME.keys()].join(', ')}`);
+    const available = offered ?? [...BY_NAME.keys()];
+    return failure(`unknown tool "${call.name}". Available tools: ${available.join(', ')}`);
   }
   const bytes = argumentBytes(call);
   if (bytes > MAX_TOOL_ARGUMENT_BYTES) {
@@ -132,11 +142,12 @@ export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, opti
   }
   const parsed = parseArguments(tool, call);
   if (!parsed.ok) return failure(parsed.error);
-  let args = parsed.args;
-  if (tool.name === 'shell' && (args as { timeout_ms?: number }).timeout_ms === undefined) {
-    args = { ...(args as object), timeout_ms: options.shellTimeoutMs };
-  }
-  return tool.run(args, ctx);
+  return tool.run(parsed.args, ctx, options);
+}
+
+function offeredTool(name: string, offered: readonly string[] | undefined): ToolModule<unknown> | undefined {
+  if (offered && !offered.includes(name)) return undefined;
+  return BY_NAME.get(name);
 }
 
 /** Size of what the model sent as the call's arguments, in UTF-8 bytes. Linear; never throws. */
@@ -171,7 +182,7 @@ function boundedArgv(argv: string[]): string[] {
 
 type Parsed = { ok: true; args: unknown } | { ok: false; error: string };
 
-function parseArguments(tool: ToolHandler<unknown>, call: ToolCallItem): Parsed {
+function parseArguments(tool: ToolModule<unknown>, call: ToolCallItem): Parsed {
   let raw: unknown;
   if (call.type === 'custom_tool_call') {
     raw = { input: call.input };

@@ -21,6 +21,10 @@ import { z } from 'zod';
 import { MAX_SHELL_TIMEOUT_MS } from '../config/settings';
 import { DEFAULT_OUTPUT_BUDGET_BYTES, HeadTailCollector } from './output-truncation';
 import { DEFAULT_BWRAP, sandboxArgv, sandboxUnavailable } from './sandbox';
+import { defineTool, type ToolRunOptions } from './contract';
+import { commandExecutionKind } from './display';
+import { isKnownSafeCommand } from './safe-commands';
+import { functionSpec } from './specs';
 import type { ToolContext, ToolResult } from './types';
 
 /** How long a command may run when the model does not say. */
@@ -204,30 +208,66 @@ export function displayCommand(command: string[] | string): string {
   return typeof command === 'string' ? command : command.map(shellQuote).join(' ');
 }
 
+const DESCRIPTION = [
+  'Runs a shell command and returns its output.',
+  '- `command` is either an argv array, executed directly without a shell (e.g. ["cat", "README.md"]), ' +
+    'or a string, run with `bash -c` (use a string for pipes, redirects, globs and `&&`).',
+  '- Always set `workdir` rather than using `cd`; it is relative to the workspace root.',
+  '- The command gets no stdin and no terminal: do not start interactive programs, editors or pagers; ' +
+    'pass non-interactive flags (e.g. `--yes`, `--no-pager`).',
+  '- stdout and stderr are returned interleaved. Output longer than about 10 KiB keeps only its start and end; ' +
+    'prefer targeted commands (`rg`, `sed -n 1,80p`, `head`) over printing whole files.',
+  `- \`timeout_ms\` defaults to ${DEFAULT_SHELL_TIMEOUT_MS}; raise it for builds and test suites. ` +
+    'A command that times out is killed together with every process it started (exit code 124).',
+].join('\n');
+
 /**
- * The `shell` tool handler. Its result's `success` is `exitCode === 0`; every command
- * failure (non-zero exit, timeout, missing executable or workdir) is reported to the
- * model in `output` rather than thrown. Metadata: `{ exitCode, durationMs, timedOut,
- * truncated, command }`, where `command` is the display form clipped to 500 characters.
+ * The `shell` tool. Its result's `success` is `exitCode === 0`; every command failure
+ * (non-zero exit, timeout, missing executable or workdir) is reported to the model in
+ * `output` rather than thrown. Metadata: `{ exitCode, durationMs, timedOut, truncated,
+ * command }`, where `command` is the display form clipped to 500 characters. A command
+ * runs at most once (a crash mid-command is reported as interrupted, never re-run);
+ * commands not known to be read-only may change files and need approval under
+ * `untrusted`. Without `timeout_ms`, `options.shellTimeoutMs` (the thread's) applies.
  */
-export const shellTool = {
+export const shellTool = defineTool<ShellArgs>({
   name: 'shell',
-  description: [
-    'Runs a shell command and returns its output.',
-    '- `command` is either an argv array, executed directly without a shell (e.g. ["cat", "README.md"]), ' +
-      'or a string, run with `bash -c` (use a string for pipes, redirects, globs and `&&`).',
-    '- Always set `workdir` rather than using `cd`; it is relative to the workspace root.',
-    '- The command gets no stdin and no terminal: do not start interactive programs, editors or pagers; ' +
-      'pass non-interactive flags (e.g. `--yes`, `--no-pager`).',
-    '- stdout and stderr are returned interleaved. Output longer than about 10 KiB keeps only its start and end; ' +
-      'prefer targeted commands (`rg`, `sed -n 1,80p`, `head`) over printing whole files.',
-    `- \`timeout_ms\` defaults to ${DEFAULT_SHELL_TIMEOUT_MS}; raise it for builds and test suites. ` +
-      'A command that times out is killed together with every process it started (exit code 124).',
-  ].join('\n'),
+  spec: () => functionSpec('shell', DESCRIPTION, ShellArgs),
   parameters: ShellArgs,
   parallelSafe: false,
-  async run(args: ShellArgs, ctx: ToolContext): Promise<ToolResult> {
-    const result = await runShellCommand(args, ctx);
+  sideEffects: 'at-most-once',
+  describe(args, options) {
+    const argv = Array.isArray(args.command) ? args.command : ['bash', '-c', args.command];
+    const knownSafe = isKnownSafeCommand(argv);
+    return {
+      summary: `shell: ${displayCommand(args.command)}`,
+      timeoutMs: clampShellTimeout(args.timeout_ms ?? options.shellTimeoutMs),
+      approval: 'policy',
+      argv,
+      knownSafe,
+      escalate: args.with_escalated_permissions === true,
+      ...(typeof args.justification === 'string' ? { justification: args.justification } : {}),
+      changesFiles: !knownSafe,
+    };
+  },
+  display: {
+    kinds: [commandExecutionKind],
+    started: (call, id) => ({ id, type: 'command_execution', command: call.summary.replace(/^shell: /, ''), aggregated_output: '', exit_code: null, status: 'in_progress' }),
+    async completed(call, id) {
+      // A call that never ran (bad arguments) still closes the item it opened, as failed.
+      const meta = call.metadata;
+      return [{
+        id,
+        type: 'command_execution',
+        command: typeof meta.command === 'string' ? meta.command : (call.summary?.replace(/^shell: /, '') ?? ''),
+        aggregated_output: shellOutputBody(await call.output()),
+        exit_code: typeof meta.exitCode === 'number' ? meta.exitCode : null,
+        status: call.success ? 'completed' : 'failed',
+      }];
+    },
+  },
+  async run(args: ShellArgs, ctx: ToolContext, options?: ToolRunOptions): Promise<ToolResult> {
+    const result = await runShellCommand(args.timeout_ms === undefined && options ? { ...args, timeout_ms: options.shellTimeoutMs } : args, ctx);
     return {
       output: formatShellOutput(result),
       success: result.exitCode === 0,
@@ -240,7 +280,14 @@ export const shellTool = {
       },
     };
   },
-} as const;
+});
+
+/** The command's output without the "Exit code / Wall time" header the model sees. */
+export function shellOutputBody(text: string): string {
+  const marker = '\nOutput:\n';
+  const at = text.indexOf(marker);
+  return at >= 0 ? text.slice(at + marker.length) : text;
+}
 
 // ---------------------------------------------------------------------------------------
 // Process supervision

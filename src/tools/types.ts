@@ -1,3 +1,4 @@
+import type { ToolOutput } from '../items/schemas';
 import type { SandboxPolicy } from '../shared/sandbox-policy';
 
 /**
@@ -41,6 +42,8 @@ export interface ToolContext {
    * worker's own environment; absent means an empty one.
    */
   readonly env?: Readonly<Record<string, string>>;
+  /** Stores bytes in the transcript store and returns their hash (the tool activity gives it; e.g. view_image's image). */
+  readonly putBlob?: (data: Buffer) => Promise<string>;
 }
 
 /** See {@link ToolContext.journal}: one string per call, read back by a retry of the call. */
@@ -49,12 +52,20 @@ export interface CallJournal {
   write(value: string): Promise<void>;
 }
 
+/** Content parts of a tool output (see ToolResult.content). */
+export type ToolOutputContent = Exclude<ToolOutput, string>[number];
+
 /** What a tool returns: the text for the model plus small metadata for display. */
 export interface ToolResult {
-  /** Sent to the model verbatim as the function_call_output `output`. */
+  /** Sent to the model verbatim as the function_call_output `output` (unless `content` is given). */
   readonly output: string;
   /** False when the tool itself failed (the model is told through `output`). */
   readonly success: boolean;
   /** Small, JSON-serialisable facts about the run; never the full output. */
   readonly metadata: Record<string, unknown>;
+  /**
+   * Content parts the model gets instead of `output` (a function call's output only):
+   * text and images stored by hash (`view_image`). `output` then describes them for displays.
+   */
+  readonly content?: ToolOutputContent[];
 }

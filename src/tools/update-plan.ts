@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { defineTool } from './contract';
+import { todoListKind } from './display';
+import { functionSpec } from './specs';
 import type { ToolContext, ToolResult } from './types';
 
 /** One step of the agent's plan. */
@@ -27,16 +30,32 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+const DESCRIPTION =
+  'Updates the task plan. Provide an optional explanation and a list of plan items, each with a step and status. At most one step can be in_progress at a time.';
+
 /**
  * The `update_plan` tool: the model records its plan; Unroll shows it to the user as a
- * to-do list. It has no side effects, so it is safe to run in parallel and to retry.
+ * to-do list. It has no side effects, so it is safe to run in parallel and to retry, and
+ * it needs no approval.
  */
-export const updatePlanTool = {
-  name: 'update_plan' as const,
-  description:
-    'Updates the task plan. Provide an optional explanation and a list of plan items, each with a step and status. At most one step can be in_progress at a time.',
+export const updatePlanTool = defineTool<UpdatePlanArgs>({
+  name: 'update_plan',
+  spec: () => functionSpec('update_plan', DESCRIPTION, UpdatePlanArgs),
   parameters: UpdatePlanArgs,
   parallelSafe: true,
+  sideEffects: 'none',
+  describe: () => ({ summary: 'update_plan', approval: 'safe', changesFiles: false }),
+  display: {
+    kinds: [todoListKind],
+    started: () => null,
+    async completed(call, id) {
+      const plan = call.metadata.plan;
+      if (Array.isArray(plan)) {
+        return [{ id, type: 'todo_list', items: (plan as Array<{ step: string; status: string }>).map((s) => ({ text: s.step, completed: s.status === 'completed' })) }];
+      }
+      return [{ id, type: 'error', message: await call.output() }];
+    },
+  },
   run(args: UpdatePlanArgs, _ctx: ToolContext): Promise<ToolResult> {
     return Promise.resolve({
       output: 'Plan updated',
@@ -48,4 +67,4 @@ export const updatePlanTool = {
       },
     });
   },
-};
+});

@@ -68,14 +68,19 @@ export function shouldContinueAsNew(suggested: boolean, stepsThisRun: number, st
   return suggested || (stepsPerRun !== null && stepsThisRun >= stepsPerRun);
 }
 
-/** Tools whose calls never change files (their effects are in the transcript only). */
-const NO_FILE_EFFECTS = new Set(['update_plan']);
+/**
+ * Tools without file effects, for calls recorded before each call carried its tool's
+ * declaration (`facts.changesFiles`): they replay the decision they were recorded with.
+ */
+const NO_FILE_EFFECTS_BEFORE_DECLARATIONS = new Set(['update_plan']);
 
 /**
  * Whether a step's calls may have changed the workspace, so that a checkpoint follows:
- * any call but those of tools without file effects and commands known to be read-only.
- * Unknown tools count as changing files: a checkpoint of an unchanged workspace is free.
+ * any call whose tool declares it may (`facts.changesFiles`, computed by the tool module
+ * in the inference activity: shell unless the command is known read-only, apply_patch,
+ * unknown tools; a checkpoint of an unchanged workspace is free). Calls recorded before
+ * the declaration existed keep the rule they were recorded under.
  */
 export function mayChangeFiles(calls: readonly Pick<ToolCallRef, 'name' | 'facts'>[]): boolean {
-  return calls.some((call) => !NO_FILE_EFFECTS.has(call.name) && !call.facts?.knownSafe);
+  return calls.some((call) => call.facts?.changesFiles ?? (!NO_FILE_EFFECTS_BEFORE_DECLARATIONS.has(call.name) && !call.facts?.knownSafe));
 }

@@ -453,6 +453,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
             threadId, turn: input.turn, step: atStep, call, cwd: current.cwd, shellTimeoutMs: current.shellTimeoutMs,
             ...(current.provider.envKey ? { secretEnvNames: [current.provider.envKey] } : {}),
             ...(current.toolEnvironment ? { environment: current.toolEnvironment } : {}),
+            ...(current.tools ? { toolNames: current.tools.names, model: current.model } : {}),
             sandbox: sandboxed ? sandboxPolicyFor(current) : null,
           },
         ]);

@@ -105,7 +105,8 @@ describe('hostile tool calls, one at a time', () => {
     const oversized = describeCall(functionCall('shell', JSON.stringify({ command: 'x'.repeat(8 * MiB) })), RUN_OPTIONS);
     expect(oversized).toEqual({
       name: 'shell', parallelSafe: false, timeoutMs: 60_000, summary: 'shell: arguments over the 1 MiB limit (8.0 MiB)',
-      facts: { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false },
+      // Not run at all (dispatch refuses it), so it needs no approval and changes no file.
+      facts: { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false, approval: 'safe', changesFiles: false },
     });
     const long = (fill: string) =>
       describeCall(functionCall('shell', JSON.stringify({ command: `echo ${fill.repeat(900 * 1024)}`, with_escalated_permissions: true, justification: fill.repeat(100_000) })), RUN_OPTIONS);

@@ -30,6 +30,7 @@ import type { RecordedRequest } from '../support/responses-server';
 import { waitFor } from '../support/worker-process';
 import { activityRuns, hostOfIdentity } from './activity-runs';
 import { spawnHostWorker, type HostWorker } from './host-worker';
+import { toolOutputText } from '../../src/items/schemas';
 
 jest.setTimeout(240_000);
 
@@ -133,7 +134,7 @@ describe('host failover: a thread whose pinned host is lost moves to a live host
     expect(result.relocation).toEqual({ host: hostPin(h.taskQueue, 'fo-B'), cwd: workspaceA });
 
     // The command that ran on A is reported as interrupted; the model ran it again on B.
-    const outputs = (await transcriptItems(h, result.head)).flatMap((i) => (i.type === 'function_call_output' ? [String(i.output)] : []));
+    const outputs = (await transcriptItems(h, result.head)).flatMap((i) => (i.type === 'function_call_output' ? [toolOutputText(i.output)] : []));
     expect(outputs.filter((o) => o.includes(INTERRUPTED))).toHaveLength(1);
     const runs = await activityRuns(h.client, thread.turnWorkflowId);
     const tools = runs.filter((r) => r.type === 'runTool');

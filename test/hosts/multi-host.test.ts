@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { compactThread, followTurn, startThread } from '../../src/client/threads';
 import type { SessionSettings } from '../../src/config/settings';
-import { messageText, type MessageItem } from '../../src/items/schemas';
+import { messageText, toolOutputText, type MessageItem } from '../../src/items/schemas';
 import { hostPin, hostTaskQueue } from '../../src/shared/hosts';
 import { sessionWorkflowId, turnWorkflowId } from '../../src/shared/ids';
 import type { TurnResult } from '../../src/workflows/definitions';
@@ -100,7 +100,7 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
 
   /** The tool outputs of a finished turn, from the shared store. */
   async function toolOutputs(result: TurnResult): Promise<string[]> {
-    return (await transcriptItems(h, result.head)).flatMap((item) => (item.type === 'function_call_output' ? [String(item.output)] : []));
+    return (await transcriptItems(h, result.head)).flatMap((item) => (item.type === 'function_call_output' ? [toolOutputText(item.output)] : []));
   }
 
   /** Every workspace activity on the pinned host's queue and run there; the rest on the shared queue. */

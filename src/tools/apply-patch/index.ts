@@ -6,8 +6,12 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import type { SandboxPolicy } from '../../shared/sandbox-policy';
+import { defineTool, type ToolSpec } from '../contract';
+import { errorKind, fileChangeKind } from '../display';
+import { customSpec, functionSpec } from '../specs';
 import type { ToolContext, ToolResult } from '../types';
 import { applyPatch, type FileChange } from './apply';
+import { APPLY_PATCH_GRAMMAR, FREEFORM_APPLY_PATCH_DESCRIPTION, usesFreeformApplyPatch } from './freeform';
 
 const DESCRIPTION = `Use the \`apply_patch\` tool to edit files. Pass the whole patch as \`input\`.
 The patch format is a stripped-down, file-oriented diff, designed to be easy to parse and safe to apply:
@@ -55,8 +59,13 @@ export const ApplyPatchArgs = z.object({
 /** Parsed arguments of `apply_patch`. */
 export type ApplyPatchArgs = z.infer<typeof ApplyPatchArgs>;
 
+/** The JSON function form of the tool (`{"input": patch}`), for models without the freeform one. */
+export function applyPatchFunctionSpec(): ToolSpec {
+  return functionSpec('apply_patch', DESCRIPTION, ApplyPatchArgs);
+}
+
 /**
- * The `apply_patch` tool handler. Not parallel-safe: it changes the workspace. `run`
+ * The `apply_patch` tool. Not parallel-safe: it changes the workspace. `run`
  * applies `args.input` under `ctx.cwd` and returns Codex's summary (`Success. Updated the
  * following files:` then `A|M|D path` lines) with `metadata: { changes, alreadyApplied,
  * resumed? }`;
@@ -67,18 +76,54 @@ export type ApplyPatchArgs = z.infer<typeof ApplyPatchArgs>;
  *
  * With `ctx.journal` (the tool activity gives one) the plan is journaled before any file
  * is touched, and a retry of the call finishes exactly what its interrupted attempt left
- * undone, answering as the first attempt would have; see ./apply.ts.
+ * undone, answering as the first attempt would have (side effects `idempotent`); see
+ * ./apply.ts.
  *
  * Under a sandbox (`ctx.sandbox`) the patch obeys the same rules as a command would:
  * read-only refuses every patch (`patch rejected: …`); workspace-write refuses paths under
  * the `.git` of the workspace and of each writable root. Paths outside the workspace are
  * refused in every mode.
+ *
+ * The models Codex gives the freeform tool (./freeform.ts) get it as a custom tool with
+ * Codex's grammar (`custom_tool_call`, raw patch as input); the rest get the JSON
+ * function form (`{"input": patch}`). Either call form is accepted whatever was offered.
  */
-export const applyPatchTool = {
-  name: 'apply_patch' as const,
-  description: DESCRIPTION,
+export const applyPatchTool = defineTool<ApplyPatchArgs>({
+  name: 'apply_patch',
+  spec: (context) =>
+    usesFreeformApplyPatch(context.model)
+      ? customSpec('apply_patch', FREEFORM_APPLY_PATCH_DESCRIPTION, APPLY_PATCH_GRAMMAR)
+      : applyPatchFunctionSpec(),
   parameters: ApplyPatchArgs,
-  parallelSafe: false as const,
+  parallelSafe: false,
+  sideEffects: 'idempotent',
+  describe(args) {
+    const files = args.input.match(/^\*\*\* (Add|Update|Delete) File: .*$/gm) ?? [];
+    return {
+      summary: `apply_patch: ${files.map((l) => l.replace(/^\*\*\* (\w)\w+ File: /, '$1 ')).join(', ')}`,
+      approval: 'policy',
+      mutatesFiles: true,
+      changesFiles: true,
+    };
+  },
+  display: {
+    kinds: [fileChangeKind, errorKind],
+    started: (_call, id) => ({ id, type: 'file_change', changes: [], status: 'in_progress' }),
+    async completed(call, id, newId) {
+      if (Array.isArray(call.metadata.changes)) {
+        const changes = (call.metadata.changes as Array<{ kind: string; path: string }>).map((c) => ({
+          path: c.path,
+          kind: c.kind === 'A' ? ('add' as const) : c.kind === 'D' ? ('delete' as const) : ('update' as const),
+        }));
+        return [{ id, type: 'file_change', changes, status: 'completed' }];
+      }
+      const message = await call.output();
+      return [
+        { id, type: 'file_change', changes: [], status: 'failed' },
+        { id: newId(), type: 'error', message },
+      ];
+    },
+  },
   async run(args: ApplyPatchArgs, ctx: ToolContext): Promise<ToolResult> {
     const sandbox = ctx.sandbox ?? null;
     if (sandbox?.mode === 'read-only') {
@@ -107,7 +152,7 @@ export const applyPatchTool = {
       metadata: { changes: outcome.changes, alreadyApplied: outcome.alreadyApplied, ...(outcome.resumed ? { resumed: true } : {}) },
     };
   },
-};
+});
 
 /** The `.git` of the workspace and of each writable root: read-only under workspace-write. */
 function readOnlyPathsOf(sandbox: SandboxPolicy | null): string[] {
