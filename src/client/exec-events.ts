@@ -91,6 +91,8 @@ export class ExecEventTranslator {
   private nextId = 0;
   private readonly idByCall = new Map<string, string>();
   private readonly commandByCall = new Map<string, string>();
+  /** The summaries of started calls of tools beyond Codex's three. */
+  private readonly summaryByCall = new Map<string, string>();
   /** The files each apply_patch call declares, read from the call when it starts. */
   private readonly patchByCall = new Map<string, ExecFileChange[]>();
   /** The plan's todo_list item, once the first update_plan has run. */
@@ -173,8 +175,16 @@ export class ExecEventTranslator {
     if (name === 'apply_patch') {
       // Codex opens the item only once the patch is verified, so it is opened on completion.
       this.patchByCall.set(callId, await this.declaredChanges(itemHash));
+      return [];
     }
-    return [];
+    if (name === 'update_plan') return [];
+    // Other tools show the item their module declares (src/tools/display.ts).
+    const tool = toolByName(name);
+    const item = tool?.display.started({ callId, name, summary }, `item_${this.nextId}`) ?? null;
+    if (!item) return [];
+    this.idByCall.set(callId, this.newId());
+    this.summaryByCall.set(callId, summary);
+    return [{ type: 'item.started', item }];
   }
 
   private async toolCompleted(event: ToolCompleted): Promise<ExecEvent[]> {
@@ -191,18 +201,19 @@ export class ExecEventTranslator {
   }
 
   /**
-   * A tool beyond Codex's three (view_image, …): a call that failed has no item (as an
-   * unknown tool's); a call that ran shows the item its module declares (src/tools/display.ts).
+   * A tool beyond Codex's three (view_image, …): its call shows the item its module
+   * declares (src/tools/display.ts); an unknown tool's call has no item, as in Codex.
    */
   private async otherToolCompleted(event: ToolCompleted): Promise<ExecEvent[]> {
     const tool = toolByName(event.name);
-    if (!event.success || !tool) return this.rejected(event);
+    if (!tool) return event.success ? [] : this.rejected(event);
     const output = async () => {
       const item = await this.store.getItem(event.outputHash);
       return isToolOutput(item) ? toolOutputText(item.output) : '';
     };
     const { callId, name, success, interrupted, metadata } = event;
-    const items = await tool.display.completed({ callId, name, success, interrupted, metadata, summary: undefined, output }, this.newId(), () => this.newId());
+    const id = this.idByCall.get(callId) ?? this.newId();
+    const items = await tool.display.completed({ callId, name, success, interrupted, metadata, summary: this.summaryByCall.get(callId), output }, id, () => this.newId());
     return items.map((item) => ({ type: 'item.completed' as const, item }));
   }
 
