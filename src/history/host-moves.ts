@@ -29,6 +29,8 @@ export interface HostMoveView {
   readonly move: HostMove | null;
   /** How long the adoption took: picking the path and restoring the checkpoint. */
   readonly adoptionMs: number | null;
+  /** When the adoption ended (ISO), if it has. */
+  readonly movedAt: string | null;
   readonly failure: string | null;
 }
 
@@ -83,6 +85,7 @@ export class HostMoveTracker {
       status: move ? 'moved' : adoption.outcome === 'scheduled' ? 'running' : 'failed',
       move,
       adoptionMs: elapsed(adoption),
+      movedAt: adoption.closedAt === null ? null : new Date(adoption.closedAt).toISOString(),
       failure: adoption.failure,
     };
   }

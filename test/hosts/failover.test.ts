@@ -168,7 +168,7 @@ describe('host failover: a thread whose pinned host is lost moves to a live host
     expect(run.turns[0].hostMoves).toEqual([
       {
         step: 2, from: 'fo-A', waitedFor: expect.stringContaining('sleep 8'), lostAfterMs: expect.any(Number), livenessChecks: 1,
-        lastSeen: expect.any(String), status: 'moved', move: moves[0], adoptionMs: expect.any(Number), failure: null,
+        lastSeen: expect.any(String), status: 'moved', move: moves[0], adoptionMs: expect.any(Number), movedAt: expect.any(String), failure: null,
       } satisfies HostMoveView,
     ]);
     expect(run.turns[0].hostMoves[0].lostAfterMs).toBeGreaterThanOrEqual(FAILOVER_AFTER * 1000);
