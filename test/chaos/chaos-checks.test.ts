@@ -216,6 +216,18 @@ describe('targeted scenario verdicts', () => {
       'targeted store-corrupt: stuck',
     ]));
   });
+
+  it('count a host loss as survived only when the thread moved once, completed, and ended with the fault-free workspace', () => {
+    const facts = { failoverAfterS: 3, timeToMoveMs: 8000, waitedOnLostHostMs: 5000, restoreMs: 600, livenessChecks: 1, restoredFrom: 'step 1.2', stepsRepeated: 1, moves: 1, workspaceIdentical: true };
+    const loss = { ...passed, kind: 'host-loss' as const, name: 'host-loss', patch: null, hostLoss: facts };
+    const drifted = { ...loss, passed: false, hostLoss: { ...facts, workspaceIdentical: false }, problems: ['the final workspace differs from the fault-free run: src/c.txt'] };
+    const stayed = { ...loss, passed: false, hostLoss: { ...facts, moves: 0 }, problems: ['0 host moves recorded (1 expected)'] };
+    expect(summariseTargeted('all', [loss]).report).toMatchObject({ hostLosses: 1, hostLossesSurvived: 1 });
+    const { report, problems } = summariseTargeted('all', [loss, drifted, stayed]);
+    expect(report).toMatchObject({ hostLosses: 3, hostLossesSurvived: 1 });
+    expect(report.byKind['host-loss']).toEqual({ runs: 3, passed: 1 });
+    expect(problems).toEqual(['targeted host-loss: the final workspace differs from the fault-free run: src/c.txt', 'targeted host-loss: 0 host moves recorded (1 expected)']);
+  });
 });
 
 describe('patch shapes of the targeted kills', () => {
