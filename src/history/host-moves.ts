@@ -17,7 +17,7 @@ export interface HostMoveView {
   readonly from: string;
   /** The workspace activity that found no worker on the lost host (its summary or name), null when the history lacks it. */
   readonly waitedFor: string | null;
-  /** How long that activity waited before the host was judged lost: from its scheduling to its schedule-to-start timeout (a heartbeat timeout of a run cut short included). */
+  /** How long that activity waited before the host was judged lost: from its (first) scheduling to its (last) schedule-to-start timeout; a heartbeat timeout of a run cut short, and rounds on a busy host, included. */
   readonly lostAfterMs: number | null;
   /** Liveness checks made before the move: each found the host busy, save the last one. */
   readonly livenessChecks: number;
@@ -41,7 +41,9 @@ export interface HostMoveView {
  */
 export class HostMoveTracker {
   private readonly found: HostMoveView[] = [];
-  private timedOut: ActivityRecord | null = null;
+  /** The first and the latest schedule-to-start timeout since the last move (several when the host was found busy). */
+  private firstTimedOut: ActivityRecord | null = null;
+  private lastTimedOut: ActivityRecord | null = null;
   private checks: ActivityRecord[] = [];
 
   /** Takes note of `record`; true when it is a failover activity (not to be shown as any other). */
@@ -52,15 +54,23 @@ export class HostMoveTracker {
     }
     if (record.name === 'adoptThread') {
       this.found.push(this.moveOf(record, step));
-      this.timedOut = null;
-      this.checks = [];
+      this.reset();
       return true;
     }
     if (record.outcome === 'timed-out' && /schedule.?to.?start/i.test(record.failure ?? '')) {
-      this.timedOut = record;
-      this.checks = [];
+      this.firstTimedOut ??= record;
+      this.lastTimedOut = record;
+    } else if (this.lastTimedOut && record.outcome === 'completed' && record.name === this.lastTimedOut.name && record.summary === this.lastTimedOut.summary) {
+      // The busy host ran it in the end: no move, and the next one starts afresh.
+      this.reset();
     }
     return false;
+  }
+
+  private reset(): void {
+    this.firstTimedOut = null;
+    this.lastTimedOut = null;
+    this.checks = [];
   }
 
   /** The moves seen so far, in order. */
@@ -72,14 +82,14 @@ export class HostMoveTracker {
     const input = adoption.input as AdoptThreadInput;
     const lastCheck = this.checks[this.checks.length - 1];
     const verdict = lastCheck?.outcome === 'completed' ? (lastCheck.result as HostLiveness) : null;
-    const waited = this.timedOut;
+    const [first, waited] = [this.firstTimedOut, this.lastTimedOut];
     const elapsed = (r: ActivityRecord | null) => (r && r.closedAt !== null && r.scheduledAt !== null ? r.closedAt - r.scheduledAt : null);
     const move = adoption.outcome === 'completed' ? (adoption.result as HostMove) : null;
     return {
       step,
       from: move?.from ?? input.settings.host?.id ?? (lastCheck ? (lastCheck.input as HostLivenessInput).host.id : '?'),
       waitedFor: waited ? (waited.summary ?? waited.name) : null,
-      lostAfterMs: elapsed(waited),
+      lostAfterMs: first?.scheduledAt != null && waited?.closedAt != null ? waited.closedAt - first.scheduledAt : null,
       livenessChecks: this.checks.length,
       lastSeen: verdict?.lastSeen ?? null,
       status: move ? 'moved' : adoption.outcome === 'scheduled' ? 'running' : 'failed',
