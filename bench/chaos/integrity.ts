@@ -76,7 +76,9 @@ export async function verifyStore(storeRoot: string, heads: readonly string[]): 
   }
   const markerRoot = path.join(storeRoot, 'markers');
   const markerHeads: string[] = [];
-  for (const file of await listFiles(path.join(markerRoot, 'heads'))) markerHeads.push((await fs.readFile(file, 'utf8')).trim());
+  // A marker write cut short by a kill leaves its `.tmp-*` file (empty, or partly written): not a marker.
+  const markers = async (dir: string) => (await listFiles(path.join(markerRoot, dir))).filter((file) => !path.basename(file).startsWith('.tmp-'));
+  for (const file of await markers('heads')) markerHeads.push((await fs.readFile(file, 'utf8')).trim());
   const allHeads = [...new Set([...heads, ...markerHeads])];
   // A fresh store: nothing comes from a cache filled while the run was writing.
   const store = new TranscriptStore(new FsStoreBackend(storeRoot));
@@ -85,7 +87,7 @@ export async function verifyStore(storeRoot: string, heads: readonly string[]): 
     if (await checkChain(store, head, lost, corrupted)) chainsLoaded += 1;
   }
   let toolResultMarkers = 0;
-  for (const file of await listFiles(path.join(markerRoot, 'calls'))) {
+  for (const file of await markers('calls')) {
     const value = await fs.readFile(file, 'utf8');
     if (!value.startsWith('done ')) continue;
     toolResultMarkers += 1;

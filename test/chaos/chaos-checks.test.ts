@@ -136,6 +136,15 @@ describe('verifyStore', () => {
     await fs.rm(objectFile(root, item));
     expect(await verifyStore(root, [head])).toMatchObject({ lost: [item], chainsLoaded: 0 });
   });
+
+  it('takes the temporary of a head marker write cut short by a kill for no head, and still walks the real marker', async () => {
+    const { root, head } = await storeWithChain();
+    const marker = new TranscriptStore(new FsStoreBackend(root));
+    await marker.putMarker('heads/th-1/turn-1', head);
+    // What a worker SIGKILLed between opening and renaming its temporary leaves behind.
+    await fs.writeFile(path.join(root, 'markers', 'heads', 'th-1', '.tmp-4242-0123456789ab'), '');
+    expect(await verifyStore(root, [])).toMatchObject({ corrupted: [], lost: [], headsChecked: 1, chainsLoaded: 1 });
+  });
 });
 
 describe('workspace trees', () => {
