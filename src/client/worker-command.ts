@@ -7,6 +7,7 @@
  * keep it from stopping.
  */
 import os from 'node:os';
+import { checkWorkspaceRoot } from '../activities/failover';
 import { loadConfig, type ConfigOverrides } from '../config/config';
 import { hostTaskQueue } from '../shared/hosts';
 import { installRuntimeLogger, openRuntime, type UnrollRuntime } from './runtime';
@@ -23,6 +24,8 @@ export interface WorkerCommandIo {
 /** Runs `unroll worker`; resolves with the exit code. */
 export async function workerCommand(overrides: ConfigOverrides, io: WorkerCommandIo): Promise<number> {
   const config = loadConfig(io.env, overrides);
+  // A root the user set must be usable before the worker may adopt threads of lost hosts.
+  if (config.failover.workspaceRootConfigured) await checkWorkspaceRoot(config.failover.workspaceRoot);
   installRuntimeLogger('INFO');
   const runtime = await openRuntime(config, io.env, { withWorker: true, log: (m) => io.err.write(`${m}\n`) });
   io.err.write(`worker running on task queue "${config.temporal.taskQueue}" as host ${config.hostId} (host queue "${hostTaskQueue(config.temporal.taskQueue, config.hostId)}") at ${config.temporal.address}, store ${runtime.opened.description} (Ctrl-C to stop)\n`);
