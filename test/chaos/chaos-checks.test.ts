@@ -137,6 +137,16 @@ describe('verifyStore', () => {
     expect(await verifyStore(root, [head])).toMatchObject({ lost: [item], chainsLoaded: 0 });
   });
 
+  it('passes a checkpoint bundle (a blob a checkpoint record names) and flags a blob nothing names', async () => {
+    const { root, head } = await storeWithChain();
+    const store = new TranscriptStore(new FsStoreBackend(root));
+    const bundle = await store.putBlob(Buffer.from([0x50, 0x41, 0x43, 0x4b, 0xff, 0x00]));
+    await store.putValue({ kind: 'checkpoint', version: 1, commit: 'a'.repeat(40), parent: null, bundle, files: 1, bytes: 6, changes: [], changeCount: 0 });
+    expect(await verifyStore(root, [head])).toMatchObject({ objects: 6, corrupted: [], lost: [] });
+    const stray = await store.putBlob(Buffer.from([0xfe, 0xfd]));
+    expect((await verifyStore(root, [head])).corrupted).toEqual([stray]);
+  });
+
   it('takes the temporary of a head marker write cut short by a kill for no head, and still walks the real marker', async () => {
     const { root, head } = await storeWithChain();
     const marker = new TranscriptStore(new FsStoreBackend(root));
