@@ -64,6 +64,7 @@ export async function verifyStore(storeRoot: string, heads: readonly string[]): 
   const lost = new Set<string>();
   let objects = 0;
   let tempFiles = 0;
+  const check = new ObjectCheck();
   for (const file of await listFiles(path.join(storeRoot, 'objects'))) {
     const name = path.basename(path.dirname(file)) + path.basename(file);
     if (path.basename(file).startsWith('.tmp-')) {
@@ -71,12 +72,14 @@ export async function verifyStore(storeRoot: string, heads: readonly string[]): 
       continue;
     }
     objects += 1;
-    const data = await fs.readFile(file);
-    if (!OBJECT_HASH.test(name) || createHash('sha256').update(data).digest('hex') !== name || !(parsesAsJson(data) || isGitBundle(data))) corrupted.add(name);
+    check.add(name, await fs.readFile(file));
   }
+  for (const name of check.corrupted()) corrupted.add(name);
   const markerRoot = path.join(storeRoot, 'markers');
   const markerHeads: string[] = [];
-  for (const file of await listFiles(path.join(markerRoot, 'heads'))) markerHeads.push((await fs.readFile(file, 'utf8')).trim());
+  // A marker write cut short by a kill leaves its `.tmp-*` file (empty, or partly written): not a marker.
+  const markers = async (dir: string) => (await listFiles(path.join(markerRoot, dir))).filter((file) => !path.basename(file).startsWith('.tmp-'));
+  for (const file of await markers('heads')) markerHeads.push((await fs.readFile(file, 'utf8')).trim());
   const allHeads = [...new Set([...heads, ...markerHeads])];
   // A fresh store: nothing comes from a cache filled while the run was writing.
   const store = new TranscriptStore(new FsStoreBackend(storeRoot));
@@ -85,7 +88,7 @@ export async function verifyStore(storeRoot: string, heads: readonly string[]): 
     if (await checkChain(store, head, lost, corrupted)) chainsLoaded += 1;
   }
   let toolResultMarkers = 0;
-  for (const file of await listFiles(path.join(markerRoot, 'calls'))) {
+  for (const file of await markers('calls')) {
     const value = await fs.readFile(file, 'utf8');
     if (!value.startsWith('done ')) continue;
     toolResultMarkers += 1;
@@ -122,6 +125,32 @@ export async function loadObject<T>(load: () => Promise<T>, hash: string, lost: 
     else if (err instanceof CorruptObjectError) corrupted.add(hash);
     else throw err;
     return undefined;
+  }
+}
+
+/**
+ * The check of every stored object: its bytes must hash to its name and parse as JSON,
+ * save the git bundles that workspace checkpoints (src/checkpoints) store as blobs: a
+ * non-JSON object passes when a checkpoint record in the same store names it.
+ */
+export class ObjectCheck {
+  private readonly bad = new Set<string>();
+  private readonly notJson = new Set<string>();
+  private readonly bundles = new Set<string>();
+
+  /** Checks one object. */
+  add(name: string, data: Buffer): void {
+    if (!OBJECT_HASH.test(name) || createHash('sha256').update(data).digest('hex') !== name) this.bad.add(name);
+    else if (!parsesAsJson(data)) this.notJson.add(name);
+    else {
+      const value = JSON.parse(data.toString('utf8')) as { kind?: unknown; bundle?: unknown } | null;
+      if (value?.kind === 'checkpoint' && typeof value.bundle === 'string') this.bundles.add(value.bundle);
+    }
+  }
+
+  /** The objects found corrupted, once every object was added. */
+  corrupted(): string[] {
+    return [...this.bad, ...[...this.notJson].filter((name) => !this.bundles.has(name))];
   }
 }
 

@@ -1,15 +1,14 @@
 /**
  * The store checks of ./integrity.ts for the PostgreSQL store of the two-host mode:
- * every object row must hash to its key and parse as JSON; every chain from the
+ * every object row must hash to its key and parse as JSON (or be a checkpoint's bundle); every chain from the
  * sessions' heads and the recorded turn heads must load, read through a fresh store
  * opened with the URL (`openStore`, as a worker opens it); every recorded tool result
  * must name an output that exists.
  */
-import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { openStore } from '../../src/store/open-store';
 import type { RecordedCallResult } from './executions';
-import { checkChain, loadObject, parsesAsJson, type StoreReport } from './integrity';
+import { checkChain, loadObject, ObjectCheck, type StoreReport } from './integrity';
 
 /** Reads the markers whose key starts with `prefix`, as key → value. */
 async function markers(url: string, prefix: string): Promise<Map<string, string>> {
@@ -43,10 +42,12 @@ export async function verifyPgStore(url: string, heads: readonly string[], home:
   let objects = 0;
   try {
     const { rows } = await db.query<{ hash: string; data: Buffer }>('SELECT hash, data FROM unroll_objects');
+    const check = new ObjectCheck();
     for (const { hash, data } of rows) {
       objects += 1;
-      if (createHash('sha256').update(data).digest('hex') !== hash || !parsesAsJson(data)) corrupted.add(hash);
+      check.add(hash, data);
     }
+    for (const hash of check.corrupted()) corrupted.add(hash);
   } finally {
     await db.end();
   }

@@ -95,6 +95,9 @@ export interface TargetedReport {
   readonly patchKillsResumed: number;
   /** Scenario turns that ended neither finished nor waiting with a reason. */
   readonly stuckWithoutMessage: number;
+  /** Host-loss scenarios, and those whose thread moved once and ended with the fault-free run's workspace. */
+  readonly hostLosses: number;
+  readonly hostLossesSurvived: number;
 }
 
 /**
@@ -123,6 +126,8 @@ export function summariseTargeted(set: TargetedSet, scenarios: readonly Scenario
     patchKillsWithOneSuccess: kills.filter((s) => s.patch && oneSuccess(s.patch)).length,
     patchKillsResumed: kills.filter((s) => s.patch?.resumed).length,
     stuckWithoutMessage: scenarios.filter((s) => s.turn !== null && stuckWithoutMessage(s.turn)).length,
+    hostLosses: scenarios.filter((s) => s.kind === 'host-loss').length,
+    hostLossesSurvived: scenarios.filter((s) => s.kind === 'host-loss' && s.hostLoss?.moves === 1 && s.hostLoss.workspaceIdentical && s.turn?.end === 'completed').length,
   };
   const problems: string[] = [];
   if (report.doubleApplications > 0) problems.push(`${report.doubleApplications} patches applied twice (or mangled) after a kill`);
@@ -350,6 +355,26 @@ function renderTargeted(t: TargetedReport): string[] {
       return `| ${s.name} | ${yesNo(s.passed)} | ${s.turn?.end ?? '—'} | ${patch} | ${cell(s.note)} | ${s.seconds} |`;
     }),
     '',
+    ...renderHostLosses(t.scenarios),
+  ];
+}
+
+/** The host-loss figures: how long the move took, the restore, the steps repeated. */
+function renderHostLosses(scenarios: readonly ScenarioResult[]): string[] {
+  const losses = scenarios.filter((s) => s.hostLoss);
+  if (losses.length === 0) return [];
+  const secs = (ms: number | null) => (ms === null ? '—' : `${(ms / 1000).toFixed(1)} s`);
+  const yesNo = (b: boolean) => (b ? 'yes' : '**no**');
+  return [
+    '#### Host loss',
+    '',
+    '| scenario | failoverAfter | moves | time to move (kill → adopted) | waited on the lost host | liveness checks | restore (adoption) | restored from | steps repeated | workspace identical to the fault-free run |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...losses.map((s) => {
+      const f = s.hostLoss!;
+      return `| ${s.name} | ${f.failoverAfterS} s | ${f.moves} | ${secs(f.timeToMoveMs)} | ${secs(f.waitedOnLostHostMs)} | ${f.livenessChecks} | ${secs(f.restoreMs)} | ${f.restoredFrom ?? '—'} | ${f.stepsRepeated} | ${yesNo(f.workspaceIdentical)} |`;
+    }),
+    '',
   ];
 }
 
@@ -374,6 +399,7 @@ export function renderMarkdown(r: ChaosReport): string {
     `| killed patch calls answered with exactly one \`Success.\` output | ${r.targeted.patchKillsWithOneSuccess} of ${r.targeted.patchKills} |`,
     `| turns stuck without a message to the user | ${r.turnsStuckWithoutMessage} of ${r.turnsWatched} turns watched |`,
     `| targeted scenarios passed | ${r.targeted.passed} of ${r.targeted.scenarios.length} (by kind below) |`,
+    ...(r.targeted.hostLosses > 0 ? [`| host losses survived (moved once, final workspace identical to the fault-free run) | ${r.targeted.hostLossesSurvived} of ${r.targeted.hostLosses} (figures below) |`] : []),
     `| commands executed (side-effect ledger) | ${r.commandsExecuted} |`,
     `| commands executed more than once | ${r.repeatedCommands.length} (${r.repeatedCommands.length - r.unexplainedDuplicates} explained, ${r.unexplainedDuplicates} unexplained) |`,
     `| store objects checked / lost / corrupted | ${r.store.objects} / ${r.store.lost.length} / ${r.store.corrupted.length} |`,

@@ -4,7 +4,8 @@
  * and workspace, driven through one turn by the run's scripted model while the fault is
  * injected for real: a worker process SIGKILLed at a named step of a multi-file
  * apply_patch (./patch-kill.ts), a store object overwritten or deleted under a running
- * turn, a full tmpfs under the store or the workspace (./disk-faults.ts). Every
+ * turn, a full tmpfs under the store or the workspace (./disk-faults.ts), the loss of a
+ * thread's pinned host (./host-loss.ts: two hosts of its own). Every
  * scenario's turn is watched: it must end, or wait with a reason Temporal shows, never
  * sit stuck without a message to the user (./watch.ts).
  */
@@ -15,13 +16,14 @@ import { isToolOutput, type ConversationItem } from '../../src/items/schemas';
 import { FsStoreBackend, TranscriptStore } from '../../src/store';
 import { startWorker, type ChaosDevServer, type WorkerChild, type WorkerSpec } from './cluster';
 import { readCallResults } from './executions';
+import type { HostLossFacts } from './host-loss';
 import type { ChaosModel } from './model';
 import type { PatchApplication } from '../../src/tools/apply-patch/check';
 import type { PlannedStep, SessionPlan } from './plan';
 import type { TurnWatch } from './watch';
 
 /** The kinds of targeted scenario, in report order. */
-export const TARGETED_KINDS = ['patch-kill', 'store-corrupt', 'store-missing', 'store-full-disk', 'workspace-full-disk'] as const;
+export const TARGETED_KINDS = ['patch-kill', 'store-corrupt', 'store-missing', 'store-full-disk', 'workspace-full-disk', 'host-loss'] as const;
 /** One kind of targeted scenario. */
 export type TargetedKind = (typeof TARGETED_KINDS)[number];
 
@@ -32,6 +34,7 @@ export const TARGETED_LABELS: Record<TargetedKind, string> = {
   'store-missing': 'a store object of the running turn deleted',
   'store-full-disk': 'the tmpfs under the store filled while the model answers, freed later',
   'workspace-full-disk': 'a patch larger than the free space of the tmpfs workspace',
+  'host-loss': "the pinned host's worker SIGKILLed mid-command, its workspace and home deleted; another host takes the thread over after failoverAfter",
 };
 
 /** Which scenarios a run plays: all of them, the cheap ones of the short test, or none. */
@@ -63,6 +66,8 @@ export interface ScenarioResult {
   /** How the turn ended, as the watchdog saw it (null when the scenario did not get as far as a turn). */
   readonly turn: Pick<TurnWatch, 'end' | 'message' | 'errorType' | 'reasonsSeen'> | null;
   readonly patch: PatchFacts | null;
+  /** The figures of a host-loss scenario (./host-loss.ts); absent for the other kinds. */
+  readonly hostLoss?: HostLossFacts | null;
   /** What a reader should know: the step killed at, the message, the reason seen. */
   readonly note: string;
   /** Why it did not pass (empty when it passed). */

@@ -13,10 +13,11 @@
  *   be restored) the thread still moves and the result says why the files are missing.
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, readdir } from 'node:fs/promises';
+import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { temporal } from '@temporalio/proto';
+import { ConfigError } from '../config/config';
 import type { SessionSettings } from '../config/settings';
 import { hostPin, type HostPin } from '../shared/hosts';
 import type { TranscriptStore } from '../store/transcript-store';
@@ -152,6 +153,55 @@ async function originalPathProblem(cwd: string, deps: Pick<FailoverDeps, 'worksp
     return `${cwd} cannot be created on this host (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
   }
   return null;
+}
+
+/** A configured workspace root this worker cannot restore adopted workspaces under (a usage error: exit 2). */
+export class WorkspaceRootError extends ConfigError {
+  override readonly name = 'WorkspaceRootError';
+  constructor(
+    readonly root: string,
+    readonly problem: string,
+  ) {
+    super(`the workspace root ${root} (--workspace-root, UNROLL_WORKSPACE_ROOT or workspaceRoot in config.json) ${problem}`);
+  }
+}
+
+/**
+ * Checks, when a worker starts, that its configured workspace root can hold adopted
+ * workspaces: creates it if missing, and throws {@link WorkspaceRootError} when it is
+ * not a directory, cannot be created or is not writable. Found only at an adoption, the
+ * problem would hold a lost host's threads up while they wait to move.
+ */
+export async function checkWorkspaceRoot(root: string): Promise<void> {
+  const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  try {
+    await mkdir(root, { recursive: true });
+  } catch (err) {
+    const exists = await stat(root).catch(() => null);
+    if (exists && !exists.isDirectory()) throw new WorkspaceRootError(root, 'is not a directory');
+    throw new WorkspaceRootError(root, `cannot be created (${await creationError(root, code(err))})`);
+  }
+  if (!(await stat(root)).isDirectory()) throw new WorkspaceRootError(root, 'is not a directory');
+  try {
+    await access(root, fsConstants.W_OK);
+  } catch (err) {
+    throw new WorkspaceRootError(root, `is not writable (${code(err)})`);
+  }
+}
+
+/**
+ * The real reason `root` cannot be created: a recursive mkdir may report ENOENT where
+ * the disk said EROFS or EACCES, so the first missing directory is created on its own.
+ */
+async function creationError(root: string, reported: string): Promise<string> {
+  let missing = path.resolve(root);
+  while (path.dirname(missing) !== missing && (await stat(path.dirname(missing)).catch(() => null)) === null) missing = path.dirname(missing);
+  try {
+    await mkdir(missing);
+    return reported;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? reported;
+  }
 }
 
 /** Milliseconds of a protobuf timestamp, or null. */

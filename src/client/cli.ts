@@ -17,6 +17,7 @@ import { ApprovalPolicy, ReasoningEffort, SandboxMode } from '../config/settings
 import { runDevServerForeground } from '../temporal/dev-server';
 import { findTemporalCli } from '../temporal/temporal-cli';
 import { approvalPrompter, installCtrlC } from './exec-interaction';
+import { hostMoveEvent, hostMoveText } from './host-move';
 import { HumanOutput } from './human-output';
 import { emit, exitCodeFor, notice, watchTurn, type EventSink } from './run-turn';
 import { openRuntime, REPO_TOOLS_DIR } from './runtime';
@@ -275,8 +276,12 @@ async function compactCommand(threadId: string, flags: WorkerFlags & { temporalA
     const view = await describeThread(runtime.client, threadId);
     requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
     const summary = await compactThread(runtime.client, threadId);
-    if (flags.json) io.out.write(`${JSON.stringify({ type: 'context.compacted', thread_id: threadId, reason: summary.reason, mode: summary.mode, tokens_before: summary.tokensBefore, tokens_after: summary.tokensAfter, dropped_items: summary.droppedItems, head: summary.head })}\n`);
-    else io.out.write(`compacted thread ${threadId} (${summary.mode}): ≈${summary.tokensBefore} → ≈${summary.tokensAfter} tokens\n`);
+    // The thread's pinned host was lost and the compaction moved it (host failover).
+    if (summary.moved) io.err.write(`${hostMoveText(summary.moved)}\n`);
+    if (flags.json) {
+      if (summary.moved) io.out.write(`${JSON.stringify({ ...hostMoveEvent(summary.moved), thread_id: threadId })}\n`);
+      io.out.write(`${JSON.stringify({ type: 'context.compacted', thread_id: threadId, reason: summary.reason, mode: summary.mode, tokens_before: summary.tokensBefore, tokens_after: summary.tokensAfter, dropped_items: summary.droppedItems, head: summary.head })}\n`);
+    } else io.out.write(`compacted thread ${threadId} (${summary.mode}): ≈${summary.tokensBefore} → ≈${summary.tokensAfter} tokens\n`);
     return 0;
   } finally {
     await runtime.close();

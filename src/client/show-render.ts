@@ -5,7 +5,8 @@
  * of its output, retries and failures, compactions and continue-as-new boundaries.
  * `renderStepDetail` shows one step in full with the exact request input.
  */
-import type { ActivityView, CheckpointView, CompactionView, RewindView, StepRun, ThreadRun, ToolCallRun, TurnRun } from '../history/thread-run';
+import { checkpointLabel } from '../activities/failover';
+import type { ActivityView, CheckpointView, CompactionView, HostMoveView, RewindView, StepRun, ThreadRun, ToolCallRun, TurnRun } from '../history/thread-run';
 import type { Usage } from '../items/schemas';
 import type { Paint } from './debug-command';
 import { shellOutputBody } from './exec-events';
@@ -77,8 +78,11 @@ export function renderThread(run: ThreadRun, paint: Paint, onlyTurn?: number): s
   }
   const lastTurn = run.turns[run.turns.length - 1]?.turn ?? 0;
   if (onlyTurn === undefined) for (const r of run.rewinds.filter((r) => r.beforeTurn > lastTurn)) lines.push('', rewindLine(r, paint));
-  const between = run.sessionActivities.filter((a) => a.name !== 'recoverTurnHead' && a.name !== 'restoreWorkspace');
-  if (between.length > 0) lines.push('', paint('2', 'between turns:'), ...between.map((a) => `  ${activityLine(a, paint)}`));
+  const between = run.sessionActivities.filter((a) => a.name !== 'recoverTurnHead' && a.name !== 'restoreWorkspace' && !FAILOVER_ACTIVITIES.includes(a.name));
+  const moves = run.sessionHostMoves;
+  if (between.length > 0 || moves.length > 0) {
+    lines.push('', paint('2', 'between turns:'), ...between.map((a) => `  ${activityLine(a, paint)}`), ...moves.map((m) => hostMoveLine(m, paint, '  ')));
+  }
   return lines;
 }
 
@@ -95,15 +99,17 @@ function renderTurn(turn: TurnRun, paint: Paint, limits: RenderLimits): string[]
   lines.push(`  ${paint('1', 'user')} ${oneLine(turn.userText, limits.textChars)}`);
   if (turn.abortedCalls.length > 0) lines.push(paint('33', `  answered ${turn.abortedCalls.length} open call(s) of an earlier turn as aborted: ${turn.abortedCalls.join(', ')}`));
   if (turn.setup && (turn.setup.attempts > 1 || turn.setup.outcome !== 'completed')) lines.push(`  ${activityLine(turn.setup, paint)}`);
+  const moves = turn.hostMoves;
+  lines.push(...moves.filter((m) => m.step === 0).map((m) => hostMoveLine(m, paint, `  ${turn.turn}.0  `)));
   if (turn.startCheckpoint?.status === 'created' || turn.startCheckpoint?.status === 'skipped') lines.push(checkpointLine(turn.startCheckpoint, paint, `  ${turn.turn}.0  `));
-  for (const step of turn.steps) lines.push(...renderStep(step, paint, limits));
+  for (const step of turn.steps) lines.push(...renderStep(step, paint, limits, moves));
   for (const a of turn.after) lines.push(`  ${activityLine(a, paint)}`);
   if (turn.error) lines.push(paint('31', `  turn failed: ${turn.error.type}: ${turn.error.message}`));
   return lines;
 }
 
-/** One step: the request line, then what the response held and what its calls did. */
-export function renderStep(step: StepRun, paint: Paint, limits: RenderLimits = LIST_LIMITS): string[] {
+/** One step: the request line, then what the response held and what its calls did (and any host failover during them: `moves` of its turn). */
+export function renderStep(step: StepRun, paint: Paint, limits: RenderLimits = LIST_LIMITS, moves: readonly HostMoveView[] = []): string[] {
   const pad = ' '.repeat(step.id.length + 4);
   const lines: string[] = [];
   if (step.newRun) lines.push(paint('33', `  ── turn continued as new (run ${step.newRun}) ──`));
@@ -119,6 +125,7 @@ export function renderStep(step: StepRun, paint: Paint, limits: RenderLimits = L
   for (const text of step.reasoning) lines.push(paint('2;3', `${pad}thinking ${limited(text, limits)}`));
   for (const call of step.toolCalls) lines.push(...toolLines(call, paint, pad, limits));
   for (const text of step.messages) lines.push(`${pad}${paint('1', 'assistant')} ${limited(text, limits)}`);
+  if (step.step > 0) lines.push(...moves.filter((m) => m.step === step.step).map((m) => hostMoveLine(m, paint, pad)));
   if (step.checkpoint) lines.push(checkpointLine(step.checkpoint, paint, pad));
   return lines;
 }
@@ -193,9 +200,31 @@ export function checkpointLine(c: CheckpointView, paint: Paint, pad: string): st
   return paint('33', `${pad}files: no checkpoint (${c.reason ?? 'unknown reason'})`);
 }
 
+/** The activities of a host failover, which `show` tells as moves ({@link hostMoveLine}). */
+const FAILOVER_ACTIVITIES = ['checkHostLiveness', 'adoptThread'];
+
+/**
+ * A host failover: `⇄ host A lost after 12.3 s (shell: make waited for a worker); moved to
+ * host B in 0.4 s, workspace restored from step 1.1 at /w` — or, loudly, why the workspace
+ * was not restored.
+ */
+export function hostMoveLine(m: HostMoveView, paint: Paint, pad: string): string {
+  const waited = m.waitedFor ? ` (${m.waitedFor} found no worker)` : '';
+  const busy = m.livenessChecks > 1 ? `, after ${m.livenessChecks - 1} check(s) found it busy` : '';
+  const lost = `${pad}⇄ host ${m.from} lost after ${duration(m.lostAfterMs)}${waited}${busy}`;
+  if (m.status === 'running') return paint('33', `${lost}; moving the thread to a live host…`);
+  if (!m.move) return paint('31', `${lost}; the move failed: ${m.failure ?? 'unknown failure'}`);
+  const { move } = m;
+  const where = move.cwd === move.previousCwd ? `at ${move.cwd}` : `at ${move.cwd} (not ${move.previousCwd}: ${move.relocatedBecause ?? 'another path'})`;
+  const head = `${lost}; moved to host ${move.to.id} in ${duration(m.adoptionMs)}`;
+  if (move.restoredFrom) return paint('35', `${head}, workspace restored from ${checkpointLabel(move.restoredFrom)} ${where}`);
+  return paint('31', `${head}; workspace NOT restored ${where}: ${move.notRestored ?? 'no checkpoint'}`);
+}
+
 /** One step in full: header, the step with nothing cut, then the exact request. */
 export function renderStepDetail(run: ThreadRun, step: StepRun, request: Record<string, unknown> & { input: unknown[] }, paint: Paint): string[] {
-  const lines = [...renderHeader(run, paint), '', ...renderStep(step, paint, FULL), ''];
+  const moves = run.turns.find((t) => t.turn === step.turn)?.hostMoves ?? [];
+  const lines = [...renderHeader(run, paint), '', ...renderStep(step, paint, FULL, moves), ''];
   const { input, ...body } = request;
   lines.push(paint('1', `request sent at step ${step.id}`));
   for (const [key, value] of Object.entries(body)) {

@@ -22,7 +22,7 @@ import {
   submitInputUpdate,
   turnProgressQuery,
   compactUpdate,
-  type CompactionSummary,
+  type ManualCompaction,
   type SessionView,
   type SettingsChange,
   type SubmitInputResult,
@@ -73,7 +73,7 @@ export async function submitTurn(client: Client, threadId: string, text: string,
 }
 
 /** Compacts a thread's transcript now (after any running turn); resolves with what happened. */
-export async function compactThread(client: Client, threadId: string): Promise<CompactionSummary> {
+export async function compactThread(client: Client, threadId: string): Promise<ManualCompaction> {
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
   await assertCanWriteTo(client, threadId);
   try {

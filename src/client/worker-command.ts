@@ -12,6 +12,7 @@
  * in flight and no running turn on its task queue). `unroll worker stop` stops it.
  */
 import os from 'node:os';
+import { checkWorkspaceRoot } from '../activities/failover';
 import { loadConfig, type ConfigOverrides, type UnrollConfig } from '../config/config';
 import { hostTaskQueue } from '../shared/hosts';
 import { buildId } from './build-id';
@@ -31,6 +32,8 @@ export interface WorkerCommandIo {
 /** Runs `unroll worker`; resolves with the exit code. */
 export async function workerCommand(overrides: ConfigOverrides, io: WorkerCommandIo, options: { resident?: boolean } = {}): Promise<number> {
   const config = loadConfig(io.env, overrides);
+  // A root the user set must be usable before the worker may adopt threads of lost hosts.
+  if (config.failover.workspaceRootConfigured) await checkWorkspaceRoot(config.failover.workspaceRoot);
   installRuntimeLogger('INFO');
   const runtime = await openRuntime(config, io.env, { withWorker: true, inProcessWorker: true, log: (m) => io.err.write(`${m}\n`) });
   const how = options.resident ? `resident, stops after ${config.residentWorker.idleTimeoutMs / 1000} s idle or on \`unroll worker stop\`` : 'Ctrl-C to stop';

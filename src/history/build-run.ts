@@ -13,6 +13,7 @@ import { addUsage, ZERO_USAGE } from '../items/usage';
 import { ObjectNotFoundError, type TranscriptNode, type TranscriptStore } from '../store';
 import type { SessionInput, TurnInput, TurnResult } from '../workflows/definitions';
 import { activityRecords, approvalRecords, runRecord, type ActivityRecord, type RunRecord } from './history-events';
+import { HostMoveTracker, type HostMoveView } from './host-moves';
 import type { RecordedWorkflow, ThreadHistories } from './thread-histories';
 import type { ActivityView, CheckpointView, CompactionView, RewindView, RunView, StepRun, ThreadRun, ToolCallRun, TurnRun } from './thread-run';
 
@@ -141,6 +142,7 @@ export async function buildThreadRun(histories: ThreadHistories, store: Transcri
     turns,
     ...(first?.state?.checkpoint !== undefined ? { inheritedCheckpoint: first.state.checkpoint } : {}),
     rewinds: sessionActivities.filter((a) => a.name === 'restoreWorkspace' && a.outcome === 'completed').map(rewindView),
+    sessionHostMoves: sessionHostMoves(sessions),
   };
 }
 
@@ -159,9 +161,12 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
   let pending: ActivityView[] = [];
   let setup: ActivityRecord | null = null;
   const checkpoints = new Map<number, CheckpointView>();
+  const hostMoves = new HostMoveTracker();
   for (const [runIndex, run] of runs.entries()) {
     let newRun = runIndex > 0 ? run.runId : null;
     for (const record of activityRecords(run.history)) {
+      // A failover belongs to the step whose work it interrupted (0: the turn's start).
+      if (hostMoves.observe(record, steps[steps.length - 1]?.step ?? 0)) continue;
       if (record.name === 'beginTurn') setup = record;
       else if (record.name === 'runInference') {
         placeInference(steps, record, pending, newRun);
@@ -214,7 +219,15 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
     steps: finished,
     startCheckpoint: checkpoints.get(0) ?? null,
     after: pending,
+    hostMoves: hostMoves.moves(),
   };
+}
+
+/** Moves made between turns (a manual compaction read the workspace of a lost host). */
+function sessionHostMoves(sessions: RecordedWorkflow[]): HostMoveView[] {
+  const tracker = new HostMoveTracker();
+  for (const session of sessions) for (const record of activityRecords(session.history)) tracker.observe(record, 0);
+  return tracker.moves();
 }
 
 /** A checkpoint activity as the step's record of its files. */

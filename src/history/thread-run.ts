@@ -9,6 +9,9 @@ import type { Usage } from '../items/schemas';
 import type { ContextState } from '../shared/context-state';
 import type { ThreadOrigin } from '../workflows/definitions';
 import type { ActivityOutcome, RunStatus } from './history-events';
+import type { HostMoveView } from './host-moves';
+
+export type { HostMoveView } from './host-moves';
 
 /** One activity, for display: how often it was tried and how it ended. Times are ISO strings. */
 export interface ActivityView {
@@ -134,6 +137,8 @@ export interface TurnRun {
   readonly startCheckpoint: CheckpointView | null;
   /** Activities after the last step (e.g. committing outputs of a failed turn). */
   readonly after: readonly ActivityView[];
+  /** Host failovers during the turn, each at the step whose work it interrupted (0: the turn's start). */
+  readonly hostMoves: readonly HostMoveView[];
 }
 
 /** A whole thread. */
@@ -157,6 +162,8 @@ export interface ThreadRun {
   readonly inheritedCheckpoint?: string | null;
   /** Rewinds (`unroll rewind`), in order. */
   readonly rewinds: readonly RewindView[];
+  /** Host failovers between turns (a manual compaction found the pinned host lost). */
+  readonly sessionHostMoves: readonly HostMoveView[];
 }
 
 /** A rewind: the thread's workspace and transcript were set back to step `to` before turn `beforeTurn`. */

@@ -94,6 +94,9 @@ export interface TurnResult {
 /** A compaction, as recorded in progress events and session results. */
 export type CompactionSummary = Pick<CompactResult, 'head' | 'mode' | 'reason' | 'tokensBefore' | 'tokensAfter' | 'droppedItems'>;
 
+/** The result of the `compact` update: the compaction, and the thread's move if its pinned host was found lost (host failover). */
+export type ManualCompaction = CompactionSummary & { readonly moved?: HostMove };
+
 /** One entry of a turn's progress log, for live display. Small by construction. */
 export type TurnEvent =
   | {
@@ -277,7 +280,7 @@ export interface SendInputResult {
 export const sendInputUpdate = defineUpdate<SendInputResult, [SubmitInputArgs]>('sendInput');
 
 /** Compacts the thread's transcript now (between turns); resolves with what happened. */
-export const compactUpdate = defineUpdate<CompactionSummary, []>('compact');
+export const compactUpdate = defineUpdate<ManualCompaction, []>('compact');
 
 /**
  * Arguments of the rewind update (`unroll rewind`), computed by the client from the

@@ -33,6 +33,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { HostMove } from '../activities/failover';
 import type { SessionSettings } from '../config/settings';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { NO_CONTEXT } from '../shared/context-state';
@@ -48,9 +49,9 @@ import {
   steerSignal,
   submitInputUpdate,
   rewindUpdate,
-  type CompactionSummary,
   type RewindArgs,
   type RewindResult,
+  type ManualCompaction,
   type SessionInput,
   type SessionState,
   type SettingsChange,
@@ -59,7 +60,7 @@ import {
   type TurnSummary,
 } from './definitions';
 import { TurnWorkflow } from './turn';
-import { compactOnSharedQueue } from './workspace';
+import { compactOnSharedQueue, relocated, type PinnedThread } from './workspace';
 import { resetThreadWorkspace, rewindArgsProblem } from './rewind';
 import { markTurn } from './search-attributes';
 
@@ -93,7 +94,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
   let runningTurn: number | null = null;
   let startedThrough = state.turns;
   let nextCompaction = 1;
-  const compactions = new Map<number, CompactionSummary | ApplicationFailure>();
+  const compactions = new Map<number, ManualCompaction | ApplicationFailure>();
   const rewinds = new Map<number, RewindResult | ApplicationFailure>();
 
   setHandler(sessionQuery, () => ({ ...state, threadId, settings, runningTurn, queuedInputs: queue.length }), { description: HANDLER_DESCRIPTIONS.session });
@@ -259,13 +260,27 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
   /**
    * Compacts between turns. Whatever the provider answers (401, a rejected request, an
    * outage that outlasts the retries) fails only the `compact` update: the failure is
-   * returned, and the session keeps its head and goes on.
+   * returned, and the session keeps its head and goes on. Its read of the workspace
+   * context on the pinned host fails over like a turn's (src/workflows/workspace.ts): a
+   * lost host's thread moves to a live worker, which later turns then use too, and the
+   * update's result says so.
    */
-  async function compactNow(): Promise<CompactionSummary | ApplicationFailure> {
+  async function compactNow(): Promise<ManualCompaction | ApplicationFailure> {
     if (state.head === null) return ApplicationFailure.create({ type: 'NothingToCompact', message: 'the thread has no transcript to compact yet', nonRetryable: true });
     let result;
+    let moved: HostMove | undefined;
+    const pinned: PinnedThread = {
+      threadId,
+      turn: state.turns,
+      settings: () => settings,
+      latestCheckpoint: () => (state.checkpoint ? { id: state.checkpoint, turn: null, step: null } : null),
+      moved: (move) => {
+        settings = relocated(settings, move);
+        moved = move;
+      },
+    };
     try {
-      result = await compactOnSharedQueue({ threadId, turn: 0, head: state.head, settings, reason: 'manual' }, 'compaction (manual)');
+      result = await compactOnSharedQueue({ threadId, turn: 0, head: state.head, settings, reason: 'manual' }, 'compaction (manual)', pinned);
     } catch (err) {
       if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
       const cause = err.cause;
@@ -277,7 +292,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
     }
     state = { ...state, head: result.head, context: result.context, contextTokens: result.tokensAfter, usage: addUsage(state.usage, result.usage) };
     const { head, mode, reason, tokensBefore, tokensAfter, droppedItems } = result;
-    return { head, mode, reason, tokensBefore, tokensAfter, droppedItems };
+    return { head, mode, reason, tokensBefore, tokensAfter, droppedItems, ...(moved ? { moved } : {}) };
   }
 }
 

@@ -136,6 +136,25 @@ describe('verifyStore', () => {
     await fs.rm(objectFile(root, item));
     expect(await verifyStore(root, [head])).toMatchObject({ lost: [item], chainsLoaded: 0 });
   });
+
+  it('passes a checkpoint bundle (a blob a checkpoint record names) and flags a blob nothing names', async () => {
+    const { root, head } = await storeWithChain();
+    const store = new TranscriptStore(new FsStoreBackend(root));
+    const bundle = await store.putBlob(Buffer.from([0x50, 0x41, 0x43, 0x4b, 0xff, 0x00]));
+    await store.putValue({ kind: 'checkpoint', version: 1, commit: 'a'.repeat(40), parent: null, bundle, files: 1, bytes: 6, changes: [], changeCount: 0 });
+    expect(await verifyStore(root, [head])).toMatchObject({ objects: 6, corrupted: [], lost: [] });
+    const stray = await store.putBlob(Buffer.from([0xfe, 0xfd]));
+    expect((await verifyStore(root, [head])).corrupted).toEqual([stray]);
+  });
+
+  it('takes the temporary of a head marker write cut short by a kill for no head, and still walks the real marker', async () => {
+    const { root, head } = await storeWithChain();
+    const marker = new TranscriptStore(new FsStoreBackend(root));
+    await marker.putMarker('heads/th-1/turn-1', head);
+    // What a worker SIGKILLed between opening and renaming its temporary leaves behind.
+    await fs.writeFile(path.join(root, 'markers', 'heads', 'th-1', '.tmp-4242-0123456789ab'), '');
+    expect(await verifyStore(root, [])).toMatchObject({ corrupted: [], lost: [], headsChecked: 1, chainsLoaded: 1 });
+  });
 });
 
 describe('workspace trees', () => {
@@ -215,6 +234,18 @@ describe('targeted scenario verdicts', () => {
       '1 targeted turns stuck without a message to the user',
       'targeted store-corrupt: stuck',
     ]));
+  });
+
+  it('count a host loss as survived only when the thread moved once, completed, and ended with the fault-free workspace', () => {
+    const facts = { failoverAfterS: 3, timeToMoveMs: 8000, waitedOnLostHostMs: 5000, restoreMs: 600, livenessChecks: 1, restoredFrom: 'step 1.2', stepsRepeated: 1, moves: 1, workspaceIdentical: true };
+    const loss = { ...passed, kind: 'host-loss' as const, name: 'host-loss', patch: null, hostLoss: facts };
+    const drifted = { ...loss, passed: false, hostLoss: { ...facts, workspaceIdentical: false }, problems: ['the final workspace differs from the fault-free run: src/c.txt'] };
+    const stayed = { ...loss, passed: false, hostLoss: { ...facts, moves: 0 }, problems: ['0 host moves recorded (1 expected)'] };
+    expect(summariseTargeted('all', [loss]).report).toMatchObject({ hostLosses: 1, hostLossesSurvived: 1 });
+    const { report, problems } = summariseTargeted('all', [loss, drifted, stayed]);
+    expect(report).toMatchObject({ hostLosses: 3, hostLossesSurvived: 1 });
+    expect(report.byKind['host-loss']).toEqual({ runs: 3, passed: 1 });
+    expect(problems).toEqual(['targeted host-loss: the final workspace differs from the fault-free run: src/c.txt', 'targeted host-loss: 0 host moves recorded (1 expected)']);
   });
 });
 

@@ -18,6 +18,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { HostMove } from '../../src/activities/failover';
 import { hostMoveText } from '../../src/client/host-move';
+import { renderThread } from '../../src/client/show-render';
+import { buildThreadRun } from '../../src/history/build-run';
+import type { HostMoveView } from '../../src/history/host-moves';
+import { fetchThreadHistories } from '../../src/history/thread-histories';
 import { followTurn, startThread } from '../../src/client/threads';
 import type { SessionSettings } from '../../src/config/settings';
 import { hostPin, hostTaskQueue } from '../../src/shared/hosts';
@@ -159,6 +163,21 @@ describe('host failover: a thread whose pinned host is lost moves to a live host
     // B restored step 1.1 (src/a.txt) from the shared store and finished the script there.
     expect(await fileTree(workspaceA)).toEqual(await fileTree(reference));
     expect(hostB.child.exitCode).toBeNull();
+
+    // `show` records the move at step 1.2, whose command was running on A.
+    const run = await buildThreadRun(await fetchThreadHistories(h.client, thread.threadId), h.store);
+    expect(run.turns[0].hostMoves).toEqual([
+      {
+        step: 2, from: 'fo-A', waitedFor: expect.stringContaining('sleep 8'), lostAfterMs: expect.any(Number), livenessChecks: 1,
+        lastSeen: expect.any(String), status: 'moved', move: moves[0], adoptionMs: expect.any(Number), movedAt: expect.any(String), failure: null,
+      } satisfies HostMoveView,
+    ]);
+    expect(run.turns[0].hostMoves[0].lostAfterMs).toBeGreaterThanOrEqual(FAILOVER_AFTER * 1000);
+    const shown = renderThread(run, (_code, text) => text);
+    const at = shown.findIndex((l) => l.includes('⇄ host fo-A lost'));
+    expect(shown[at]).toMatch(new RegExp(`^ {7}⇄ host fo-A lost after [0-9.]+ s \\(.*sleep 8.* found no worker\\); moved to host fo-B in [0-9.]+ m?s, workspace restored from step 1\\.1 at ${escape(workspaceA)}$`));
+    expect(shown.slice(0, at).reverse().find((l) => /^ {2}1\.\d /.test(l))).toMatch(/^ {2}1\.2 /);
+    expect(run.sessionHostMoves).toEqual([]);
   });
 
   test('failoverAfter 0: a thread whose host is killed is never moved; it waits until the host is back', async () => {
@@ -204,6 +223,11 @@ describe('host failover: a thread whose pinned host is lost moves to a live host
     return (raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'runTool')?.attempt ?? 0;
   }
 });
+
+/** `text` as a literal in a regular expression. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 /** Every file under `dir` with its content, as sorted `[relative path, content]` pairs. */
 async function fileTree(dir: string): Promise<[string, string][]> {
