@@ -57,7 +57,7 @@ describe('what exec tells while a turn waits', () => {
     expect(run.code).toBe(0);
     const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; message?: string });
     const errors = events.filter((e) => e.type === 'error');
-    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^retrying: .*\(attempt 1\): .*answered 429/), expect.stringMatching(/^retrying: .*\(attempt 2\): .*answered 503/)]);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^Reconnecting\.\.\. 1\/∞ \(.*answered 429.*next attempt in \d+ s\)$/), expect.stringMatching(/^Reconnecting\.\.\. 2\/∞ \(.*answered 503.*next attempt in \d+ s\)$/)]);
     expect(events[events.length - 1].type).toBe('turn.completed');
   });
 
