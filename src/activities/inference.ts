@@ -20,7 +20,7 @@ import { BASE_INSTRUCTIONS } from '../prompt/base-instructions';
 import type { TranscriptStore } from '../store/transcript-store';
 import { describeCall, toolSpecs } from '../tools/registry';
 import { currentActivityEnv, type ActivityEnv } from './activity-context';
-import { buildRequestInput, ModelClients, reasoningParams, streamResponse, type StreamedResponse } from './model-client';
+import { buildRequestInput, ModelClients, outputSchemaParams, reasoningParams, streamResponse, type StreamedResponse } from './model-client';
 import { ReceivedResponses } from './received-responses';
 import { classifyingStoreErrors } from './store-errors';
 import { recordTurnHead } from './turn-setup';
@@ -63,7 +63,7 @@ export function createInferenceActivities(deps: InferenceDeps) {
     const requestInput = await buildRequestInput(deps.store, input.head, input.append);
     const response = await streamResponse(
       client,
-      { ...requestBody(input.threadId, input.settings), input: requestInput as unknown as OpenAI.Responses.ResponseInput },
+      { ...requestBody(input.threadId, input.settings), ...(await outputSchemaParams(deps.store, input.settings)), input: requestInput as unknown as OpenAI.Responses.ResponseInput },
       { settings: input.settings, signal: env.signal, heartbeat: env.heartbeat },
     );
     return { response, inputItems: requestInput.length, inputBytes: Buffer.byteLength(JSON.stringify(requestInput)) };

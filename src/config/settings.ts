@@ -134,5 +134,11 @@ export const SessionSettings = z.object({
   failoverAfter: z.number().int().nonnegative().max(MAX_FAILOVER_AFTER_S).optional(),
   /** Workspace checkpoints (src/checkpoints); absent on older threads, which then use the defaults. */
   checkpoints: CheckpointSettings.optional(),
+  /**
+   * `--output-schema`: the store hash of a JSON Schema the model's final answer must match,
+   * sent as the request's strict `text.format` (as Codex sends it). A hash, so the schema
+   * stays out of Temporal history; absent: free text.
+   */
+  outputSchema: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;
