@@ -120,7 +120,8 @@ export const OUTPUT_SCHEMA_NAME = 'codex_output_schema';
  */
 export async function outputSchemaParams(store: TranscriptStore, settings: SessionSettings): Promise<Pick<ResponseCreateParamsStreaming, 'text'>> {
   if (settings.outputSchema === undefined) return {};
-  const schema = (await store.getValue(settings.outputSchema)) as Record<string, unknown>;
+  // A blob, not a canonical value: the schema's key order (the order the model writes the answer's fields) is kept.
+  const schema = JSON.parse((await store.getBlob(settings.outputSchema)).toString('utf8')) as Record<string, unknown>;
   return { text: { format: { type: 'json_schema', name: OUTPUT_SCHEMA_NAME, strict: true, schema } } };
 }
 

@@ -24,7 +24,7 @@ import type { TranscriptStore } from '../store';
 import type { SettingsChange, TurnResult } from '../workflows/definitions';
 import { approvalPrompter, installCtrlC } from './exec-interaction';
 import { ExecFlagsError, execOverrides, type ExecFlags } from './exec-flags';
-import { assertInGitRepo, assertWritableTarget, ExecUsageError, execPrompt, readOutputSchema, writeLastMessage } from './exec-input';
+import { assertInGitRepo, assertWritableTarget, ExecUsageError, execPrompt, readOutputSchema, writeLastMessage, type ExecStdin } from './exec-input';
 import { forkThread } from './fork-thread';
 import { HumanOutput } from './human-output';
 import { lastThreadId } from './last-thread';
@@ -64,9 +64,12 @@ function sinkFor(flags: ExecFlags, io: ExecIo): EventSink {
   return { kind: 'human', view: new HumanOutput({ err: io.err, out: io.out, color }) };
 }
 
-/** Stdin as exec reads it: a terminal (or no stdin at all) is never waited on. */
-function stdinOf(io: ExecIo) {
-  return { read: io.stdin, isTTY: io.input === undefined || io.input.isTTY === true };
+/**
+ * Stdin as exec reads it: a terminal (or no stdin at all) is never waited on; a pipe that
+ * stays open is told on stderr, so it is not a silent hang.
+ */
+function stdinOf(io: ExecIo): ExecStdin {
+  return { read: io.stdin, isTTY: io.input === undefined || io.input.isTTY === true, onRead: (m: string) => io.err.write(`${m}\n`) };
 }
 
 /** The git check of Codex's exec: skipped by `--skip-git-repo-check` and by the bypass. */
@@ -96,6 +99,11 @@ async function finishTurn(runtime: UnrollRuntime, threadId: string, result: Turn
     io.err.write(`resume with: unroll exec resume ${threadId} "..."\n`);
   }
   return exitCodeFor(result);
+}
+
+/** Stores an `--output-schema` as the bytes it was read as (key order kept); returns its hash. */
+function storeSchema(store: TranscriptStore, schema: Record<string, unknown>): Promise<string> {
+  return store.putBlob(Buffer.from(JSON.stringify(schema), 'utf8'));
 }
 
 async function lastMessageText(store: TranscriptStore, result: TurnResult): Promise<string | null> {
@@ -135,7 +143,7 @@ export async function execCommand(words: string[], flags: ExecFlags, io: ExecIo)
       storeId: runtime.storeId,
       storeDescription: runtime.opened.description,
       ...ephemeralSettings(config, flags),
-      ...(output.schema ? { outputSchema: await runtime.store.putValue(output.schema) } : {}),
+      ...(output.schema ? { outputSchema: await storeSchema(runtime.store, output.schema) } : {}),
     };
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
@@ -228,7 +236,7 @@ export async function resumeCommand(args: string[], flags: ExecFlags, io: ExecIo
       if (view.runningTurn === null) throw new ExecUsageError(`thread ${threadId} has no running turn; give a prompt to start the next one`);
       return code;
     }
-    const schemaHash = output.schema ? await runtime.store.putValue(output.schema) : undefined;
+    const schemaHash = output.schema ? await storeSchema(runtime.store, output.schema) : undefined;
     const change = settingsChangeFrom(flags, view.settings, schemaHash);
     if (sink.kind === 'human') sink.view.user(text);
     const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), submitTurn(runtime.client, threadId, text, change), (m) => notice(sink, m));
@@ -284,7 +292,7 @@ export async function execForkCommand(parent: string, words: string[], flags: Ex
       ...(flags.reasoningEffort && flags.reasoningEffort !== 'default' ? { reasoningEffort: flags.reasoningEffort === 'none' ? null : flags.reasoningEffort } : {}),
       ...(flags.dangerouslyBypassApprovalsAndSandbox ? { sandboxMode: 'danger-full-access' as const, approvalPolicy: 'never' as const } : {}),
       ...(flags.sandbox ? { sandboxMode: flags.sandbox } : {}),
-      outputSchema: output.schema ? await runtime.store.putValue(output.schema) : undefined,
+      outputSchema: output.schema ? await storeSchema(runtime.store, output.schema) : undefined,
       ...ephemeralSettings(config, flags),
     };
     const uninstall = installCtrlC(runtime.client, () => threadId, io.err);

@@ -31,6 +31,24 @@ export interface ExecStdin {
   readonly read: () => Promise<string>;
   /** True when stdin is a terminal (then it is never read unless the prompt is `-`). */
   readonly isTTY: boolean;
+  /**
+   * Told when reading a piped stdin has not finished after {@link STDIN_NOTICE_AFTER_MS}:
+   * it waits until the writer closes the pipe, which should not be a silent hang (Codex
+   * says the same at once; a pipe that is closed at once stays quiet here).
+   */
+  readonly onRead?: (message: string) => void;
+}
+
+/** How long a stdin read may wait before the user is told what exec waits for. */
+export const STDIN_NOTICE_AFTER_MS = 1_000;
+
+async function readStdin(stdin: ExecStdin, message: string): Promise<string> {
+  const timer = stdin.onRead ? setTimeout(() => stdin.onRead?.(message), STDIN_NOTICE_AFTER_MS) : undefined;
+  try {
+    return await stdin.read();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -43,12 +61,12 @@ export async function execPrompt(words: readonly string[], stdin: ExecStdin): Pr
   let text: string;
   if (fromStdin) {
     if (words.length === 0 && stdin.isTTY) throw new ExecUsageError('no prompt: give it as an argument, pipe it on stdin, or use "-" to read it from stdin');
-    text = await stdin.read();
+    text = await readStdin(stdin, 'Reading prompt from stdin...');
     if (text.trim() === '') throw new ExecUsageError('no prompt provided via stdin');
   } else {
     text = words.join(' ');
     if (text.trim() === '') throw new ExecUsageError('the prompt is empty');
-    const piped = stdin.isTTY ? '' : await stdin.read();
+    const piped = stdin.isTTY ? '' : await readStdin(stdin, 'Reading additional input from stdin (close it, or redirect it from /dev/null)...');
     if (piped.trim() !== '') text = `${text}\n\n<stdin>\n${piped.endsWith('\n') ? piped : `${piped}\n`}</stdin>`;
   }
   checkPromptSize(text);
