@@ -224,6 +224,7 @@ export async function resumeCommand(args: string[], flags: ExecFlags, io: ExecIo
     await assertCanWriteTo(runtime.client, threadId);
     let view = await describeThread(runtime.client, threadId);
     assertThreadInStore(threadId, view.settings, runtime.opened, runtime.storeId);
+    await assertThreadOpen(runtime, threadId);
     requireKey(view.settings.provider, io);
     emit(sink, { type: 'thread.started', thread_id: threadId });
     let code = 0;
@@ -252,6 +253,13 @@ export async function resumeCommand(args: string[], flags: ExecFlags, io: ExecIo
     uninstall();
     await runtime.close();
   }
+}
+
+/** A thread whose session has ended (an `--ephemeral` one, or one terminated) takes no more turns: say so, and what to do instead. */
+async function assertThreadOpen(runtime: UnrollRuntime, threadId: string): Promise<void> {
+  const { status } = await runtime.client.workflow.getHandle(sessionWorkflowId(threadId)).describe();
+  if (status.name === 'RUNNING') return;
+  throw new ExecUsageError(`thread ${threadId} has ended (${status.name.toLowerCase()}${status.name === 'TERMINATED' ? ', e.g. an --ephemeral thread' : ''}) and takes no more turns: continue it in a new thread with \`unroll exec fork ${threadId} "..."\``);
 }
 
 /** The last step of a thread that has a response: where `exec fork` continues from. */
