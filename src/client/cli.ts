@@ -1,8 +1,13 @@
 /**
- * The `unroll` command line. Commands: exec (start a thread and run its first turn),
- * resume (the next turn of a thread), worker (a standalone worker), server (the dev
- * server in the foreground), and the debugging commands threads, show, replay, fork,
- * diff, export and import (handlers in their own files). Usage errors exit 2 with a
+ * The `unroll` command line. Commands: exec (as `codex exec`: a new thread and its first
+ * turn; `exec resume` and `exec fork` continue one; handlers in ./exec-command.ts, flags in
+ * ./exec-flags.ts), resume (the next turn of a thread), worker (a standalone worker),
+ * server (the dev server in the foreground), intervening (pending, approve, deny,
+ * interrupt, send, compact), and the debugging commands threads, show, replay, fork,
+ * diff, checkout, rewind, export and import (handlers in their own files). `-c`, `-p`,
+ * `-v` and `-V` are global. Usage errors exit 2 with a message; a failed turn exits 1.
+ */
+import (handlers in their own files). Usage errors exit 2 with a
  * message; a failed turn exits 1.
  */
 import { existsSync } from 'node:fs';
@@ -23,6 +28,8 @@ import { ExecFlagsError, overridesFrom, reasoningEffortOption, withExecFlags, wi
 import { ExecUsageError, NotInGitRepoError } from './exec-input';
 import { NoRecentThreadError } from './last-thread';
 import { UNROLL_VERSION } from './version';
+import { ThreadHistoryNotFoundError } from '../history/thread-histories';
+import { StepRefError } from '../history/step-ref';
 import { exportCommand, importCommand, type ExportFlags } from './bundle';
 import { codecServerCommand, type CodecServerFlags } from './codec-server-command';
 import { checkoutCommand, type CheckoutFlags } from './checkout';
@@ -287,7 +294,7 @@ function program(baseIo: Io, result: { code: number }): Command {
 /** Errors that are the user's to fix: printed as one line, exit 2. */
 const USAGE_ERRORS = [
   UsageError, ConfigError, StoreConfigError, ThreadStoreMismatchError, ThreadNotFoundError, InvalidThreadIdError, PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError,
-  ExecUsageError, ExecFlagsError, NoRecentThreadError,
+  ExecUsageError, ExecFlagsError, NoRecentThreadError, ThreadHistoryNotFoundError, StepRefError,
 ];
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */

@@ -104,7 +104,7 @@ export function withExecFlags(cmd: Command, subcommand?: 'resume' | 'fork'): Com
       .option('-C, --cd <DIR>', 'the workspace: the directory the agent works in (default: the current directory)')
       .option('--add-dir <DIR>', 'another directory writable alongside the workspace (repeatable)', collect)
       .option('--oss', 'use a local open-source provider (--local-provider, else oss_provider in config.toml)')
-      .option('--local-provider <PROVIDER>', 'with --oss: lmstudio or ollama')
+      .addOption(new Option('--local-provider <PROVIDER>', 'with --oss: the local provider').choices(['lmstudio', 'ollama']))
       .addOption(new Option('--color <COLOR>', 'colour in the output').choices(['always', 'never', 'auto']).default('auto'));
   }
   return cmd;
