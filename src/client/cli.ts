@@ -7,9 +7,6 @@
  * diff, checkout, rewind, export and import (handlers in their own files). `-c`, `-p`,
  * `-v` and `-V` are global. Usage errors exit 2 with a message; a failed turn exits 1.
  */
-import (handlers in their own files). Usage errors exit 2 with a
- * message; a failed turn exits 1.
- */
 import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { StoreConfigError } from '../store/errors';
