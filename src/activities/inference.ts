@@ -22,7 +22,7 @@ import type { ToolSpec } from '../tools/contract';
 import { describeCall } from '../tools/registry';
 import { currentToolSpecs, ThreadToolSpecs, threadToolNames } from '../tools/thread-tools';
 import { currentActivityEnv, type ActivityEnv } from './activity-context';
-import { buildRequestInput, ModelClients, reasoningParams, streamResponse, type StreamedResponse } from './model-client';
+import { buildRequestInput, ModelClients, outputSchemaParams, reasoningParams, streamResponse, type StreamedResponse } from './model-client';
 import { ReceivedResponses } from './received-responses';
 import { classifyingStoreErrors } from './store-errors';
 import { recordTurnHead } from './turn-setup';
@@ -71,7 +71,7 @@ export function createInferenceActivities(deps: InferenceDeps) {
     const tools = await threadTools.forThread(input.settings);
     const response = await streamResponse(
       client,
-      { ...requestBody(input.threadId, input.settings, tools), input: requestInput as unknown as OpenAI.Responses.ResponseInput },
+      { ...requestBody(input.threadId, input.settings, tools), ...(await outputSchemaParams(deps.store, input.settings)), input: requestInput as unknown as OpenAI.Responses.ResponseInput },
       { settings: input.settings, signal: env.signal, heartbeat: env.heartbeat },
     );
     return { response, inputItems: requestInput.length, inputBytes: Buffer.byteLength(JSON.stringify(requestInput)) };

@@ -125,6 +125,20 @@ export async function streamResponse(client: OpenAI, body: Omit<ResponseCreatePa
 }
 
 /** Reasoning settings of a request, when the thread uses reasoning. */
+/** The format name Codex gives the schema of `--output-schema`. */
+export const OUTPUT_SCHEMA_NAME = 'codex_output_schema';
+
+/**
+ * The request's `text.format` for a thread run with `--output-schema` (Codex's shape:
+ * `json_schema`, strict); nothing otherwise. The schema is read from the store by hash.
+ */
+export async function outputSchemaParams(store: TranscriptStore, settings: SessionSettings): Promise<Pick<ResponseCreateParamsStreaming, 'text'>> {
+  if (settings.outputSchema === undefined) return {};
+  // A blob, not a canonical value: the schema's key order (the order the model writes the answer's fields) is kept.
+  const schema = JSON.parse((await store.getBlob(settings.outputSchema)).toString('utf8')) as Record<string, unknown>;
+  return { text: { format: { type: 'json_schema', name: OUTPUT_SCHEMA_NAME, strict: true, schema } } };
+}
+
 export function reasoningParams(settings: SessionSettings): Pick<ResponseCreateParamsStreaming, 'reasoning' | 'include'> {
   if (!settings.reasoningEffort) return {};
   const summary = settings.reasoningSummary !== 'none' ? { summary: settings.reasoningSummary } : {};

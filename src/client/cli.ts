@@ -1,46 +1,45 @@
 /**
- * The `unroll` command line. Commands: exec (start a thread and run its first turn),
- * resume (the next turn of a thread), worker (a standalone worker), server (the dev
- * server in the foreground), and the debugging commands threads, show, replay, fork,
- * diff, export and import (handlers in their own files). Usage errors exit 2 with a
- * message; a failed turn exits 1.
+ * The `unroll` command line. Commands: exec (as `codex exec`: a new thread and its first
+ * turn; `exec resume` and `exec fork` continue one; handlers in ./exec-command.ts, flags in
+ * ./exec-flags.ts), resume (the next turn of a thread), worker (a standalone worker),
+ * server (the dev server in the foreground), intervening (pending, approve, deny,
+ * interrupt, send, compact), and the debugging commands threads, show, replay, fork,
+ * diff, checkout, rewind, export and import (handlers in their own files). `-c`, `-p`,
+ * `-v` and `-V` are global. Usage errors exit 2 with a message; a failed turn exits 1.
  */
-import { existsSync, statSync } from 'node:fs';
-import * as path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
 import { StoreConfigError } from '../store/errors';
-import { assertThreadInStore, ThreadStoreMismatchError } from './thread-store';
+import { ThreadStoreMismatchError } from './thread-store';
 import { ConfigError, loadConfig, missingApiKey, unrollHome, type ConfigOverrides, type ConfigSelection, type UnrollConfig } from '../config/config';
 import { legacyConfigNotice } from '../config/legacy-json';
 import { importCodexCommand, migrateConfigCommand } from './config-command';
-import { ApprovalPolicy, ReasoningEffort, SandboxMode } from '../config/settings';
 import { runDevServerForeground } from '../temporal/dev-server';
 import { findTemporalCli } from '../temporal/temporal-cli';
-import { approvalPrompter, installCtrlC } from './exec-interaction';
-import { hostMoveEvent, hostMoveText } from './host-move';
-import { HumanOutput } from './human-output';
-import { emit, exitCodeFor, notice, watchTurn, type EventSink } from './run-turn';
 import { openRuntime, REPO_TOOLS_DIR } from './runtime';
-import { sessionWorkflowId, THREAD_ID, turnWorkflowId } from '../shared/ids';
-import type { SettingsChange } from '../workflows/definitions';
-import { compactThread, describeThread, InvalidThreadIdError, newThreadId, startThread, submitTurn, ThreadNotFoundError } from './threads';
+import { compactThread, describeThread, InvalidThreadIdError, ThreadNotFoundError } from './threads';
+import { execCommand, execForkCommand, resumeCommand } from './exec-command';
+import { ExecFlagsError, overridesFrom, reasoningEffortOption, withExecFlags, withModelFlags, type ExecFlags } from './exec-flags';
+import { ExecUsageError, NotInGitRepoError } from './exec-input';
+import { NoRecentThreadError } from './last-thread';
+import { UNROLL_VERSION } from './version';
+import { ThreadHistoryNotFoundError } from '../history/thread-histories';
+import { StepRefError } from '../history/step-ref';
 import type { ExportFlags } from './bundle';
 import type { CodecServerFlags } from './codec-server-command';
+import type { CheckoutFlags } from './checkout';
 import type { DiffFlags } from './diff';
+import type { RewindFlags } from './rewind';
 import type { ForkFlags } from './fork';
 import type { ReplayFlags } from './replay';
 import type { ShowFlags } from './show';
 import type { ThreadsFlags } from './threads-list';
-import type { CheckoutFlags } from './checkout';
-import type { RewindFlags } from './rewind';
-import { withWaitNotices } from './turn-waits';
-import { toolEnvironment } from '../tools/environment';
-import { recordThreadEnvironment } from '../tools/thread-environment';
-import { checkPromptSize, PromptTooLargeError } from './prompt-limit';
+import { PromptTooLargeError } from './prompt-limit';
+import { hostMoveEvent, hostMoveText } from './host-move';
+import { withWorkerFlags, workerLogs, workerOptions, WorkerFlagsError, type WorkerFlags } from './worker-flags';
 import { RequestRefusedError } from './request-errors';
 import { assertCanWriteTo } from './thread-encryption';
 import { ForeignServerError, NamespaceNotFoundError, NotATemporalFrontendError } from '../temporal/errors';
-import { withThreadTools } from '../tools/thread-tools';
 
 /** A problem the user can fix; printed without a stack trace. */
 export class UsageError extends Error {
@@ -66,210 +65,14 @@ function configFor(io: Io, overrides: ConfigOverrides = {}): UnrollConfig {
   return loadConfig(io.env, { ...io.configSelection, ...overrides });
 }
 
-interface ModelFlags {
-  model?: string;
-  provider?: string;
-  baseUrl?: string;
-  apiKeyEnv?: string;
-  reasoningEffort?: ReasoningEffort | 'default';
-  temporalAddress?: string;
-  json?: boolean;
-  sandbox?: SandboxMode;
-  network?: boolean;
-  askForApproval?: ApprovalPolicy;
-  failoverAfter?: string;
-}
-
-function parseEffort(value: string): ReasoningEffort | 'default' {
-  if (value === 'default') return value;
-  const parsed = ReasoningEffort.safeParse(value);
-  if (!parsed.success) throw new InvalidArgumentError(`expected one of ${ReasoningEffort.options.join(', ')}`);
-  return parsed.data;
-}
-
-function withModelFlags(cmd: Command): Command {
-  return cmd
-    .option('-m, --model <model>', 'model name (default: config or gpt-5.1-codex)')
-    .option('--provider <name>', 'model provider: openai, ollama, lmstudio or one from config.json')
-    .option('--base-url <url>', 'base URL of a Responses-compatible API (e.g. http://localhost:11434/v1)')
-    .option('--api-key-env <VAR>', 'environment variable that holds the API key (default: the provider\'s, OPENAI_API_KEY for openai)')
-    .addOption(new Option('--reasoning-effort <effort>', 'reasoning effort (none|minimal|low|medium|high|xhigh; "none" sends no reasoning settings)').argParser(parseEffort))
-    .option('--temporal-address <host:port>', 'Temporal frontend (default 127.0.0.1:7233, or UNROLL_TEMPORAL_ADDRESS)')
-    .addOption(new Option('--sandbox <mode>', 'sandbox for tool processes (needs bubblewrap on Linux; default: config or danger-full-access)').choices(SandboxMode.options))
-    .option('--network', 'let sandboxed tool processes use the network')
-    .addOption(new Option('-a, --ask-for-approval <policy>', 'when to ask before running a tool call (default: config or never)').choices(ApprovalPolicy.options))
-    .option('--failover-after <seconds>', 'move a new thread to a live host when its host has had no worker this long (0: never; default: UNROLL_FAILOVER_AFTER, config or 120)')
-    .option('--json', 'print a JSONL event stream (like codex exec --json) instead of text');
-}
-
-function overridesFrom(flags: ModelFlags): ConfigOverrides {
-  return {
-    ...(flags.model ? { model: flags.model } : {}),
-    ...(flags.provider ? { provider: flags.provider } : {}),
-    ...(flags.baseUrl ? { baseUrl: flags.baseUrl } : {}),
-    ...(flags.apiKeyEnv ? { envKey: flags.apiKeyEnv } : {}),
-    ...(flags.reasoningEffort && flags.reasoningEffort !== 'default' ? { reasoningEffort: flags.reasoningEffort === 'none' ? null : flags.reasoningEffort } : {}),
-    ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}),
-    ...(flags.sandbox ? { sandboxMode: flags.sandbox } : {}),
-    ...(flags.network ? { networkAccess: true } : {}),
-    ...(flags.askForApproval ? { approvalPolicy: flags.askForApproval } : {}),
-    ...(flags.failoverAfter !== undefined ? { failoverAfter: flags.failoverAfter } : {}),
-  };
-}
-
-async function promptText(words: string[], io: Io): Promise<string> {
-  const text = words.length === 1 && words[0] === '-' ? await io.stdin() : words.join(' ');
-  if (text.trim() === '') throw new UsageError('the prompt is empty: give it as an argument, or "-" to read it from stdin');
-  checkPromptSize(text);
-  return text;
-}
-
-function sinkFor(flags: ModelFlags, io: Io): EventSink {
-  if (flags.json) return { kind: 'json', out: io.out };
-  const color = Boolean(io.err.isTTY) && !io.env.NO_COLOR;
-  return { kind: 'human', view: new HumanOutput({ err: io.err, out: io.out, color }) };
-}
-
-function isDirectory(dir: string): boolean {
-  try {
-    return statSync(dir).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/**
- * SDK log level of the commands that run and follow a turn: the SDK's warnings (an
- * activity attempt failed, a poll retried while the server is away) would bury the
- * output in stack traces; the follow loop tells each of them in one line instead.
- */
-const FOLLOW_LOG_LEVEL = 'ERROR';
-
 function requireKey(config: UnrollConfig, io: Io): void {
   const problem = missingApiKey(config.session.provider, io.env);
   if (problem) throw new UsageError(problem);
 }
 
-/** `--no-worker` / `--in-process-worker` of the commands that run agents. */
-interface WorkerFlags {
-  /** False with `--no-worker`. */
-  worker?: boolean;
-  inProcessWorker?: boolean;
-}
-
-function workerOptions(flags: WorkerFlags): { withWorker: boolean; inProcessWorker: boolean } {
-  if (flags.worker === false && flags.inProcessWorker) throw new UsageError('--no-worker and --in-process-worker contradict each other: give one');
-  return { withWorker: flags.worker !== false, inProcessWorker: Boolean(flags.inProcessWorker) };
-}
-
-/**
- * Installs the SDK logger at {@link FOLLOW_LOG_LEVEL} when the worker runs in this
- * process; the SDK runtime is loaded only then (a thin client must not pay its import).
- */
-async function quietWorkerLogs(flags: WorkerFlags): Promise<void> {
-  if (!workerOptions(flags).inProcessWorker) return;
-  const { installRuntimeLogger } = await import('./runtime-logger');
-  installRuntimeLogger(FOLLOW_LOG_LEVEL, FOLLOW_LOG_LEVEL);
-}
-
-function withWorkerFlags(cmd: Command): Command {
-  return cmd
-    .option('--no-worker', 'use no worker of this home: one started elsewhere (`unroll worker`) serves the task queue')
-    .option('--in-process-worker', 'run the worker in this process (it ends with the command) instead of the resident one');
-}
-
-async function execCommand(words: string[], flags: ModelFlags & WorkerFlags & { cd?: string }, io: Io): Promise<number> {
-  const config = configFor(io, overridesFrom(flags));
-  requireKey(config, io);
-  const text = await promptText(words, io);
-  const cwd = path.resolve(io.cwd, flags.cd ?? '.');
-  if (!isDirectory(cwd)) throw new UsageError(`the workspace ${cwd} is not a directory (-C/--cd)`);
-  const sink = sinkFor(flags, io);
-  const log = (msg: string) => io.err.write(`${msg}\n`);
-  await quietWorkerLogs(flags);
-  const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log });
-  try {
-    const threadId = newThreadId();
-    // The thread records its store, so a worker on another store refuses it by name, and,
-    // when a worker of this machine's home runs it, the environment its tools get: this
-    // shell's, filtered, whichever process happened to start that worker. With
-    // --no-worker the tools run where a worker elsewhere is, with that worker's own.
-    const environment = flags.worker === false ? undefined : await recordThreadEnvironment(runtime.store, toolEnvironment(io.env, config.toolEnvironment.policy, config.toolEnvironment.secretNames));
-    // Its tools are fixed now, for the whole thread (src/tools/thread-tools.ts).
-    const settings = withThreadTools({ ...config.session, cwd, storeId: runtime.storeId, storeDescription: runtime.opened.description, ...(environment ? { toolEnvironment: environment } : {}) });
-    emit(sink, { type: 'thread.started', thread_id: threadId });
-    if (sink.kind === 'human') {
-      sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd, host: config.hostId });
-      sink.view.user(text);
-    }
-    const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
-    try {
-      const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue }), (m) => notice(sink, m));
-      const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
-      const result = await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, undefined, prompter);
-      if (sink.kind === 'human') io.err.write(`resume with: unroll resume ${threadId} "..."\n`);
-      return exitCodeFor(result);
-    } finally {
-      uninstall();
-    }
-  } finally {
-    await runtime.close();
-  }
-}
-
-/** The settings a `resume` changes from its turn on (only what was given explicitly). */
-function settingsChangeFrom(flags: ModelFlags): SettingsChange | undefined {
-  if (flags.provider || flags.baseUrl || flags.apiKeyEnv) {
-    throw new UsageError('the provider of a thread cannot change mid-thread (--provider, --base-url, --api-key-env); fork the thread or start a new one');
-  }
-  const change: SettingsChange = {
-    ...(flags.model ? { model: flags.model } : {}),
-    ...(flags.reasoningEffort && flags.reasoningEffort !== 'default' ? { reasoningEffort: flags.reasoningEffort === 'none' ? null : flags.reasoningEffort } : {}),
-  };
-  return Object.keys(change).length > 0 ? change : undefined;
-}
-
-async function resumeCommand(threadId: string, words: string[], flags: ModelFlags & WorkerFlags, io: Io): Promise<number> {
-  if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
-  const change = settingsChangeFrom(flags);
-  // Read (and size-check) the prompt before anything is contacted.
-  const text = words.length > 0 ? await promptText(words, io) : null;
-  const config = configFor(io, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
-  const sink = sinkFor(flags, io);
-  await quietWorkerLogs(flags);
-  const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log: (m) => io.err.write(`${m}\n`) });
-  const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
-  try {
-    // Reading and writing an encrypted thread need its key: say so before anything is sent.
-    await assertCanWriteTo(runtime.client, threadId);
-    let view = await describeThread(runtime.client, threadId);
-    assertThreadInStore(threadId, view.settings, runtime.opened, runtime.storeId);
-    requireKey({ ...config, session: { ...config.session, provider: view.settings.provider } }, io);
-    emit(sink, { type: 'thread.started', thread_id: threadId });
-    let code = 0;
-    if (view.runningTurn !== null) {
-      // The previous turn was cut off (its worker died): finish it first.
-      if (sink.kind === 'human') io.err.write(`turn ${view.runningTurn} is still running; following it\n`);
-      code = exitCodeFor(await watchTurn(runtime.client, runtime.store, turnWorkflowId(threadId, view.runningTurn), sink, view.usage));
-    }
-    if (text === null) {
-      if (view.runningTurn === null) throw new UsageError(`thread ${threadId} has no running turn; give a prompt to start the next one`);
-      return code;
-    }
-    if (sink.kind === 'human') sink.view.user(text);
-    const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), submitTurn(runtime.client, threadId, text, change), (m) => notice(sink, m));
-    view = await describeThread(runtime.client, threadId);
-    const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
-    return exitCodeFor(await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, view.usage, prompter));
-  } finally {
-    uninstall();
-    await runtime.close();
-  }
-}
-
 async function compactCommand(threadId: string, flags: WorkerFlags & { temporalAddress?: string; json?: boolean }, io: Io): Promise<number> {
   const config = configFor(io, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
-  await quietWorkerLogs(flags);
+  await workerLogs(flags, config.home, io.err);
   const runtime = await openRuntime(config, io.env, { ...workerOptions(flags), log: (m) => io.err.write(`${m}\n`) });
   try {
     await assertCanWriteTo(runtime.client, threadId);
@@ -314,9 +117,13 @@ function program(baseIo: Io, result: { code: number }): Command {
     // Shared by every command that reads the configuration; given before or after the command name.
     .option('-c, --config <key=value>', 'override a config.toml value: a dotted key, the value parsed as TOML (else a string), e.g. -c model="o3" (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
     .option('-p, --profile <name>', 'use the profile <name>: <home>/<name>.config.toml, or [profiles.<name>] in config.toml')
+    .option('-v, --verbose', 'also print the Temporal SDK\'s log lines on stderr (they always go to <UNROLL_HOME>/logs/unroll.log)')
+    .version(UNROLL_VERSION, '-V, --version', 'print the version')
     .hook('preAction', (_root, action) => {
       const opts = root.opts<{ config?: string[]; profile?: string }>();
-      selection = { ...(opts.config ? { configValues: opts.config } : {}), ...(opts.profile !== undefined ? { profile: opts.profile } : {}) };
+      const ignoreUserConfig = action.opts<{ ignoreUserConfig?: boolean }>().ignoreUserConfig === true || action.parent?.opts<{ ignoreUserConfig?: boolean }>().ignoreUserConfig === true;
+      selection = { ...(opts.config ? { configValues: opts.config } : {}), ...(opts.profile !== undefined ? { profile: opts.profile } : {}), ...(ignoreUserConfig ? { ignoreUserConfig } : {}) };
+      if (ignoreUserConfig) return;
       // `config migrate` is the cure the notice names: it need not repeat it.
       if (action.parent?.name() === 'config') return;
       const notice = legacyConfigNotice(unrollHome(io.env), existsSync);
@@ -333,14 +140,29 @@ function program(baseIo: Io, result: { code: number }): Command {
     .action(() => {
       result.code = migrateConfigCommand(io);
     });
-  withWorkerFlags(withModelFlags(root.command('exec').description('start a thread in the current directory and run the task').argument('<prompt...>', 'the task ("-" reads stdin)')))
-    .option('-C, --cd <dir>', 'workspace directory (default: the current directory)')
-    .action(async (words: string[], flags: ModelFlags & WorkerFlags & { cd?: string }) => {
-      result.code = await execCommand(words, flags, io);
+  // `exec` as `codex exec`: a prompt runs a new thread; `exec resume` and `exec fork` continue one.
+  const verbose = () => root.opts<{ verbose?: boolean }>().verbose === true;
+  const exec = withExecFlags(root.command('exec').description('run the agent non-interactively: a new thread in the current directory (or -C DIR) and its first turn'))
+    .argument('[prompt...]', 'the task; none or "-" reads stdin (piped stdin after a prompt is appended as a <stdin> block)')
+    .version(UNROLL_VERSION, '-V, --version', 'print the version')
+    .action(async (words: string[], flags: ExecFlags) => {
+      result.code = await execCommand(words, { ...flags, verbose: verbose() }, io);
     });
-  withWorkerFlags(withModelFlags(root.command('resume').description('run the next turn of a thread (or finish its interrupted turn)').argument('<thread>', 'thread id').argument('[prompt...]', 'the follow-up ("-" reads stdin)')))
-    .action(async (thread: string, words: string[], flags: ModelFlags & WorkerFlags) => {
-      result.code = await resumeCommand(thread, words, flags, io);
+  withExecFlags(exec.command('resume').description('run the next turn of a thread: by id, or the most recent one with --last'), 'resume')
+    .argument('[thread]', 'thread id (with --last: the prompt)').argument('[prompt...]', 'the follow-up; none or "-" reads stdin')
+    .action(async (thread: string | undefined, words: string[], _flags: ExecFlags, cmd: Command) => {
+      // exec's own flags may be given before `resume`: they count too.
+      result.code = await resumeCommand([...(thread !== undefined ? [thread] : []), ...words], { ...cmd.optsWithGlobals<ExecFlags>(), verbose: verbose() }, io, 'exec');
+    });
+  withExecFlags(exec.command('fork').description('start a new thread that continues from the end of another, in the current directory'), 'fork')
+    .argument('<thread>', 'thread id').argument('[prompt...]', 'the first message of the fork; none or "-" reads stdin')
+    .action(async (thread: string, words: string[], _flags: ExecFlags, cmd: Command) => {
+      result.code = await execForkCommand(thread, words, { ...cmd.optsWithGlobals<ExecFlags>(), verbose: verbose() }, io);
+    });
+  withModelFlags(root.command('resume').description('run the next turn of a thread (or finish its interrupted turn)').argument('<thread>', 'thread id').argument('[prompt...]', 'the follow-up ("-" reads stdin)'))
+    .option('-o, --output-last-message <FILE>', 'write the last agent message to FILE')
+    .action(async (thread: string, words: string[], flags: ExecFlags) => {
+      result.code = await resumeCommand([thread, ...words], { ...flags, verbose: verbose() }, io, 'plain');
     });
   root.command('pending').description('list tool calls waiting for approval (all running threads, or one)').argument('[thread]', 'thread id')
     .option('--json', 'print JSON').option('--temporal-address <host:port>', 'Temporal frontend')
@@ -371,7 +193,7 @@ function program(baseIo: Io, result: { code: number }): Command {
     .option('--temporal-address <host:port>', 'Temporal frontend')
     .option('--json', 'print the result as JSON')
     .action(async (thread: string, flags: WorkerFlags & { temporalAddress?: string; json?: boolean }) => {
-      result.code = await compactCommand(thread, flags, io);
+      result.code = await compactCommand(thread, { ...flags, verbose: verbose() }, io);
     });
   const worker = root.command('worker').description('run a standalone worker (workflows, inference and tools); `worker stop` / `worker status` for the resident one')
     .option('--temporal-address <host:port>', 'Temporal frontend')
@@ -434,7 +256,7 @@ function program(baseIo: Io, result: { code: number }): Command {
     .option('--message <text>', 'the user message of the fork\'s first turn (default: ask to continue)')
     .option('--provider <name>', 'model provider of the fork').option('--base-url <url>', 'base URL of the fork\'s Responses API')
     .option('--api-key-env <VAR>', 'environment variable that holds the API key')
-    .addOption(new Option('--reasoning-effort <effort>', 'reasoning effort of the fork').argParser(parseEffort))
+    .addOption(reasoningEffortOption('reasoning effort of the fork'))
     .option('-C, --cd <dir>', 'workspace of the fork: the step\'s files are written there (new or empty; default <UNROLL_HOME>/workspaces/<fork id>)')
     .option('--force', 'write the files into a non-empty -C directory (files of the same name are overwritten, others left alone)')
     .option('--no-files', 'fork the transcript only: the fork runs in -C or the parent\'s workspace as it is now')
@@ -482,7 +304,10 @@ function program(baseIo: Io, result: { code: number }): Command {
 }
 
 /** Errors that are the user's to fix: printed as one line, exit 2. */
-const USAGE_ERRORS = [UsageError, ConfigError, StoreConfigError, ThreadStoreMismatchError, ThreadNotFoundError, InvalidThreadIdError, PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError, NamespaceNotFoundError, ForeignServerError];
+const USAGE_ERRORS = [
+  UsageError, ConfigError, StoreConfigError, ThreadStoreMismatchError, ThreadNotFoundError, InvalidThreadIdError, PromptTooLargeError, RequestRefusedError, NotATemporalFrontendError,
+  NamespaceNotFoundError, ForeignServerError, ExecUsageError, ExecFlagsError, NoRecentThreadError, ThreadHistoryNotFoundError, StepRefError, WorkerFlagsError,
+];
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
@@ -495,6 +320,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (USAGE_ERRORS.some((type) => err instanceof type)) {
       io.err.write(`unroll: ${(err as Error).message}\n`);
       return 2;
+    }
+    // Codex's own wording and status: the message stands alone.
+    if (err instanceof NotInGitRepoError) {
+      io.err.write(`${err.message}\n`);
+      return 1;
     }
     io.err.write(`unroll: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;

@@ -3,7 +3,7 @@
  * a worker or replay histories in this process. Kept out of ./runtime.ts so that the thin
  * client commands (`exec` with the resident worker) never load `@temporalio/worker`.
  */
-import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, type LogLevel, type Logger } from '@temporalio/worker';
 import { withoutExpectedWarnings } from '../workers/expected-warnings';
 
 let runtimeLogLevel: LogLevel | undefined;
@@ -12,16 +12,18 @@ let runtimeLogLevel: LogLevel | undefined;
  * Installs the SDK runtime's logger once per process. With `nativeLevel`, the SDK core's
  * own log lines (printed to the console at WARN otherwise) are filtered at that level
  * too (`unroll replay` expects the core's non-determinism warnings and reports them itself).
+ * With `sink`, SDK lines go there instead of the console (and the core's are forwarded to it).
  */
-export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel): void {
+export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel, sink?: Logger): void {
   if (runtimeLogLevel) return;
   runtimeLogLevel = level;
   Runtime.install({
     // The host queue's activity-only worker makes the SDK warn that it polls no workflows: expected.
-    logger: withoutExpectedWarnings(new DefaultLogger(level)),
+    logger: withoutExpectedWarnings(sink ?? new DefaultLogger(level)),
     // The commands handle their own signals (Ctrl-C interrupts a turn in `exec`; `worker`
     // shuts down gracefully), so the SDK must not shut the worker down behind their back.
     shutdownSignals: [],
-    ...(nativeLevel ? { telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: nativeLevel, other: nativeLevel }) } } } : {}),
+    // A given sink (the log file of src/client/sdk-log.ts) receives the core's lines too.
+    ...(nativeLevel ? { telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: nativeLevel, other: nativeLevel }), ...(sink ? { forward: {} } : {}) } } } : {}),
   });
 }

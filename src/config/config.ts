@@ -55,6 +55,14 @@ export type ConfigOverrides = ConfigSelection & {
   readonly failoverAfter?: string;
   /** `--workspace-root` of `unroll worker`. */
   readonly workspaceRoot?: string;
+  /**
+   * `--oss`: use a local open-source provider, the one `localProvider` (`--local-provider`)
+   * names, else `oss_provider` in config.toml (as Codex: neither is an error).
+   */
+  readonly oss?: boolean;
+  readonly localProvider?: string;
+  /** `--add-dir`: writable roots added to `sandbox_workspace_write.writable_roots`. */
+  readonly addDirs?: readonly string[];
 };
 
 /** An `[mcp_servers.<name>]` entry as configured, with the transport its keys choose. */
@@ -166,7 +174,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
   const merged = mergeLayers(configLayers(home, env, overrides, (name) => BUILTIN_PROVIDERS[name]));
   const c = merged.value;
   const providers = providerTables(c);
-  const providerName = overrides.provider ?? c.model_provider ?? 'openai';
+  const providerName = overrides.provider ?? (overrides.oss ? ossProvider(overrides.localProvider, c.oss_provider) : undefined) ?? c.model_provider ?? 'openai';
   const entry = providers[providerName];
   const provider = resolveProvider(providerName, entry, overrides.baseUrl ?? env.UNROLL_BASE_URL, overrides.envKey, merged, Object.keys(providers));
   const model = overrides.model ?? c.model ?? DEFAULT_MODEL;
@@ -174,7 +182,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
   const taskQueue = overrides.taskQueue ?? c.unroll?.temporal?.task_queue ?? DEFAULT_TASK_QUEUE;
   const hostId = resolveHostId(overrides.hostId, c.unroll?.host_id, merged);
   const pin = hostPin(taskQueue, hostId);
-  const writableRoots = c.sandbox_workspace_write?.writable_roots ?? [];
+  const writableRoots = [...(c.sandbox_workspace_write?.writable_roots ?? []), ...(overrides.addDirs ?? [])];
   return {
     home,
     hostId,
@@ -194,7 +202,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       reasoningEffort: overrides.reasoningEffort !== undefined ? overrides.reasoningEffort : c.model_reasoning_effort !== undefined ? c.model_reasoning_effort : 'medium',
       reasoningSummary: c.model_reasoning_summary ?? 'auto',
       approvalPolicy: overrides.approvalPolicy ?? approvalPolicy(c, merged) ?? 'never',
-      sandboxMode: overrides.sandboxMode ?? c.sandbox_mode ?? 'danger-full-access',
+      // Codex's default: a thread may read everything and write nothing until told otherwise.
+      sandboxMode: overrides.sandboxMode ?? c.sandbox_mode ?? 'read-only',
       networkAccess: overrides.networkAccess ?? c.sandbox_workspace_write?.network_access ?? false,
       ...(writableRoots.length > 0 ? { writableRoots } : {}),
       projectDocs: { maxBytes: c.project_doc_max_bytes ?? AGENTS_MD_BUDGET_BYTES, fallbackFilenames: c.project_doc_fallback_filenames ?? [], globalDir: home },
@@ -277,6 +286,13 @@ function resolveProvider(
   // Remote compaction needs the provider's /responses/compact: OpenAI's own API has it.
   const remoteCompaction = entry?.remote_compaction ?? (Boolean(builtin?.remoteCompaction) && baseUrl === builtin?.baseUrl);
   return { baseUrl, envKey, remoteCompaction };
+}
+
+/** The local provider `--oss` uses: `--local-provider`, else `oss_provider`; neither is an error (as in Codex). */
+function ossProvider(flag: string | undefined, configured: string | undefined): string {
+  const name = flag ?? configured;
+  if (name === undefined) throw new ConfigError('--oss: no default OSS provider configured. Use --local-provider=<provider> or set oss_provider to one of: lmstudio, ollama in config.toml');
+  return name;
 }
 
 /** `approval_policy`, refusing Codex's values Unroll does not implement. */

@@ -150,5 +150,11 @@ export const SessionSettings = z.object({
    * and update_plan.
    */
   tools: z.object({ names: z.array(z.string().min(1)), specs: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  /**
+   * `--output-schema`: the store hash of a JSON Schema the model's final answer must match,
+   * sent as the request's strict `text.format` (as Codex sends it). A hash, so the schema
+   * stays out of Temporal history; absent: free text.
+   */
+  outputSchema: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;

@@ -109,6 +109,8 @@ export const UnrollTableToml = z.strictObject({
 const settingsShape = {
   model: nonEmpty.optional(),
   model_provider: nonEmpty.optional(),
+  /** The provider `--oss` uses when `--local-provider` is not given. */
+  oss_provider: z.enum(['lmstudio', 'ollama']).optional(),
   model_providers: z.record(nonEmpty, ModelProviderToml).optional(),
   approval_policy: ApprovalPolicyToml.optional(),
   sandbox_mode: SandboxMode.optional(),

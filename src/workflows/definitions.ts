@@ -250,6 +250,10 @@ export interface SettingsChange {
   readonly reasoningEffort?: SessionSettings['reasoningEffort'];
   readonly approvalPolicy?: SessionSettings['approvalPolicy'];
   readonly cwd?: string;
+  /** `exec resume --dangerously-bypass-approvals-and-sandbox`: announced to the model as a permissions change. */
+  readonly sandboxMode?: SessionSettings['sandboxMode'];
+  /** `exec resume --output-schema`: the schema's store hash, or null to answer in free text again. */
+  readonly outputSchema?: string | null;
 }
 
 /** Arguments of the submit-input update. */

@@ -303,13 +303,18 @@ function excerpt(text: string): string {
 
 /** The thread's settings with a user's change applied. */
 function applyChange(settings: SessionSettings, change: SettingsChange): SessionSettings {
-  return {
+  const next: SessionSettings = {
     ...settings,
     ...(change.model !== undefined ? { model: change.model } : {}),
     ...(change.reasoningEffort !== undefined ? { reasoningEffort: change.reasoningEffort } : {}),
     ...(change.approvalPolicy !== undefined ? { approvalPolicy: change.approvalPolicy } : {}),
     ...(change.cwd !== undefined ? { cwd: change.cwd } : {}),
+    ...(change.sandboxMode !== undefined ? { sandboxMode: change.sandboxMode } : {}),
   };
+  // Data only (no commands): older histories never carry the key, so they replay unchanged.
+  if (change.outputSchema === undefined) return next;
+  const { outputSchema: _previous, ...rest } = next;
+  return change.outputSchema === null ? rest : { ...rest, outputSchema: change.outputSchema };
 }
 
 /** A turn workflow that itself failed (a bug, a termination) still yields a summary. */

@@ -23,10 +23,12 @@ interface RunResult {
 
 function runCli(args: string[], env: Record<string, string | undefined>, cwd: string): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [CLI, ...args], { env, cwd, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
+    // exec reads a piped stdin to its end (as codex exec does): give it an empty one.
+    child.stdin?.end();
   });
 }
 
@@ -58,7 +60,7 @@ describe('CLI misuse', () => {
   test.each<[string, string[], RegExp]>([
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     ['an unknown flag', ['exec', '--frobnicate', 'hi'], /unknown option '--frobnicate'/],
-    ['exec without a prompt', ['exec'], /missing required argument 'prompt'/],
+    ['exec without a prompt (and an empty stdin)', ['exec'], /^unroll: no prompt provided via stdin/m],
     ['exec with an empty prompt', ['exec', '   '], /^unroll: the prompt is empty/m],
     ['a flag without its value', ['exec', 'hi', '--model'], /option '-m, --model <model>' argument missing/],
   ])('%s is a usage error (exit 2) and reaches nothing', async (_case, args, message) => {

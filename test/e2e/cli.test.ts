@@ -31,7 +31,7 @@ describe('the unroll CLI', () => {
       respond(applyPatchCall('*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch')),
       respond(assistantMessage('All done.')),
     );
-    const run = await runCli(['exec', '--json', 'make hello.txt'], env, workspace);
+    const run = await runCli(['exec', '--json', '-s', 'workspace-write', 'make hello.txt'], env, workspace);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));

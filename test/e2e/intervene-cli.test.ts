@@ -13,9 +13,9 @@ import { runCli, startCliFixture, type CliFixture, type CliRun } from './run-cli
 
 const CLI = path.resolve(__dirname, '..', '..', 'bin', 'unroll');
 
-/** Starts `unroll exec --json` in the background; resolves the thread id once printed. */
+/** Starts `unroll exec --json -s workspace-write` (the commands write files) in the background; resolves the thread id once printed. */
 function startExec(args: string[], env: Record<string, string | undefined>, cwd: string) {
-  const child = spawn(process.execPath, [CLI, 'exec', '--json', ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'exec', '--json', '-s', 'workspace-write', ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -4,10 +4,11 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stopResidentWorker } from '../../src/client/resident-worker';
+import { promisify } from 'node:util';
 import { testEnvironment } from '../support/harness';
 import { ScriptedResponsesServer } from '../support/responses-server';
 
@@ -77,7 +78,11 @@ export interface CliFixture {
 export async function startCliFixture(name: string): Promise<CliFixture> {
   const model = await ScriptedResponsesServer.start();
   const home = await mkdtemp(path.join(os.tmpdir(), `unroll-${name}-home-`));
-  const workspace = await mkdtemp(path.join(os.tmpdir(), `unroll-${name}-ws-`));
+  // `exec` runs only inside a git repository (as Codex's): the workspace is a directory of one.
+  const repo = await mkdtemp(path.join(os.tmpdir(), `unroll-${name}-repo-`));
+  await promisify(execFile)('git', ['init', '-q', repo]);
+  const workspace = path.join(repo, 'ws');
+  await mkdir(workspace);
   const env = {
     PATH: process.env.PATH,
     HOME: home,
@@ -99,7 +104,7 @@ export async function startCliFixture(name: string): Promise<CliFixture> {
       await stopResidentWorker(home);
       await model.close();
       await rm(home, { recursive: true, force: true });
-      await rm(workspace, { recursive: true, force: true });
+      await rm(repo, { recursive: true, force: true });
     },
   };
 }

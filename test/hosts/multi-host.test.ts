@@ -142,7 +142,8 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
       PATH: process.env.PATH, HOME: homes.A, UNROLL_HOME: homes.A, UNROLL_HOST_ID: 'A', UNROLL_TEMPORAL_ADDRESS: h.address, UNROLL_AUTO_START_SERVER: '0',
       UNROLL_TASK_QUEUE: h.taskQueue, UNROLL_STORE: storeUrl, UNROLL_BASE_URL: h.model.url, UNROLL_MODEL: 'test-model', OPENAI_API_KEY: 'test-key', NO_COLOR: '1',
     };
-    const run = await runCli(['exec', '--no-worker', '--json', 'look around'], env, workspaceOf('A'));
+    // The pinning is under test, not the sandbox: the bypass keeps the tools unsandboxed (and skips the git check).
+    const run = await runCli(['exec', '--no-worker', '--json', '--dangerously-bypass-approvals-and-sandbox', 'look around'], env, workspaceOf('A'));
     expect(run.code).toBe(0);
     const threadId = (JSON.parse(run.stdout.split('\n')[0]) as { thread_id: string }).thread_id;
     const runs = await activityRuns(h.client, turnWorkflowId(threadId, 1));

@@ -48,7 +48,7 @@ function defaults(): UnrollConfig {
       reasoningEffort: 'medium',
       reasoningSummary: 'auto',
       approvalPolicy: 'never',
-      sandboxMode: 'danger-full-access',
+      sandboxMode: 'read-only',
       networkAccess: false,
       projectDocs: { maxBytes: 32 * 1024, fallbackFilenames: [], globalDir: home },
       shellTimeoutMs: 10_000,
