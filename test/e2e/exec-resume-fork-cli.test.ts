@@ -121,7 +121,10 @@ describe('exec resume and exec fork', () => {
 
   test('a retried model request is one line on stderr; the SDK log goes to the home\'s log file, named once', async () => {
     model.enqueue(rateLimited(1), httpError(503, undefined, { 'retry-after': '1' }), respond(assistantMessage('answered after retries')));
-    const run = await runCli(['exec', 'ask through the retries'], env, workspace);
+    // The SDK runs in this process only with an in-process worker (the resident one logs to
+    // its own worker.log): stop the resident worker the earlier tests started, so it takes no task.
+    await runCli(['worker', 'stop'], env, workspace);
+    const run = await runCli(['exec', '--in-process-worker', 'ask through the retries'], env, workspace);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('answered after retries\n');
     const lines = run.stderr.split('\n');
@@ -140,7 +143,8 @@ describe('exec resume and exec fork', () => {
 
   test('-v also prints the SDK log lines on stderr', async () => {
     model.enqueue(rateLimited(1), respond(assistantMessage('verbose answer')));
-    const run = await runCli(['-v', 'exec', 'ask verbosely'], env, workspace);
+    await runCli(['worker', 'stop'], env, workspace);
+    const run = await runCli(['-v', 'exec', '--in-process-worker', 'ask verbosely'], env, workspace);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/\[WARN\] Activity failed/);
     expect(run.stderr).toMatch(/\[INFO\] /);
