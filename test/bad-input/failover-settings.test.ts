@@ -66,7 +66,8 @@ describe('bad host-failover settings given to the CLI', () => {
     const home = await mkdtemp(path.join(scratch, 'home-'));
     await writeFile(path.join(home, 'config.json'), `{"failoverAfter": ${value}}\n`);
     const run = await runCli(['exec', 'hello'], { ...fixture.env, HOME: home, UNROLL_HOME: home }, fixture.workspace);
-    await expectRefused(run, `unroll: ${path.join(home, 'config.json')} is invalid: ${problem}\n`);
+    const file = path.join(home, 'config.json');
+    await expectRefused(run, `unroll: ${file} is deprecated: run \`unroll config migrate\` to convert it to config.toml\nunroll: ${file} is invalid: ${problem}\n`);
   });
 
   test.each([
@@ -79,7 +80,7 @@ describe('bad host-failover settings given to the CLI', () => {
 
   test('a worker with an empty --workspace-root is refused', async () => {
     const run = await runCli(['worker', '--workspace-root', ''], fixture.env, fixture.workspace);
-    await expectRefused(run, `unroll: the workspace root ${ROOT_FLAGS} is empty\n`);
+    await expectRefused(run, 'unroll: the workspace root (--workspace-root) is empty\n');
   });
 
   test('a worker whose workspace root is a file, or under a file, is refused at start-up instead of failing the first adoption', async () => {
