@@ -116,7 +116,7 @@ export async function runCodexComparison(): Promise<BenchSection> {
       name: 'unroll',
       exec: (prompt) => ({
         file: process.execPath,
-        args: [UNROLL_CLI, 'exec', '--json', prompt],
+        args: [UNROLL_CLI, 'exec', '--skip-git-repo-check', '--json', prompt],
         env: { ...base, UNROLL_HOME: unrollHome, UNROLL_TEMPORAL_ADDRESS: address, UNROLL_BASE_URL: model.url, UNROLL_MODEL: MODEL, OPENAI_API_KEY: 'bench-key' },
       }),
       shell: (command, callId) => shellCall(['bash', '-lc', command], { callId }),
