@@ -12,7 +12,7 @@
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_CHECKPOINT_SETTINGS } from '../checkpoints/types';
-import { loadConfig, missingApiKey, type ConfigOverrides, type ConfigSelection, type UnrollConfig } from '../config/config';
+import { loadConfig, missingApiKey, type ConfigOverrides, type UnrollConfig } from '../config/config';
 import type { SessionSettings } from '../config/settings';
 import { decodeThreadHistories } from '../codec/history-codec';
 import { buildThreadRun } from '../history/build-run';
@@ -39,17 +39,10 @@ import { assertCanWriteTo } from './thread-encryption';
 import { assertThreadInStore } from './thread-store';
 import { describeThread, InvalidThreadIdError, newThreadId, startThread, submitTurn } from './threads';
 import { withWaitNotices } from './turn-waits';
+import type { Io } from './process-io';
 
 /** The process's side of a turn-running command. */
-export interface ExecIo {
-  readonly env: Record<string, string | undefined>;
-  readonly out: NodeJS.WritableStream;
-  readonly err: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly cwd: string;
-  readonly stdin: () => Promise<string>;
-  readonly input?: NodeJS.ReadableStream & { isTTY?: boolean };
-  readonly configSelection?: ConfigSelection;
-}
+export type ExecIo = Io;
 
 function configFor(io: ExecIo, overrides: ConfigOverrides): UnrollConfig {
   return loadConfig(io.env, { ...io.configSelection, ...overrides });
@@ -72,7 +65,8 @@ function sinkFor(flags: ExecFlags, io: ExecIo): EventSink {
  * stays open is told on stderr, so it is not a silent hang.
  */
 function stdinOf(io: ExecIo): ExecStdin {
-  return { read: io.stdin, isTTY: io.input === undefined || io.input.isTTY === true, onRead: (m: string) => io.err.write(`${m}\n`) };
+  const notify = io.resident ? io.resident.notify.bind(io.resident) : (text: string) => io.err.write(text);
+  return { read: io.stdin, isTTY: io.input === undefined || io.input.isTTY === true, onRead: (m: string) => notify(`${m}\n`) };
 }
 
 /** The git check of Codex's exec: skipped by `--skip-git-repo-check` and by the bypass. */
@@ -116,6 +110,8 @@ async function lastMessageText(store: TranscriptStore, result: TurnResult): Prom
 }
 
 async function openExecRuntime(config: UnrollConfig, flags: ExecFlags, io: ExecIo): Promise<UnrollRuntime> {
+  // Handed over by a thin client: the resident worker's own connection and store.
+  if (io.resident) return io.resident.runtimeFor(config, flags);
   await workerLogs(flags, config.home, io.err);
   return openRuntime(config, io.env, { ...workerOptions(flags), log: (m) => io.err.write(`${m}\n`) });
 }
@@ -159,7 +155,7 @@ export async function execCommand(words: string[], flags: ExecFlags, io: ExecIo)
       sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd, sandbox: settings.sandboxMode, approval: settings.approvalPolicy, host: config.hostId });
       sink.view.user(text);
     }
-    const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
+    const uninstall = installCtrlC(runtime.client, () => threadId, io.err, io.signals);
     try {
       const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue }), (m) => notice(sink, m));
       const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
@@ -227,7 +223,7 @@ export async function resumeCommand(args: string[], flags: ExecFlags, io: ExecIo
     await runtime.close();
     throw err;
   }));
-  const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
+  const uninstall = installCtrlC(runtime.client, () => threadId, io.err, io.signals);
   try {
     // Reading and writing an encrypted thread need its key: say so before anything is sent.
     await assertCanWriteTo(runtime.client, threadId);
@@ -312,7 +308,7 @@ export async function execForkCommand(parent: string, words: string[], flags: Ex
       outputSchema: output.schema ? await storeSchema(runtime.store, output.schema) : undefined,
       ...ephemeralSettings(config, flags),
     };
-    const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
+    const uninstall = installCtrlC(runtime.client, () => threadId, io.err, io.signals);
     try {
       const started = await forkThread(runtime.client, runtime.store, run, {
         at,

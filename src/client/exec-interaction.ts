@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { ApprovalDecision } from '../workflows/definitions';
 import type { ExecEvent } from './exec-events';
 import { answerApproval, interruptTurn } from './intervene';
+import { PROCESS_SIGNALS, type SignalHost } from './process-io';
 
 const ANSWERS: Record<string, ApprovalDecision> = { y: 'approve', yes: 'approve', a: 'approve-for-session', always: 'approve-for-session', n: 'deny', no: 'deny', x: 'abort', abort: 'abort' };
 
@@ -34,14 +35,15 @@ export function approvalPrompter(client: Client, threadId: string, input: NodeJS
  * like a crash; the thread stays resumable); returns the uninstaller.
  * `threadId` is read when the signal arrives (it may be known only after the start).
  */
-export function installCtrlC(client: Client, threadId: () => string | undefined, err: NodeJS.WritableStream): () => void {
+export function installCtrlC(client: Client, threadId: () => string | undefined, err: NodeJS.WritableStream, signals: SignalHost = PROCESS_SIGNALS): () => void {
   let presses = 0;
   const onSigint = () => {
     presses += 1;
     const id = threadId();
     if (presses > 1 || !id) {
       err.write(`\nleaving now; the thread goes on when a worker runs${id ? ` (unroll resume ${id})` : ''}\n`);
-      process.exit(130);
+      signals.exit(130);
+      return;
     }
     err.write('\ninterrupting the turn… (Ctrl-C again to leave at once)\n');
     interruptTurn(client, id).catch((e: unknown) => err.write(`could not interrupt: ${e instanceof Error ? e.message : String(e)}\n`));
@@ -49,12 +51,12 @@ export function installCtrlC(client: Client, threadId: () => string | undefined,
   const onSigterm = () => {
     const id = threadId();
     err.write(`\nterminated; the thread goes on when a worker runs${id ? ` (unroll resume ${id})` : ''}\n`);
-    process.exit(143);
+    signals.exit(143);
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
+  signals.on('SIGINT', onSigint);
+  signals.on('SIGTERM', onSigterm);
   return () => {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
+    signals.off('SIGINT', onSigint);
+    signals.off('SIGTERM', onSigterm);
   };
 }

@@ -12,6 +12,7 @@
  * in flight and no running turn on its task queue). `unroll worker stop` stops it.
  */
 import os from 'node:os';
+import * as path from 'node:path';
 import { checkWorkspaceRoot } from '../activities/failover';
 import { loadConfig, type ConfigOverrides, type UnrollConfig } from '../config/config';
 import { hostTaskQueue } from '../shared/hosts';
@@ -19,6 +20,8 @@ import { buildId } from './build-id';
 import { liveWorkerRecord, readWorkerRecord, removeWorkerRecord, residentWorkerFiles, stopResidentWorker, workerFingerprint, writeWorkerRecord } from './resident-worker';
 import { openRuntime, type UnrollRuntime } from './runtime';
 import { installRuntimeLogger } from './runtime-logger';
+import { RESIDENT_SOCKET_NAME } from './resident-exec-protocol';
+import { startResidentExecService } from './resident-exec-service';
 
 /** How long the command waits for a stopping worker before it leaves anyway (ms). */
 export const WORKER_STOP_DEADLINE_MS = 20_000;
@@ -42,16 +45,34 @@ export async function workerCommand(overrides: ConfigOverrides, io: WorkerComman
   return serveResident(config, runtime, io);
 }
 
-/** Records the resident worker in its home, serves until stopped or idle, then removes the record. */
+/**
+ * Records the resident worker in its home, serves until stopped or idle, then removes the
+ * record. It also serves thin `exec` clients on `<home>/worker.sock`
+ * (./resident-exec-service.ts); a command running for one keeps the worker from idling.
+ */
 async function serveResident(config: UnrollConfig, runtime: UnrollRuntime, io: WorkerCommandIo): Promise<number> {
   const build = buildId();
   const { taskQueue, address } = config.temporal;
-  await writeWorkerRecord(config.home, { pid: process.pid, buildId: build, fingerprint: workerFingerprint(config, io.env, build), startedAt: new Date().toISOString(), taskQueue, address });
-  const idle = new IdleWatch(runtime, config.residentWorker.idleTimeoutMs, taskQueue, config.home);
+  const fingerprint = workerFingerprint(config, io.env, build);
+  const service = await startResidentExecService({
+    socketPath: path.join(config.home, RESIDENT_SOCKET_NAME),
+    buildId: build,
+    fingerprint,
+    fingerprintOf: (commandConfig, env) => workerFingerprint(commandConfig, env, build),
+    runtime,
+    run: async (argv, commandIo) => (await import('./commands')).main(argv, commandIo),
+    log: (m) => io.err.write(`${m}\n`),
+  }).catch((err: unknown) => {
+    io.err.write(`thin exec clients disabled: cannot listen on ${path.join(config.home, RESIDENT_SOCKET_NAME)}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return undefined;
+  });
+  await writeWorkerRecord(config.home, { pid: process.pid, buildId: build, fingerprint, startedAt: new Date().toISOString(), taskQueue, address });
+  const idle = new IdleWatch(runtime, config.residentWorker.idleTimeoutMs, taskQueue, config.home, () => (service?.active() ?? 0) > 0);
   try {
-    return await serveUntilStopped(runtime, io.err, WORKER_STOP_DEADLINE_MS, idle.idle);
+    return await serveUntilStopped(runtime, io.err, WORKER_STOP_DEADLINE_MS, idle.idle, () => service?.close());
   } finally {
     idle.stop();
+    await service?.close();
     await removeWorkerRecord(config.home, process.pid);
   }
 }
@@ -77,6 +98,7 @@ class IdleWatch {
     private readonly idleMs: number,
     private readonly taskQueue: string,
     private readonly home: string,
+    private readonly busy: () => boolean = () => false,
   ) {
     this.idle = new Promise((resolve) => {
       this.timer = setInterval(() => void this.sample(resolve), Math.min(IDLE_SAMPLE_MS, idleMs));
@@ -92,7 +114,7 @@ class IdleWatch {
       return;
     }
     const inFlight = [worker.shared, worker.host].reduce((n, w) => n + w.getStatus().numInFlightActivities + w.getStatus().numInFlightWorkflowActivations, 0);
-    if (inFlight > 0) this.lastBusy = Date.now();
+    if (inFlight > 0 || this.busy()) this.lastBusy = Date.now();
     if (Date.now() - this.lastBusy < this.idleMs) return;
     this.checking = true;
     try {
@@ -133,9 +155,10 @@ export async function workerStatusCommand(io: WorkerCommandIo & { readonly out: 
 
 /**
  * Waits until the runtime's worker stops, handling SIGINT and SIGTERM as the module
- * comment says; resolves with the exit code (0 after a graceful stop).
+ * comment says; resolves with the exit code (0 after a graceful stop). `onStopping` runs
+ * when the stop begins (the resident worker stops taking thin clients then).
  */
-export function serveUntilStopped(runtime: UnrollRuntime, err: NodeJS.WritableStream, deadlineMs = WORKER_STOP_DEADLINE_MS, stopWhen?: Promise<string>): Promise<number> {
+export function serveUntilStopped(runtime: UnrollRuntime, err: NodeJS.WritableStream, deadlineMs = WORKER_STOP_DEADLINE_MS, stopWhen?: Promise<string>, onStopping?: () => unknown): Promise<number> {
   return new Promise<number>((resolve) => {
     let signals = 0;
     let deadline: NodeJS.Timeout | undefined;
@@ -156,6 +179,7 @@ export function serveUntilStopped(runtime: UnrollRuntime, err: NodeJS.WritableSt
         finish(128 + (os.constants.signals[signal] ?? 0));
         return;
       }
+      void Promise.resolve(onStopping?.()).catch(() => undefined);
       err.write(`${signal}: stopping the worker (at most ${deadlineMs / 1000} s${signal === 'idle' ? '' : `; send ${signal} again to leave at once`})\n`);
       deadline = setTimeout(() => {
         err.write(`the worker did not stop within ${deadlineMs / 1000} s (state ${runtime.worker?.getState() ?? 'none'}); leaving anyway\n`);
