@@ -113,7 +113,7 @@ function toolCallRefs(items: ConversationItem[], hashes: string[], settings: Ses
   const refs: ToolCallRef[] = [];
   items.forEach((item, i) => {
     if (!isToolCall(item)) return;
-    const description = describeCall(item, { shellTimeoutMs: settings.shellTimeoutMs }, threadToolNames(settings));
+    const description = describeCall(item, { shellTimeoutMs: settings.shellTimeoutMs, sandboxMode: settings.sandboxMode }, threadToolNames(settings));
     refs.push({ callId: item.call_id, itemHash: hashes[i], custom: item.type === 'custom_tool_call', ...description });
   });
   return refs;

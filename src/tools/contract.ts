@@ -47,6 +47,11 @@ export interface ToolRunOptions {
   readonly shellTimeoutMs: number;
   /** The thread's model, for outputs that depend on it (view_image's detail); absent in older calls. */
   readonly model?: string;
+  /**
+   * The thread's sandbox mode when the call is described: a command confined to a
+   * read-only sandbox cannot change the workspace, so its step needs no checkpoint.
+   */
+  readonly sandboxMode?: SessionSettings['sandboxMode'];
 }
 
 /** What a tool says about one call (with valid arguments) before it runs. */

@@ -239,15 +239,19 @@ export const shellTool = defineTool<ShellArgs>({
   describe(args, options) {
     const argv = Array.isArray(args.command) ? args.command : ['bash', '-c', args.command];
     const knownSafe = isKnownSafeCommand(argv);
+    const escalate = args.with_escalated_permissions === true;
+    // In the read-only sandbox the workspace is mounted read-only: only an escalated
+    // command (run outside the sandbox once approved) could change files.
+    const confinedReadOnly = options.sandboxMode === 'read-only' && !escalate;
     return {
       summary: `shell: ${displayCommand(args.command)}`,
       timeoutMs: clampShellTimeout(args.timeout_ms ?? options.shellTimeoutMs),
       approval: 'policy',
       argv,
       knownSafe,
-      escalate: args.with_escalated_permissions === true,
+      escalate,
       ...(typeof args.justification === 'string' ? { justification: args.justification } : {}),
-      changesFiles: !knownSafe,
+      changesFiles: !knownSafe && !confinedReadOnly,
     };
   },
   display: {

@@ -77,6 +77,15 @@ describe('what the workflow learns about a call comes from its tool', () => {
     expect(describeCall(call, OPTIONS).facts).toMatchObject(facts);
   });
 
+  test('a command confined to the read-only sandbox changes no files (its step needs no checkpoint); escalated, it may', () => {
+    const write = fn('shell', { command: 'echo x >> log.txt' });
+    expect(describeCall(write, { ...OPTIONS, sandboxMode: 'read-only' }).facts).toMatchObject({ knownSafe: false, changesFiles: false });
+    expect(describeCall(write, { ...OPTIONS, sandboxMode: 'workspace-write' }).facts).toMatchObject({ changesFiles: true });
+    expect(describeCall(write, { ...OPTIONS, sandboxMode: 'danger-full-access' }).facts).toMatchObject({ changesFiles: true });
+    const escalated = fn('shell', { command: 'echo x >> log.txt', with_escalated_permissions: true, justification: 'write' });
+    expect(describeCall(escalated, { ...OPTIONS, sandboxMode: 'read-only' }).facts).toMatchObject({ escalate: true, changesFiles: true });
+  });
+
   test('the summary and timeout of a call are its tool’s', () => {
     expect(describeCall(fn('shell', { command: 'make', timeout_ms: 5000 }), OPTIONS)).toMatchObject({ summary: 'shell: make', timeoutMs: 5000, parallelSafe: false });
     expect(describeCall(custom('apply_patch', '*** Begin Patch\n*** Update File: m\n@@\n-a\n+b\n*** Delete File: d\n*** End Patch'), OPTIONS).summary).toBe('apply_patch: U m, D d');
