@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { launch } from '../tools/launcher';
 import { DEFAULT_EXCLUDES } from './types';
 
 /** Git is not installed (or not on PATH) where the snapshot runs. */
@@ -210,22 +210,23 @@ interface ProcessResult {
 }
 
 /**
- * Runs a process to its end, feeding it `input`. Plain `child_process.spawn`: a step
- * runs several git commands, and a heavier wrapper costs CPU time on every one of them.
+ * Runs a process to its end, feeding it `input`. Through the process launcher
+ * (src/tools/launcher.ts) with no wrapper library: a step runs several git commands, and
+ * both a fork of the whole worker and a heavier wrapper cost time on every one of them.
  */
 function runProcess(file: string, args: readonly string[], options: { env: Record<string, string>; cwd: string; input?: string | Buffer }): Promise<ProcessResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Through the launcher: a fork of the worker itself would block it for each git command.
+    const child = launch(file, args, { env: options.env, cwd: options.cwd, stdin: 'pipe' });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    let spawnError: NodeJS.ErrnoException | undefined;
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    // A command may exit without reading all its input (EPIPE): its exit code tells.
-    child.stdin.on('error', () => undefined);
-    child.on('error', (err: NodeJS.ErrnoException) => (spawnError ??= err));
-    child.on('close', (exitCode, signal) => resolve({ stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exitCode, signal, spawnError }));
-    child.stdin.end(options.input);
+    const done = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: NodeJS.ErrnoException) =>
+      resolve({ stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exitCode, signal, spawnError });
+    child.once('error', (err: NodeJS.ErrnoException) => done(null, null, err));
+    child.once('close', (exitCode: number | null, signal: NodeJS.Signals | null) => done(exitCode, signal));
+    child.stdin?.end(options.input);
   });
 }
 

@@ -16,13 +16,13 @@
 import { stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { z } from 'zod';
 import { MAX_SHELL_TIMEOUT_MS } from '../config/settings';
 import { DEFAULT_OUTPUT_BUDGET_BYTES, HeadTailCollector } from './output-truncation';
 import { DEFAULT_BWRAP, sandboxArgv, sandboxUnavailable } from './sandbox';
 import { defineTool, type ToolRunOptions } from './contract';
 import { commandExecutionKind } from './display';
+import { launch, type LaunchedProcess } from './launcher';
 import { isKnownSafeCommand } from './safe-commands';
 import { functionSpec } from './specs';
 import type { ToolContext, ToolResult } from './types';
@@ -308,25 +308,15 @@ interface Outcome {
 
 /**
  * Starts the command with no stdin, stdout+stderr merged, leading a new process group,
- * with exactly `env` as its environment (never the worker's: that holds API keys).
+ * with exactly `env` as its environment (never the worker's: that holds API keys). It is
+ * started by execa in the process launcher (./launcher.ts), not by a fork of the worker.
  */
-function spawnInOwnGroup(file: string, argv: string[], cwd: string, env: Record<string, string>) {
-  return execa(file, argv, {
-    cwd,
-    env,
-    extendEnv: false,
-    stdin: 'ignore',
-    all: true,
-    buffer: false,
-    encoding: 'buffer',
-    stripFinalNewline: false,
-    reject: false,
-    // A new process group, so one kill(-pid) reaches everything the command started.
-    detached: true,
-  });
+function spawnInOwnGroup(file: string, argv: string[], cwd: string, env: Record<string, string>): LaunchedProcess {
+  // A new process group, so one kill(-pid) reaches everything the command started.
+  return launch(file, argv, { cwd, env, detached: true, stdin: 'ignore' });
 }
 
-type ShellChild = ReturnType<typeof spawnInOwnGroup>;
+type ShellChild = LaunchedProcess;
 
 /**
  * Streams the child's output into the collector and waits for it to end, enforcing the
@@ -343,7 +333,15 @@ async function superviseChild(
 ): Promise<Outcome> {
   let timedOut = false;
   let aborted = false;
-  const killGroup = (): void => killProcessGroup(child.pid);
+  // The pid arrives with 'spawn': a kill asked for before that happens then.
+  let killAsked = false;
+  const killGroup = (): void => {
+    killAsked = true;
+    killProcessGroup(child.pid);
+  };
+  child.once('spawn', () => {
+    if (killAsked) killProcessGroup(child.pid);
+  });
   const output = child.all;
   output.on('data', (chunk: Uint8Array) => collector.push(chunk));
   const outputClosed = new Promise<void>((resolve) => output.once('close', resolve));
@@ -357,9 +355,6 @@ async function superviseChild(
   }, timeoutMs);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const heartbeat = setInterval(() => safeHeartbeat(ctx, { elapsedMs: elapsed(), bytes: collector.bytesSeen }), HEARTBEAT_INTERVAL_MS);
-  // With reject: false execa resolves even when we cut its streams; this only guards
-  // against an unhandled rejection should that ever change.
-  child.catch(() => undefined);
   try {
     const end = await waitForChildEnd(child);
     // The verdict is taken at exit; what remains is bounded by the pipe grace period.
@@ -378,14 +373,10 @@ async function superviseChild(
 }
 
 function waitForChildEnd(child: ShellChild): Promise<ChildEnd> {
-  // No pid: the spawn failed. ENOENT and EACCES also come as an 'error' event, but some
-  // failures (E2BIG: a command line over the kernel's limit) are thrown synchronously by
-  // Node, and execa then emits no event at all: only its promise says what happened.
-  if (child.pid === undefined) return child.then((result) => ({ kind: 'spawn-failed', error: spawnErrorOf(result.cause) }));
   return new Promise((resolve) => {
-    child.once('exit', (code, signal) => resolve({ kind: 'exited', code, signal }));
-    // Node reports spawn failures (ENOENT, EACCES) as 'error' without any 'exit'.
-    child.once('error', (error: NodeJS.ErrnoException) => resolve({ kind: 'spawn-failed', error }));
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => resolve({ kind: 'exited', code, signal }));
+    // Spawn failures (ENOENT, EACCES, E2BIG) come as 'error' without any 'exit'.
+    child.once('error', (error: NodeJS.ErrnoException) => resolve({ kind: 'spawn-failed', error: spawnErrorOf(error) }));
   });
 }
 
