@@ -72,6 +72,15 @@ describe('dev server dynamic config', () => {
     expect(dynamicConfigOf(await commandLine(await devServerPidOnPort(port)))).toMatchObject(expected);
   });
 
+  it("is what docker-compose.yml's Temporal server runs with (docker/dynamic-config.yaml)", async () => {
+    const repo = path.resolve(__dirname, '..', '..');
+    const file = await readFile(path.join(repo, 'docker', 'dynamic-config.yaml'), 'utf8');
+    expect(file.split('\n').filter((line) => !line.startsWith('#')).join('\n')).toBe(dynamicConfigFile());
+    const compose = await readFile(path.join(repo, 'docker-compose.yml'), 'utf8');
+    expect(compose).toContain('./docker/dynamic-config.yaml:/etc/temporal/config/dynamicconfig/unroll.yaml:ro');
+    expect(compose).toContain('DYNAMIC_CONFIG_FILE_PATH: config/dynamicconfig/unroll.yaml');
+  });
+
   it('can be written as a server dynamic config file, one unconstrained value per key', () => {
     const file = dynamicConfigFile();
     for (const { key, value } of DEV_SERVER_DYNAMIC_CONFIG) {
