@@ -56,7 +56,12 @@ export function toRequestItem(item: ConversationItem): Record<string, unknown> {
 export async function buildRequestInput(store: TranscriptStore, head: string | null, append: readonly string[]): Promise<Record<string, unknown>[]> {
   const history = await store.loadTranscript(head);
   const appended = await Promise.all(append.map((h) => store.getItem(h)));
-  return Promise.all(normalizeHistory([...history.map((s) => s.item), ...appended]).map((item) => withImages(store, toRequestItem(item))));
+  return requestItems(store, normalizeHistory([...history.map((s) => s.item), ...appended]));
+}
+
+/** Items as a request sends them: without ids (see {@link toRequestItem}), stored images as `data:` URLs. */
+export function requestItems(store: TranscriptStore, items: readonly ConversationItem[]): Promise<Record<string, unknown>[]> {
+  return Promise.all(items.map((item) => withImages(store, toRequestItem(item))));
 }
 
 /**
