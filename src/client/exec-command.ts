@@ -5,8 +5,9 @@
  * `resume`/`fork` subcommands behave, plus the top-level `unroll resume`. What happens
  * before anything is contacted: the prompt is read (./exec-input.ts), the workspace must be
  * in a git repository unless `--skip-git-repo-check` (or the bypass) says otherwise, the
- * `--output-schema` file is read. The schema goes to the store and the thread's settings
- * name it by hash. After the turn, `-o` gets its last message, and an `--ephemeral` thread
+ * `--output-schema` file is read, and so are the `-i` images (./exec-images.ts). The schema
+ * goes to the store and the thread's settings name it by hash; the images go to the store
+ * inside the turn's user message, which the submit update names by hash. After the turn, `-o` gets its last message, and an `--ephemeral` thread
  * is ended (see the README: it cannot be resumed; its record stays for show and replay).
  */
 import { statSync } from 'node:fs';
