@@ -101,7 +101,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
   const validateInput = (args: unknown) => {
     const problem = validateUserText((args as { text?: unknown } | undefined)?.text, MAX_USER_INPUT_BYTES);
     if (problem) throw new Error(problem);
-    const item = (args as { item?: unknown }).item;
+    const item = (args as { item?: unknown } | undefined)?.item;
     if (item !== undefined && (typeof item !== 'string' || !/^[0-9a-f]{64}$/.test(item))) throw new Error('input item must be the 64-hex-digit hash of a stored user message');
   };
   const queueTurn = async (text: string, change: SettingsChange | undefined, item?: string) => {
