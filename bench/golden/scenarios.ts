@@ -22,6 +22,7 @@ import {
   reasoning,
   respond,
   updatePlanCall,
+  webSearchCall,
   type PlanStep,
 } from '../../test/support/responses-builders';
 
@@ -41,7 +42,9 @@ export type ScenarioStep =
   | { kind: 'plan'; plan: PlanStep[]; explanation?: string }
   | { kind: 'message'; text: string; reasoning?: string }
   | { kind: 'call'; name: string; args: string }
-  | { kind: 'rate-limited'; retryAfterSeconds: number };
+  | { kind: 'rate-limited'; retryAfterSeconds: number }
+  /** Hosted web searches the provider ran (`web_search_call` items), then a message. */
+  | { kind: 'web-search'; actions: Array<ReturnType<typeof webSearchCall>['action']>; text: string };
 
 /**
  * Events only Unroll emits in a script, with why: the comparison removes exactly these
@@ -132,6 +135,21 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   { name: 'bad-json-arguments', prompt: 'send bad arguments', steps: [{ kind: 'call', name: '<shell>', args: '{"cmd": "echo hi"' }] },
   { name: 'unknown-tool', prompt: 'call a missing tool', steps: [{ kind: 'call', name: 'no_such_tool', args: '{"x":1}' }] },
+  {
+    name: 'web-search',
+    prompt: 'look it up',
+    steps: [
+      {
+        kind: 'web-search',
+        actions: [
+          { type: 'search', query: 'temporal history size limit', sources: [{ type: 'url', url: 'https://docs.temporal.io/' }] },
+          { type: 'open_page', url: 'https://docs.temporal.io/' },
+          { type: 'find_in_page', url: 'https://docs.temporal.io/', pattern: '50 MB' },
+        ],
+        text: 'The limit is 50 MB.',
+      },
+    ],
+  },
 ];
 
 /** The answer after the script's steps: a plain message, so the turn ends. */
@@ -171,6 +189,8 @@ export function renderStep(step: ScenarioStep, tools: Set<string>): ScriptStep {
     }
     case 'rate-limited':
       return rateLimited(step.retryAfterSeconds);
+    case 'web-search':
+      return respond([...step.actions.map((action) => webSearchCall(action)), assistantMessage(step.text)], usage);
   }
 }
 

@@ -32,7 +32,7 @@ import type { TranscriptStore } from '../store/transcript-store';
 import { currentActivityEnv, type ActivityEnv } from './activity-context';
 import { requestBody } from './inference';
 import { classifyInferenceError } from './inference-errors';
-import { ModelClients, streamResponse, toRequestItem, usageOf } from './model-client';
+import { ModelClients, requestItems, streamResponse, usageOf } from './model-client';
 import { ReceivedResponses } from './received-responses';
 import { classifyingStoreErrors } from './store-errors';
 import { contextMessages, freshContext, recordTurnHead, type HostFacts } from './turn-setup';
@@ -96,7 +96,7 @@ export function createCompactionActivities(deps: CompactionDeps) {
       const key = ReceivedResponses.keyOf({ threadId: input.threadId, turn: input.turn, head: input.head, reason: input.reason, mode });
       let outcome = received.get(key);
       if (!outcome) {
-        outcome = await askForReplacement(deps.clients.clientFor(input.settings), input, items, history, env);
+        outcome = await askForReplacement(deps.clients.clientFor(input.settings), deps.store, input, items, history, env);
         received.set(key, outcome);
       }
       const replacement = [...fresh.items, ...outcome.items];
@@ -140,6 +140,7 @@ async function replacementContext(input: CompactInput, deps: CompactionDeps): Pr
  */
 async function askForReplacement(
   client: OpenAI,
+  store: TranscriptStore,
   input: CompactInput,
   items: ConversationItem[],
   history: ConversationItem[],
@@ -151,8 +152,8 @@ async function askForReplacement(
   for (;;) {
     try {
       const outcome = mode === 'remote'
-        ? await remoteCompaction(client, input, body, env)
-        : await localCompaction(client, input, body, history, env);
+        ? await remoteCompaction(client, input, body, await requestItems(store, body), env)
+        : await localCompaction(client, input, body, await requestItems(store, [...body, textMessage('user', SUMMARIZATION_PROMPT)]), history, env);
       return { ...outcome, droppedItems };
     } catch (err) {
       if (!isOverflow(err)) throw err;
@@ -184,14 +185,15 @@ function isOverflow(err: unknown): boolean {
  * heartbeats while the provider works (a long compaction is not a dead worker) and so
  * learns of a cancellation (an interrupt), which aborts the request.
  */
-async function remoteCompaction(client: OpenAI, input: CompactInput, body: ConversationItem[], env: ActivityEnv): Promise<{ items: ConversationItem[]; usage: Usage }> {
+async function remoteCompaction(client: OpenAI, input: CompactInput, body: ConversationItem[], sent: Record<string, unknown>[], env: ActivityEnv): Promise<{ items: ConversationItem[]; usage: Usage }> {
   let response: OpenAI.Responses.CompactedResponse;
   const pulse = setInterval(() => env.heartbeat({ phase: 'compacting' }), Math.max(200, Math.min(5_000, input.settings.timings.inferenceHeartbeatMs / 3)));
   try {
     response = await client.responses.compact(
       {
         model: input.settings.model,
-        input: body.map(toRequestItem) as unknown as OpenAI.Responses.ResponseInput,
+        // Stored images go as data: URLs, as in every request (a raw image_blob means nothing to the provider).
+        input: sent as unknown as OpenAI.Responses.ResponseInput,
         instructions: requestBody(input.threadId, input.settings).instructions ?? null,
         prompt_cache_key: input.threadId,
       },
@@ -215,16 +217,16 @@ async function localCompaction(
   client: OpenAI,
   input: CompactInput,
   body: ConversationItem[],
+  sent: Record<string, unknown>[],
   history: ConversationItem[],
   env: ActivityEnv,
 ): Promise<{ items: ConversationItem[]; usage: Usage }> {
-  const prompt = textMessage('user', SUMMARIZATION_PROMPT);
   const response = await streamResponse(
     client,
     {
       ...requestBody(input.threadId, input.settings),
       tool_choice: 'none',
-      input: [...body, prompt].map(toRequestItem) as unknown as OpenAI.Responses.ResponseInput,
+      input: sent as unknown as OpenAI.Responses.ResponseInput,
     },
     { settings: input.settings, signal: env.signal, heartbeat: env.heartbeat },
   );

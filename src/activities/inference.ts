@@ -18,8 +18,9 @@ import type { SessionSettings } from '../config/settings';
 import { isToolCall, messageText, type ConversationItem } from '../items/schemas';
 import { BASE_INSTRUCTIONS } from '../prompt/base-instructions';
 import type { TranscriptStore } from '../store/transcript-store';
-import type { ToolSpec } from '../tools/contract';
+import type { ThreadToolSpec } from '../tools/contract';
 import { describeCall } from '../tools/registry';
+import { webSearchAction, webSearchDetail } from '../tools/web-search';
 import { currentToolSpecs, ThreadToolSpecs, threadToolNames } from '../tools/thread-tools';
 import { currentActivityEnv, type ActivityEnv } from './activity-context';
 import { buildRequestInput, ModelClients, outputSchemaParams, reasoningParams, streamResponse, type StreamedResponse } from './model-client';
@@ -39,7 +40,7 @@ export interface InferenceDeps {
  * `tools` are the thread's recorded specs (the inference activity loads them from the
  * store); without them, this worker's build of the thread's tool list.
  */
-export function requestBody(threadId: string, settings: SessionSettings, tools?: readonly ToolSpec[]): Omit<OpenAI.Responses.ResponseCreateParamsStreaming, 'stream' | 'input'> {
+export function requestBody(threadId: string, settings: SessionSettings, tools?: readonly ThreadToolSpec[]): Omit<OpenAI.Responses.ResponseCreateParamsStreaming, 'stream' | 'input'> {
   return {
     model: settings.model,
     instructions: settings.baseInstructions ?? BASE_INSTRUCTIONS,
@@ -129,6 +130,8 @@ function outputRefs(items: ConversationItem[], hashes: string[]): OutputRef[] {
     } else if (item.type === 'reasoning') {
       const text = item.summary.map((s) => s.text).join('\n');
       if (text !== '') refs.push({ hash: hashes[i], type: 'reasoning', excerpt: text.slice(0, EXCERPT_CHARS) });
+    } else if (item.type === 'web_search_call') {
+      refs.push({ hash: hashes[i], type: 'web_search', excerpt: webSearchDetail(webSearchAction(item)).slice(0, EXCERPT_CHARS) });
     }
   });
   return refs;

@@ -38,8 +38,12 @@ export class ModelClients {
   }
 }
 
-/** Items go back without their ids: with `store: false` the provider cannot resolve them. */
+/**
+ * Items go back without their ids: with `store: false` the provider cannot resolve them.
+ * A `web_search_call` keeps its id, which the API requires of one (and Codex sends).
+ */
 export function toRequestItem(item: ConversationItem): Record<string, unknown> {
+  if (item.type === 'web_search_call') return { ...item };
   const { id: _id, ...rest } = item;
   return rest;
 }
@@ -52,21 +56,35 @@ export function toRequestItem(item: ConversationItem): Record<string, unknown> {
 export async function buildRequestInput(store: TranscriptStore, head: string | null, append: readonly string[]): Promise<Record<string, unknown>[]> {
   const history = await store.loadTranscript(head);
   const appended = await Promise.all(append.map((h) => store.getItem(h)));
-  return Promise.all(normalizeHistory([...history.map((s) => s.item), ...appended]).map((item) => withImages(store, toRequestItem(item))));
+  return requestItems(store, normalizeHistory([...history.map((s) => s.item), ...appended]));
 }
 
-/** A tool output's stored images (`image_blob`, see InputImage) as the `data:` URLs the API takes. */
+/** Items as a request sends them: without ids (see {@link toRequestItem}), stored images as `data:` URLs. */
+export function requestItems(store: TranscriptStore, items: readonly ConversationItem[]): Promise<Record<string, unknown>[]> {
+  return Promise.all(items.map((item) => withImages(store, toRequestItem(item))));
+}
+
+/**
+ * The stored images (`image_blob`, see InputImage) of a tool output or of a user message
+ * (`exec -i`) as the `data:` URLs the API takes.
+ */
 async function withImages(store: TranscriptStore, item: Record<string, unknown>): Promise<Record<string, unknown>> {
-  if (item.type !== 'function_call_output' || !Array.isArray(item.output)) return item;
-  const output = await Promise.all(
-    (item.output as Array<Record<string, unknown>>).map(async (part) => {
+  if (item.type === 'function_call_output' && Array.isArray(item.output)) return { ...item, output: await partsWithImages(store, item.output as Array<Record<string, unknown>>) };
+  if (item.type === 'message' && Array.isArray(item.content) && (item.content as Array<Record<string, unknown>>).some((p) => p.type === 'input_image')) {
+    return { ...item, content: await partsWithImages(store, item.content as Array<Record<string, unknown>>) };
+  }
+  return item;
+}
+
+async function partsWithImages(store: TranscriptStore, parts: Array<Record<string, unknown>>): Promise<Array<Record<string, unknown>>> {
+  return Promise.all(
+    parts.map(async (part) => {
       if (part.type !== 'input_image' || typeof part.image_blob !== 'string') return part;
       const { image_blob: blob, mime_type: mime, ...rest } = part;
       const data = await store.getBlob(blob, 'store object');
       return { ...rest, image_url: `data:${typeof mime === 'string' ? mime : 'application/octet-stream'};base64,${data.toString('base64')}` };
     }),
   );
-  return { ...item, output };
 }
 
 /** A completed response: its id, output items (parsed) and usage. */

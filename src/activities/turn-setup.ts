@@ -4,6 +4,7 @@
  * small commits a workflow needs when it must record something itself.
  */
 import * as path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
 import { abortedOutputFor, callsWithoutOutput } from '../items/normalize';
 import { messageText, textMessage, type ConversationItem, type MessageItem } from '../items/schemas';
 import { AGENTS_MD_BUDGET_BYTES, agentsInstructionsText } from '../prompt/agents-md';
@@ -24,6 +25,7 @@ import type {
   WorkspaceContextInput,
   WorkspaceContextRef,
 } from './types';
+import { UserInputFailureType } from '../shared/failure-types';
 import { classifyingStoreErrors } from './store-errors';
 
 /** Facts about the host the worker runs on, injected so tests can fix them. */
@@ -179,7 +181,14 @@ export function contextMessages(context: FreshContext): ConversationItem[] {
 async function userMessageOf(store: TranscriptStore, input: BeginTurnInput): Promise<{ hash: string; item: MessageItem }> {
   if (input.userItem !== undefined) {
     const item = await store.getItem(input.userItem);
-    if (item.type !== 'message' || item.role !== 'user') throw new TypeError(`item ${input.userItem} is a ${item.type === 'message' ? `${item.role} message` : item.type}, not the user's message`);
+    if (item.type !== 'message' || item.role !== 'user') {
+      // A client named the wrong object (the submit update takes any stored hash): no retry can fix it.
+      throw ApplicationFailure.create({
+        type: UserInputFailureType.NotAUserMessage,
+        message: `the turn's input ${input.userItem} is a ${item.type === 'message' ? `${item.role} message` : item.type}, not a user message`,
+        nonRetryable: true,
+      });
+    }
     return { hash: input.userItem, item };
   }
   if (input.userText === undefined) throw new TypeError(`beginTurn of turn ${input.turn} of thread ${input.threadId} got neither userItem nor userText`);

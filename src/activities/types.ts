@@ -64,10 +64,10 @@ export interface WorkspaceContextRef {
   readonly state: ContextState;
 }
 
-/** A displayable output item (assistant message or reasoning) of a response. */
+/** A displayable output item (assistant message, reasoning or a hosted web search) of a response. */
 export interface OutputRef {
   readonly hash: string;
-  readonly type: 'agent_message' | 'reasoning';
+  readonly type: 'agent_message' | 'reasoning' | 'web_search';
   /** At most a few hundred characters, for status lines and queries. */
   readonly excerpt: string;
 }

@@ -5,8 +5,9 @@
  * `resume`/`fork` subcommands behave, plus the top-level `unroll resume`. What happens
  * before anything is contacted: the prompt is read (./exec-input.ts), the workspace must be
  * in a git repository unless `--skip-git-repo-check` (or the bypass) says otherwise, the
- * `--output-schema` file is read. The schema goes to the store and the thread's settings
- * name it by hash. After the turn, `-o` gets its last message, and an `--ephemeral` thread
+ * `--output-schema` file is read, and so are the `-i` images (./exec-images.ts). The schema
+ * goes to the store and the thread's settings name it by hash; the images go to the store
+ * inside the turn's user message, which the submit update names by hash. After the turn, `-o` gets its last message, and an `--ephemeral` thread
  * is ended (see the README: it cannot be resumed; its record stays for show and replay).
  */
 import { statSync } from 'node:fs';
@@ -25,6 +26,7 @@ import type { SettingsChange, TurnResult } from '../workflows/definitions';
 import { approvalPrompter, installCtrlC } from './exec-interaction';
 import { ExecFlagsError, execOverrides, type ExecFlags } from './exec-flags';
 import { assertInGitRepo, assertWritableTarget, ExecUsageError, execPrompt, readOutputSchema, writeLastMessage, type ExecStdin } from './exec-input';
+import { imageLabels, readExecImages, storeImageMessage } from './exec-images';
 import { forkThread } from './fork-thread';
 import { HumanOutput } from './human-output';
 import { lastThreadId } from './last-thread';
@@ -82,9 +84,9 @@ async function readOutputFlags(flags: ExecFlags, io: ExecIo): Promise<{ schema?:
   return { ...(schema ? { schema } : {}), ...(lastMessageFile ? { lastMessageFile } : {}) };
 }
 
-/** `-i` is not supported yet: refused by name rather than ignored. */
+/** `exec fork -i` is not supported yet: refused by name rather than ignored. */
 function refuseImages(flags: ExecFlags): void {
-  if (flags.image && flags.image.length > 0) throw new ExecUsageError('-i/--image is not supported yet: describe the image in the prompt, or put it in the workspace for the agent to read');
+  if (flags.image && flags.image.length > 0) throw new ExecUsageError('-i/--image is not supported by exec fork yet: start the fork without it, then `unroll exec resume <thread> -i FILE "..."`');
 }
 
 /** What the commands do once the turn has ended: `-o`, `--ephemeral`, the exit code. */
@@ -123,10 +125,10 @@ function ephemeralSettings(config: UnrollConfig, flags: ExecFlags): Partial<Sess
 
 /** Runs `unroll exec [prompt]`; see the module comment. */
 export async function execCommand(words: string[], flags: ExecFlags, io: ExecIo): Promise<number> {
-  refuseImages(flags);
   const config = configFor(io, execOverrides(flags, io.cwd));
   requireKey(config.session.provider, io);
   const text = await execPrompt(words, stdinOf(io));
+  const images = await readExecImages(flags.image, io.cwd);
   const cwd = path.resolve(io.cwd, flags.cd ?? '.');
   if (!isDirectory(cwd)) throw new ExecUsageError(`the workspace ${cwd} is not a directory (-C/--cd)`);
   checkGitRepo(cwd, flags);
@@ -150,14 +152,16 @@ export async function execCommand(words: string[], flags: ExecFlags, io: ExecIo)
       ...ephemeralSettings(config, flags),
       ...(output.schema ? { outputSchema: await storeSchema(runtime.store, output.schema) } : {}),
     });
+    // With -i, the message (images and prompt) is stored now and the update names it.
+    const item = await storeImageMessage(runtime.store, text, images, settings.model);
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
       sink.view.header({ thread: threadId, model: `${settings.model} (${settings.provider.name})`, cwd, sandbox: settings.sandboxMode, approval: settings.approvalPolicy, host: config.hostId });
-      sink.view.user(text);
+      sink.view.user(`${imageLabels(images)}${text}`);
     }
     const uninstall = installCtrlC(runtime.client, () => threadId, io.err, io.signals);
     try {
-      const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue }), (m) => notice(sink, m));
+      const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue, ...(item !== undefined ? { item } : {}) }), (m) => notice(sink, m));
       const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
       const result = await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, undefined, prompter);
       return await finishTurn(runtime, threadId, result, flags, io, output.lastMessageFile, sink);
@@ -205,7 +209,6 @@ function resumeTarget(args: string[], flags: ExecFlags): { thread: string | null
  * cut-off turn). A turn still running (its worker died) is followed to its end first.
  */
 export async function resumeCommand(args: string[], flags: ExecFlags, io: ExecIo, kind: PromptSource['kind']): Promise<number> {
-  refuseImages(flags);
   if (flags.provider || flags.baseUrl || flags.apiKeyEnv) {
     throw new ExecUsageError('the provider of a thread cannot change mid-thread (--provider, --base-url, --api-key-env); fork the thread or start a new one');
   }
@@ -215,6 +218,8 @@ export async function resumeCommand(args: string[], flags: ExecFlags, io: ExecIo
   if (kind === 'exec') checkGitRepo(io.cwd, flags);
   // Read (and size-check) the prompt and the files before anything is contacted.
   const text = await resumePrompt({ kind, words }, io);
+  const images = await readExecImages(flags.image, io.cwd);
+  if (images.length > 0 && text === null) throw new ExecUsageError('-i/--image goes with a prompt: give one to start the next turn with the images');
   const output = await readOutputFlags(flags, io);
   const config = configFor(io, { ...(flags.temporalAddress ? { temporalAddress: flags.temporalAddress } : {}) });
   const sink = sinkFor(flags, io);
@@ -244,8 +249,9 @@ export async function resumeCommand(args: string[], flags: ExecFlags, io: ExecIo
     }
     const schemaHash = output.schema ? await storeSchema(runtime.store, output.schema) : undefined;
     const change = settingsChangeFrom(flags, view.settings, schemaHash);
-    if (sink.kind === 'human') sink.view.user(text);
-    const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), submitTurn(runtime.client, threadId, text, change), (m) => notice(sink, m));
+    const item = await storeImageMessage(runtime.store, text, images, change?.model ?? view.settings.model);
+    if (sink.kind === 'human') sink.view.user(`${imageLabels(images)}${text}`);
+    const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), submitTurn(runtime.client, threadId, text, change, item), (m) => notice(sink, m));
     view = await describeThread(runtime.client, threadId);
     const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
     const result = await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, view.usage, prompter);

@@ -3,7 +3,8 @@
  * `codex exec --json` 0.171, with its shapes and ordering (checked against the real
  * Codex by the side-by-side suite, test/e2e/exec-json-golden.test.ts):
  * thread.started, turn.started, item.started / item.updated / item.completed with items
- * of type agent_message, reasoning, command_execution, file_change, todo_list and error,
+ * of type agent_message, reasoning, command_execution, file_change, todo_list, web_search
+ * (a hosted search the provider ran, src/tools/web-search.ts) and error,
  * `error` events for provider retries (`Reconnecting... n/∞ (…)`, see ./run-turn.ts),
  * then turn.completed (with usage) or turn.failed. As in Codex, a call that never ran
  * (unknown tool, arguments that do not parse, a patch that fails verification) has no
@@ -28,6 +29,7 @@ import { addUsage, ZERO_USAGE } from '../items/usage';
 import type { TranscriptStore } from '../store/transcript-store';
 import { WRITE_FAILED } from '../tools/apply-patch/apply';
 import { shellOutputBody } from '../tools/shell';
+import { webSearchItems } from '../tools/web-search';
 import type { TurnEvent, TurnResult } from '../workflows/definitions';
 import { hostMoveEvent, type ThreadMovedEvent } from './host-move';
 
@@ -113,6 +115,11 @@ export class ExecEventTranslator {
         return [{ type: 'turn.started' }];
       case 'output': {
         const item = await this.store.getItem(event.ref.hash);
+        if (event.ref.type === 'web_search') {
+          if (item.type !== 'web_search_call') return [];
+          const { started, completed } = webSearchItems(item, this.newId());
+          return [{ type: 'item.started', item: started }, { type: 'item.completed', item: completed }];
+        }
         const text = event.ref.type === 'agent_message' ? (item.type === 'message' ? messageText(item) : '') : reasoningText(item);
         return [{ type: 'item.completed', item: { id: this.newId(), type: event.ref.type, text } }];
       }

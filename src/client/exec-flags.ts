@@ -92,7 +92,7 @@ export function withModelFlags(cmd: Command): Command {
  */
 export function withExecFlags(cmd: Command, subcommand?: 'resume' | 'fork'): Command {
   withModelFlags(cmd)
-    .option('-i, --image <FILE...>', 'image(s) to attach to the prompt')
+    .option('-i, --image <FILE...>', 'image(s) to attach to the prompt (repeatable, or comma-separated; as in Codex, it takes every following word: put the prompt before it or after --)')
     .option('--dangerously-bypass-approvals-and-sandbox', 'skip all confirmation prompts and run commands without a sandbox (danger-full-access, approval never). EXTREMELY DANGEROUS: only for environments that are sandboxed otherwise')
     .option('--skip-git-repo-check', 'allow running outside a git repository')
     .option('--ephemeral', 'end the thread with this turn: it cannot be resumed, and no workspace checkpoints are written (its record stays for show/replay)')

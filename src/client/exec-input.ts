@@ -10,7 +10,7 @@ import { checkPromptSize } from './prompt-limit';
 
 /** A problem with the command line or a file it names (exit 2). */
 export class ExecUsageError extends Error {
-  override readonly name = 'ExecUsageError';
+  override readonly name: string = 'ExecUsageError';
 }
 
 /**

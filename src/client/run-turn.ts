@@ -64,7 +64,7 @@ export class TurnNotReadableError extends Error {
 function describeEvent(event: TurnEvent): string {
   switch (event.kind) {
     case 'output':
-      return `the ${event.ref.type === 'agent_message' ? 'message' : 'reasoning'} of step ${event.step}`;
+      return `the ${event.ref.type === 'agent_message' ? 'message' : event.ref.type === 'web_search' ? 'web search' : 'reasoning'} of step ${event.step}`;
     case 'tool.completed':
       return `the output of ${event.name} call ${event.callId} (step ${event.step})`;
     default:

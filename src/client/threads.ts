@@ -42,7 +42,7 @@ export function newThreadId(now = new Date()): string {
 /** Starts a thread (SessionWorkflow) and its first turn in one update-with-start call. */
 export async function startThread(
   client: Client,
-  options: { threadId: string; settings: SessionSettings; text: string; taskQueue: string },
+  options: { threadId: string; settings: SessionSettings; text: string; taskQueue: string; item?: string },
 ): Promise<SubmitInputResult> {
   if (!THREAD_ID.test(options.threadId)) throw new InvalidThreadIdError(options.threadId);
   // Decided once, here: the session sets search attributes only where the server has them.
@@ -55,17 +55,17 @@ export async function startThread(
     staticSummary: `thread: ${options.text.replace(/\s+/g, ' ').slice(0, 80)}`,
   });
   return refusalExplained(options.threadId, 'input', () =>
-    client.workflow.executeUpdateWithStart(submitInputUpdate, { args: [{ text: options.text }], startWorkflowOperation: start }),
+    client.workflow.executeUpdateWithStart(submitInputUpdate, { args: [{ text: options.text, ...(options.item !== undefined ? { item: options.item } : {}) }], startWorkflowOperation: start }),
   );
 }
 
 /** Submits the next turn of an existing, running thread, optionally changing settings from that turn on. */
-export async function submitTurn(client: Client, threadId: string, text: string, settings?: SettingsChange): Promise<SubmitInputResult> {
+export async function submitTurn(client: Client, threadId: string, text: string, settings?: SettingsChange, item?: string): Promise<SubmitInputResult> {
   if (!THREAD_ID.test(threadId)) throw new InvalidThreadIdError(threadId);
   await assertCanWriteTo(client, threadId);
   const handle = client.workflow.getHandle<typeof SessionWorkflow>(sessionWorkflowId(threadId));
   try {
-    return await refusalExplained(threadId, 'input', () => handle.executeUpdate(submitInputUpdate, { args: [{ text, ...(settings ? { settings } : {}) }] }));
+    return await refusalExplained(threadId, 'input', () => handle.executeUpdate(submitInputUpdate, { args: [{ text, ...(settings ? { settings } : {}), ...(item !== undefined ? { item } : {}) }] }));
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new ThreadNotFoundError(threadId);
     throw err;

@@ -19,7 +19,7 @@ import { AGENTS_MD_BUDGET_BYTES } from '../prompt/agents-md';
 import { configLayers, type ConfigSelection } from './config-sources';
 import { ConfigError } from './errors';
 import { autoCompactLimit, contextWindowFor } from './model-limits';
-import { DEFAULT_FAILOVER_AFTER_S, DEFAULT_TIMINGS, MAX_FAILOVER_AFTER_S, type ApprovalPolicy, type ReasoningEffort, type SandboxMode, type ProviderSettings, type SessionSettings } from './settings';
+import { DEFAULT_FAILOVER_AFTER_S, DEFAULT_TIMINGS, MAX_FAILOVER_AFTER_S, type ApprovalPolicy, type ReasoningEffort, type SandboxMode, type ProviderSettings, type SessionSettings, type WebSearchMode } from './settings';
 import { mergeLayers, type MergedLayers } from './toml-layers';
 import type { ConfigToml, McpServerToml, ModelProviderToml } from './toml-schema';
 
@@ -206,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       sandboxMode: overrides.sandboxMode ?? c.sandbox_mode ?? 'read-only',
       networkAccess: overrides.networkAccess ?? c.sandbox_workspace_write?.network_access ?? false,
       ...(writableRoots.length > 0 ? { writableRoots } : {}),
+      webSearch: webSearchMode(c, providerName),
       projectDocs: { maxBytes: c.project_doc_max_bytes ?? AGENTS_MD_BUDGET_BYTES, fallbackFilenames: c.project_doc_fallback_filenames ?? [], globalDir: home },
       shellTimeoutMs: c.unroll?.shell_timeout_ms ?? 10_000,
       toolTaskQueue: pin.taskQueue,
@@ -231,6 +232,21 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
     },
     mcpServers: mcpServers(c, merged),
   };
+}
+
+/** Providers that serve local models: they have no hosted tools, so web search is off for them unless configured. */
+const LOCAL_PROVIDERS: ReadonlySet<string> = new Set(['ollama', 'lmstudio']);
+
+/**
+ * The hosted web search, as Codex resolves it: `web_search`, else the older
+ * `[features] web_search_cached` (cached) and `web_search_request` (live), else `cached`
+ * (`disabled` for a local provider). danger-full-access makes it live per thread (src/tools/web-search.ts).
+ */
+function webSearchMode(c: ConfigToml, providerName: string): WebSearchMode {
+  if (c.web_search !== undefined) return c.web_search;
+  if (c.features?.web_search_cached === true) return 'cached';
+  if (c.features?.web_search_request === true) return 'live';
+  return LOCAL_PROVIDERS.has(providerName) ? 'disabled' : 'cached';
 }
 
 /** `[unroll.checkpoints]` over the defaults, in the shape threads record. */

@@ -79,6 +79,10 @@ export const ContextSettings = z.object({
 });
 export type ContextSettings = z.infer<typeof ContextSettings>;
 
+/** Codex's `web_search` modes. */
+export const WebSearchMode = z.enum(['disabled', 'cached', 'live']);
+export type WebSearchMode = z.infer<typeof WebSearchMode>;
+
 /** Everything a thread needs to run a turn. Stored in SessionWorkflow state. */
 export const SessionSettings = z.object({
   cwd: z.string().min(1),
@@ -156,5 +160,11 @@ export const SessionSettings = z.object({
    * stays out of Temporal history; absent: free text.
    */
   outputSchema: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /**
+   * The hosted `web_search` tool, as config.toml's `web_search` sets it (Codex's values):
+   * `cached` (indexed results only), `live` (the open web) or `disabled`. Read when the
+   * thread starts and its tool list is recorded (src/tools/web-search.ts); absent: disabled.
+   */
+  webSearch: WebSearchMode.optional(),
 });
 export type SessionSettings = z.infer<typeof SessionSettings>;

@@ -7,7 +7,7 @@
  * `[unroll]` table is Unroll's own, so an unknown key there is an error.
  */
 import { z } from 'zod';
-import { MAX_FAILOVER_AFTER_S, MAX_SHELL_TIMEOUT_MS, ReasoningEffort, ReasoningSummary, SandboxMode } from './settings';
+import { MAX_FAILOVER_AFTER_S, MAX_SHELL_TIMEOUT_MS, ReasoningEffort, ReasoningSummary, SandboxMode, WebSearchMode } from './settings';
 
 const nonEmpty = z.string().min(1);
 const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name');
@@ -124,6 +124,10 @@ const settingsShape = {
   model_reasoning_summary: ReasoningSummary.optional(),
   model_context_window: z.number().int().positive().optional(),
   model_auto_compact_token_limit: z.number().int().positive().optional(),
+  /** The hosted web search: `cached` (default), `live` or `disabled` (src/tools/web-search.ts). */
+  web_search: WebSearchMode.optional(),
+  /** Codex's feature flags; Unroll reads the older web search switches (`web_search` wins over them). */
+  features: z.looseObject({ web_search_request: z.boolean().optional(), web_search_cached: z.boolean().optional() }).optional(),
   unroll: UnrollTableToml.optional(),
 };
 

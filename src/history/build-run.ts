@@ -301,6 +301,8 @@ async function outputTexts(outputs: readonly OutputRef[], reader: TranscriptRead
   const reasoning: string[] = [];
   const messages: string[] = [];
   for (const ref of outputs) {
+    // A hosted web search is neither (show lists it by its excerpt nowhere yet).
+    if (ref.type === 'web_search') continue;
     const item = await reader.item(ref.hash);
     if (ref.type === 'reasoning') reasoning.push(item?.type === 'reasoning' ? item.summary.map((s) => s.text).join('\n') : ref.excerpt);
     else messages.push(item?.type === 'message' ? messageText(item) : ref.excerpt);

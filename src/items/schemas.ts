@@ -9,7 +9,23 @@ import { z } from 'zod';
 export const InputText = z.looseObject({ type: z.literal('input_text'), text: z.string() });
 export const OutputText = z.looseObject({ type: z.literal('output_text'), text: z.string() });
 export const Refusal = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
-export const ContentPart = z.union([InputText, OutputText, Refusal]);
+
+/**
+ * An image in a tool's output or a user message. Stored by reference: `image_blob` names the image's bytes
+ * in the store (`TranscriptStore.putBlob`), so the item stays small and the image is kept
+ * once; the request gets it as a `data:` URL in `image_url` (src/activities/model-client.ts).
+ */
+export const InputImage = z.looseObject({
+  type: z.literal('input_image'),
+  image_blob: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  mime_type: z.string().optional(),
+  image_url: z.string().optional(),
+  detail: z.enum(['auto', 'low', 'high', 'original']).optional(),
+});
+export type InputImage = z.infer<typeof InputImage>;
+
+/** A part of a message: text, a refusal, or (in a user message, `exec -i`) an image. */
+export const ContentPart = z.union([InputText, OutputText, Refusal, InputImage]);
 export type ContentPart = z.infer<typeof ContentPart>;
 
 /** A chat message: user input, developer instructions, or the assistant's answer. */
@@ -41,20 +57,6 @@ export const FunctionCallItem = z.looseObject({
   status: z.string().optional(),
 });
 export type FunctionCallItem = z.infer<typeof FunctionCallItem>;
-
-/**
- * An image in a tool's output. Stored by reference: `image_blob` names the image's bytes
- * in the store (`TranscriptStore.putBlob`), so the item stays small and the image is kept
- * once; the request gets it as a `data:` URL in `image_url` (src/activities/model-client.ts).
- */
-export const InputImage = z.looseObject({
-  type: z.literal('input_image'),
-  image_blob: z.string().regex(/^[0-9a-f]{64}$/).optional(),
-  mime_type: z.string().optional(),
-  image_url: z.string().optional(),
-  detail: z.enum(['auto', 'low', 'high', 'original']).optional(),
-});
-export type InputImage = z.infer<typeof InputImage>;
 
 /** A tool output: text, or content parts (text and images, e.g. `view_image`). */
 export const ToolOutput = z.union([z.string(), z.array(z.union([InputText, InputImage]))]);
@@ -93,6 +95,19 @@ export const CustomToolCallOutputItem = z.looseObject({
 });
 export type CustomToolCallOutputItem = z.infer<typeof CustomToolCallOutputItem>;
 
+/**
+ * A hosted web search the provider ran while answering (the `web_search` tool): what it
+ * did (`action`: a search, opening a page, finding text in one) and its status. Kept in
+ * the transcript and sent back on later requests, with its id, as Codex sends it.
+ */
+export const WebSearchCallItem = z.looseObject({
+  type: z.literal('web_search_call'),
+  id: z.string().optional(),
+  status: z.string().optional(),
+  action: z.looseObject({ type: z.string() }).optional(),
+});
+export type WebSearchCallItem = z.infer<typeof WebSearchCallItem>;
+
 /** Opaque compacted history returned by a provider's compaction endpoint. */
 export const CompactionItem = z.looseObject({
   type: z.literal('compaction'),
@@ -110,6 +125,7 @@ export const ConversationItem = z.discriminatedUnion('type', [
   CustomToolCallItem,
   CustomToolCallOutputItem,
   CompactionItem,
+  WebSearchCallItem,
 ]);
 export type ConversationItem = z.infer<typeof ConversationItem>;
 
@@ -132,9 +148,9 @@ export function textMessage(role: MessageItem['role'], text: string): MessageIte
   return { type: 'message', role, content: [{ type, text }] };
 }
 
-/** The concatenated text of a message's text parts. */
+/** The concatenated text of a message's text parts (images have none). */
 export function messageText(item: MessageItem): string {
-  return item.content.map((part) => ('text' in part ? part.text : part.refusal)).join('');
+  return item.content.map((part) => (part.type === 'input_image' ? '' : 'text' in part ? part.text : part.refusal)).join('');
 }
 
 /** Token usage of one response, or a sum of several. */

@@ -58,3 +58,8 @@ export const NON_RETRYABLE_INFERENCE_FAILURES: readonly string[] = [
  * output (calls that repeat a call_id), after a bounded number of fresh requests.
  */
 export const MALFORMED_OUTPUT_FAILURE = 'ModelOutputMalformed';
+
+/** The `type` of the failure of a turn whose user message, named by hash (`exec -i`), is no user message. Final. */
+export const UserInputFailureType = {
+  NotAUserMessage: 'NotAUserMessage',
+} as const;

@@ -13,11 +13,11 @@
 import type { z } from 'zod';
 import type { SessionSettings } from '../config/settings';
 import type { ApprovalClass } from '../shared/approval-policy';
-import type { ToolDisplay } from './display';
+import type { AnyExecItemKind, ToolDisplay } from './display';
 import type { ToolContext, ToolResult } from './types';
 
 /** What a tool's spec may depend on: the thread's model and configuration. */
-export type ToolSpecContext = Pick<SessionSettings, 'model' | 'sandboxMode' | 'approvalPolicy'>;
+export type ToolSpecContext = Pick<SessionSettings, 'model' | 'sandboxMode' | 'approvalPolicy'> & Partial<Pick<SessionSettings, 'webSearch'>>;
 
 /** A freeform tool's input grammar, as the Responses API takes it. */
 export interface ToolGrammar {
@@ -30,6 +30,12 @@ export interface ToolGrammar {
 export type ToolSpec =
   | { readonly type: 'function'; readonly name: string; readonly description: string; readonly parameters: Record<string, unknown>; readonly strict: false }
   | { readonly type: 'custom'; readonly name: string; readonly description: string; readonly format: ToolGrammar };
+
+/** A hosted tool's entry (the provider runs it; see {@link HostedToolModule}). */
+export type HostedToolSpec = { readonly type: 'web_search'; readonly external_web_access: boolean; readonly search_content_types?: readonly string[] };
+
+/** An entry of a thread's recorded `tools`: a tool Unroll runs, or a hosted one. */
+export type ThreadToolSpec = ToolSpec | HostedToolSpec;
 
 /**
  * Whether a retry of the tool activity after a crash may run the call again:
@@ -103,4 +109,22 @@ export interface ToolModule<A = unknown> {
 /** Declares a tool module (an identity function that checks the declaration's type). */
 export function defineTool<A>(tool: ToolModule<A>): ToolModule<A> {
   return tool;
+}
+
+/**
+ * A hosted tool (`web_search`): the provider runs it while it answers, so it has no local
+ * `run`, no arguments and no approval: the model never calls it through the tool
+ * activity, and a function call of its name is an unknown tool's. What it declares is
+ * whether a thread is offered it, its spec, and how the items the provider returns for
+ * it are shown (their `exec --json` item and human line; see ./web-search.ts).
+ */
+export interface HostedToolModule {
+  /** The name it is recorded under in the thread's tool list. */
+  readonly name: string;
+  readonly hosted: true;
+  /** Whether a new thread with these settings is offered the tool. */
+  offered(context: ToolSpecContext): boolean;
+  spec(context: ToolSpecContext): HostedToolSpec;
+  /** How its items are shown to a person (the kinds of the items it produces). */
+  readonly kinds: readonly AnyExecItemKind[];
 }

@@ -49,8 +49,23 @@ export interface ErrorItem {
   message: string;
 }
 
+/** What a hosted web search did, in Codex's shape (`search`, `open_page`, `find_in_page` or `other`). */
+export type WebSearchAction =
+  | { type: 'search'; query?: string; queries?: string[] }
+  | { type: 'open_page'; url?: string }
+  | { type: 'find_in_page'; url?: string; pattern?: string }
+  | { type: 'other' };
+
+/** A hosted web search (`web_search`): `query` is Codex's one-line detail of the action. */
+export interface WebSearchItem {
+  id: string;
+  type: 'web_search';
+  query: string;
+  action: WebSearchAction;
+}
+
 /** An `exec --json` item a tool call produces. */
-export type ToolExecItem = CommandExecutionItem | FileChangeItem | TodoListItem | ToolCallExecItem | ErrorItem;
+export type ToolExecItem = CommandExecutionItem | FileChangeItem | TodoListItem | ToolCallExecItem | ErrorItem | WebSearchItem;
 
 /** Colours a text for a terminal (`code` is an SGR code such as `31` or `2;3`); identity without colour. */
 export type Paint = (code: string, text: string) => string;

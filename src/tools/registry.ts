@@ -9,11 +9,12 @@ import type { ToolCallItem } from '../items/schemas';
 import type { CallFacts } from '../shared/approval-policy';
 import { sha256Hex } from '../store/canonical-json';
 import { applyPatchFunctionSpec, applyPatchTool } from './apply-patch';
-import type { ToolModule, ToolRunOptions, ToolSpec, ToolSpecContext } from './contract';
+import type { HostedToolModule, ThreadToolSpec, ToolModule, ToolRunOptions, ToolSpec, ToolSpecContext } from './contract';
 import { shellTool } from './shell';
 import type { ToolContext, ToolResult } from './types';
 import { updatePlanTool } from './update-plan';
 import { viewImageTool } from './view-image';
+import { webSearchTool } from './web-search';
 
 export type { ToolRunOptions } from './contract';
 
@@ -26,6 +27,11 @@ export const TOOLS: readonly ToolModule<never>[] = [
 ] as unknown as ToolModule<never>[];
 
 const BY_NAME = new Map(TOOLS.map((t) => [t.name, t as unknown as ToolModule<unknown>]));
+
+/** Hosted tools (the provider runs them), offered after the local ones. Never dispatched: a call of one is an unknown tool's. */
+export const HOSTED_TOOLS: readonly HostedToolModule[] = [webSearchTool];
+
+const HOSTED_BY_NAME = new Map(HOSTED_TOOLS.map((t) => [t.name, t]));
 
 /** The tool module called `name`, if there is one. */
 export function toolByName(name: string): ToolModule<unknown> | undefined {
@@ -45,13 +51,14 @@ export function legacyToolSpecs(context: ToolSpecContext): ToolSpec[] {
 
 /** The names of the tools a new thread with these settings is offered, in order. */
 export function offeredToolNames(context: ToolSpecContext): string[] {
-  return TOOLS.filter((tool) => tool.offered?.(context) ?? true).map((tool) => tool.name);
+  const local = TOOLS.filter((tool) => tool.offered?.(context) ?? true).map((tool) => tool.name);
+  return [...local, ...HOSTED_TOOLS.filter((tool) => tool.offered(context)).map((tool) => tool.name)];
 }
 
 /** The specs of the named tools for these settings (unknown names are skipped). */
-export function toolSpecsFor(names: readonly string[], context: ToolSpecContext): ToolSpec[] {
-  return names.flatMap((name) => {
-    const tool = BY_NAME.get(name);
+export function toolSpecsFor(names: readonly string[], context: ToolSpecContext): ThreadToolSpec[] {
+  return names.flatMap((name): ThreadToolSpec[] => {
+    const tool = BY_NAME.get(name) ?? HOSTED_BY_NAME.get(name);
     return tool ? [tool.spec(context)] : [];
   });
 }
@@ -129,7 +136,7 @@ export function describeCall(call: ToolCallItem, options: ToolRunOptions, offere
 export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, options: ToolRunOptions, offered?: readonly string[]): Promise<ToolResult> {
   const tool = offeredTool(call.name, offered);
   if (!tool) {
-    const available = offered ?? [...BY_NAME.keys()];
+    const available = (offered ?? [...BY_NAME.keys()]).filter((n) => !HOSTED_BY_NAME.has(n));
     return failure(`unknown tool "${call.name}". Available tools: ${available.join(', ')}`);
   }
   const bytes = argumentBytes(call);

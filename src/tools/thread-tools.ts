@@ -14,7 +14,7 @@ import type { SessionSettings } from '../config/settings';
 import { canonicalJson, sha256Hex } from '../store/canonical-json';
 import { ObjectNotFoundError } from '../store/errors';
 import type { TranscriptStore } from '../store/transcript-store';
-import type { ToolSpec, ToolSpecContext } from './contract';
+import type { ThreadToolSpec, ToolSpecContext } from './contract';
 import { LEGACY_TOOL_NAMES, legacyToolSpecs, offeredToolNames, toolSpecsFor } from './registry';
 
 /** What a thread records about its tools (the value of `SessionSettings.tools`). */
@@ -41,7 +41,7 @@ export function threadToolNames(settings: Pick<SessionSettings, 'tools'>): reado
 }
 
 /** The thread's tools as this worker's code would build them (no store read; for display and compaction). */
-export function currentToolSpecs(settings: SessionSettings): ToolSpec[] {
+export function currentToolSpecs(settings: SessionSettings): ThreadToolSpec[] {
   return settings.tools ? toolSpecsFor(settings.tools.names, settings) : legacyToolSpecs(settings);
 }
 
@@ -61,12 +61,12 @@ const CACHE_LIMIT = 32;
 
 /** Loads (and on first use stores) each thread's recorded specs; caches them by hash (they are immutable). */
 export class ThreadToolSpecs {
-  private readonly cache = new Map<string, ToolSpec[]>();
+  private readonly cache = new Map<string, ThreadToolSpec[]>();
 
   constructor(private readonly store: TranscriptStore) {}
 
   /** The `tools` of the thread's requests; throws {@link ThreadToolsUnavailableError} (see there). */
-  async forThread(settings: SessionSettings): Promise<ToolSpec[]> {
+  async forThread(settings: SessionSettings): Promise<ThreadToolSpec[]> {
     if (!settings.tools) return legacyToolSpecs(settings);
     const hash = settings.tools.specs;
     const cached = this.cache.get(hash);
@@ -77,9 +77,9 @@ export class ThreadToolSpecs {
     return specs;
   }
 
-  private async load(hash: string, settings: SessionSettings): Promise<ToolSpec[]> {
+  private async load(hash: string, settings: SessionSettings): Promise<ThreadToolSpec[]> {
     try {
-      return (await this.store.getValue(hash, 'store object')) as ToolSpec[];
+      return (await this.store.getValue(hash, 'store object')) as ThreadToolSpec[];
     } catch (err) {
       if (!(err instanceof ObjectNotFoundError)) throw err;
     }
@@ -91,6 +91,6 @@ export class ThreadToolSpecs {
   }
 }
 
-function specsHash(specs: readonly ToolSpec[]): string {
+function specsHash(specs: readonly ThreadToolSpec[]): string {
   return sha256Hex(canonicalJson(specs));
 }

@@ -41,7 +41,7 @@ export function imageMimeType(data: Buffer): string | null {
 }
 
 /** Codex asks for the original resolution for the models that support it (the same table as the freeform apply_patch). */
-function detailFor(model: string | undefined): 'original' | 'high' {
+export function detailFor(model: string | undefined): 'original' | 'high' {
   return model !== undefined && usesFreeformApplyPatch(model) ? 'original' : 'high';
 }
 

@@ -259,6 +259,11 @@ export interface SettingsChange {
 /** Arguments of the submit-input update. */
 export interface SubmitInputArgs {
   readonly text: string;
+  /**
+   * The user's message, already stored by the client (its hash): `exec -i` puts the
+   * images there with `text` (src/client/exec-images.ts). Absent: the message is `text`.
+   */
+  readonly item?: string;
   /** Applied to the thread before this input's turn starts. */
   readonly settings?: SettingsChange;
 }

@@ -101,6 +101,8 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
   const validateInput = (args: unknown) => {
     const problem = validateUserText((args as { text?: unknown } | undefined)?.text, MAX_USER_INPUT_BYTES);
     if (problem) throw new Error(problem);
+    const item = (args as { item?: unknown } | undefined)?.item;
+    if (item !== undefined && (typeof item !== 'string' || !/^[0-9a-f]{64}$/.test(item))) throw new Error('input item must be the 64-hex-digit hash of a stored user message');
   };
   const queueTurn = async (text: string, change: SettingsChange | undefined, item?: string) => {
     const turn = nextTurn++;
@@ -108,7 +110,7 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
     await condition(() => startedThrough >= turn);
     return { turn, turnWorkflowId: turnWorkflowId(threadId, turn) };
   };
-  setHandler(submitInputUpdate, async ({ text, settings: change }) => queueTurn(text, change), { validator: validateInput, description: HANDLER_DESCRIPTIONS.submitInput });
+  setHandler(submitInputUpdate, async ({ text, settings: change, item }) => queueTurn(text, change, item), { validator: validateInput, description: HANDLER_DESCRIPTIONS.submitInput });
   setHandler(
     sendInputUpdate,
     async ({ text, settings: change }) => {

@@ -38,7 +38,7 @@ describe('exec misuse', () => {
     ['a missing --output-schema file', ['exec', '--output-schema', 'nope.json', 'hi'], '--output-schema: cannot read'],
     ['an --output-schema that is an array', ['exec', '--output-schema', 'array.json', 'hi'], 'must hold a JSON Schema object, not an array'],
     ['-o into a directory that does not exist', ['exec', '-o', 'no/such/dir/last.txt', 'hi'], 'its directory'],
-    ['-i (not supported yet)', ['exec', 'hi', '-i', 'a.png'], '-i/--image is not supported yet'],
+    ['-i of a file that does not exist', ['exec', 'hi', '-i', 'a.png'], '-i/--image a.png: no such file'],
     ['exec resume with neither an id nor --last', ['exec', 'resume'], 'exec resume needs a thread id, or --last'],
     ['--all without --last', ['exec', 'resume', '--all', 'th-x', 'hi'], '--all goes with --last'],
     ['exec resume of a malformed id', ['exec', 'resume', 'bad id', 'hi'], 'is not a valid thread id'],

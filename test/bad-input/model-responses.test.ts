@@ -74,12 +74,13 @@ describe('model responses with nothing to act on', () => {
   });
 
   test('output items of a type Unroll does not know are ignored and the turn ends without crashing', async () => {
-    const unknown = { type: 'web_search_call', id: 'ws_1', status: 'completed' } as unknown as OutputItem;
-    h.model.enqueue(respond([unknown, assistantMessage('searched')]));
-    const { result } = await h.runThread('search the web');
+    // (web_search_call is known now: kept and sent back, see test/workflows/web-search.test.ts.)
+    const unknown = { type: 'image_generation_call', id: 'ig_1', status: 'completed', result: null } as unknown as OutputItem;
+    h.model.enqueue(respond([unknown, assistantMessage('drew')]));
+    const { result } = await h.runThread('draw something');
 
-    expect(result).toMatchObject({ status: 'completed', steps: 1, lastMessage: expect.objectContaining({ excerpt: 'searched' }) });
+    expect(result).toMatchObject({ status: 'completed', steps: 1, lastMessage: expect.objectContaining({ excerpt: 'drew' }) });
     const items = await transcriptItems(h, result.head);
-    expect(items.map((i) => i.type)).not.toContain('web_search_call');
+    expect(items.map((i) => i.type)).not.toContain('image_generation_call');
   });
 });

@@ -12,6 +12,7 @@
 import type {
   ResponseCustomToolCall,
   ResponseFunctionToolCall,
+  ResponseFunctionWebSearch,
   ResponseOutputMessage,
   ResponseReasoningItem,
   ResponseUsage,
@@ -22,7 +23,8 @@ export type OutputItem =
   | ResponseOutputMessage
   | ResponseFunctionToolCall
   | ResponseCustomToolCall
-  | ResponseReasoningItem;
+  | ResponseReasoningItem
+  | ResponseFunctionWebSearch;
 
 /** Token usage as reported in `response.completed` (`response.usage`). */
 export type Usage = ResponseUsage;
@@ -127,6 +129,14 @@ export function reasoning(summary: string, encryptedContent?: string): ResponseR
     summary: [{ type: 'summary_text', text: summary }],
     ...(encryptedContent === undefined ? {} : { encrypted_content: encryptedContent }),
   };
+}
+
+/** A hosted web search the provider ran (`web_search_call`), by default a completed search for `query`. */
+export function webSearchCall(
+  action: ResponseFunctionWebSearch['action'],
+  status: ResponseFunctionWebSearch['status'] = 'completed',
+): ResponseFunctionWebSearch {
+  return { type: 'web_search_call', id: `ws_${nextId()}`, status, action };
 }
 
 /** A normal streamed response with the given items; `usage` overrides the estimate. */
@@ -256,6 +266,13 @@ export function itemEvents(item: OutputItem, outputIndex: number): StreamEvent[]
       return [
         added({ type: 'reasoning', id: item.id, summary: [] }),
         ...item.summary.flatMap((part, summaryIndex) => summaryPartEvents(part.text, itemId, outputIndex, summaryIndex)),
+        done,
+      ];
+    case 'web_search_call':
+      // As the API streams a hosted search: added in progress, the search's own events, done.
+      return [
+        added({ type: 'web_search_call', id: item.id, status: 'in_progress' }),
+        ...(['in_progress', 'searching', 'completed'] as const).map((phase) => ({ type: `response.web_search_call.${phase}`, item_id: itemId, ...base })),
         done,
       ];
     default:
