@@ -20,7 +20,7 @@ import { BASE_INSTRUCTIONS } from '../prompt/base-instructions';
 import type { TranscriptStore } from '../store/transcript-store';
 import type { ToolSpec } from '../tools/contract';
 import { describeCall } from '../tools/registry';
-import { currentToolSpecs, ThreadToolSpecs, threadToolNames } from '../tools/thread-tools';
+import { currentToolSpecs, threadDynamicTools, ThreadToolSpecs, threadToolNames } from '../tools/thread-tools';
 import { currentActivityEnv, type ActivityEnv } from './activity-context';
 import { buildRequestInput, ModelClients, outputSchemaParams, reasoningParams, streamResponse, type StreamedResponse } from './model-client';
 import { ReceivedResponses } from './received-responses';
@@ -113,7 +113,7 @@ function toolCallRefs(items: ConversationItem[], hashes: string[], settings: Ses
   const refs: ToolCallRef[] = [];
   items.forEach((item, i) => {
     if (!isToolCall(item)) return;
-    const description = describeCall(item, { shellTimeoutMs: settings.shellTimeoutMs }, threadToolNames(settings));
+    const description = describeCall(item, { shellTimeoutMs: settings.shellTimeoutMs }, threadToolNames(settings), threadDynamicTools(settings));
     refs.push({ callId: item.call_id, itemHash: hashes[i], custom: item.type === 'custom_tool_call', ...description });
   });
   return refs;

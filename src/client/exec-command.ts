@@ -35,6 +35,7 @@ import { workerLogs, workerOptions } from './worker-flags';
 import { toolEnvironment } from '../tools/environment';
 import { recordThreadEnvironment } from '../tools/thread-environment';
 import { withThreadTools } from '../tools/thread-tools';
+import { mcpServerSettings, reportMcpFailures } from './mcp-startup';
 import { assertCanWriteTo } from './thread-encryption';
 import { assertThreadInStore } from './thread-store';
 import { describeThread, InvalidThreadIdError, newThreadId, startThread, submitTurn } from './threads';
@@ -153,6 +154,7 @@ export async function execCommand(words: string[], flags: ExecFlags, io: ExecIo)
       storeDescription: runtime.opened.description,
       ...ephemeralSettings(config, flags),
       ...(output.schema ? { outputSchema: await storeSchema(runtime.store, output.schema) } : {}),
+      ...(await mcpServerSettings(config, runtime.store)),
     });
     emit(sink, { type: 'thread.started', thread_id: threadId });
     if (sink.kind === 'human') {
@@ -162,6 +164,7 @@ export async function execCommand(words: string[], flags: ExecFlags, io: ExecIo)
     const uninstall = installCtrlC(runtime.client, () => threadId, io.err);
     try {
       const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue }), (m) => notice(sink, m));
+      if (settings.mcpServers !== undefined) await reportMcpFailures(runtime.client, threadId, sink);
       const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
       const result = await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, undefined, prompter);
       return await finishTurn(runtime, threadId, result, flags, io, output.lastMessageFile, sink);

@@ -11,7 +11,7 @@
  * code.
  */
 import type { z } from 'zod';
-import type { SessionSettings } from '../config/settings';
+import type { DynamicToolRecord, SessionSettings } from '../config/settings';
 import type { ApprovalClass } from '../shared/approval-policy';
 import type { ToolDisplay } from './display';
 import type { ToolContext, ToolResult } from './types';
@@ -98,4 +98,19 @@ export interface ToolModule<A = unknown> {
 /** Declares a tool module (an identity function that checks the declaration's type). */
 export function defineTool<A>(tool: ToolModule<A>): ToolModule<A> {
   return tool;
+}
+
+export type { DynamicToolRecord } from '../config/settings';
+
+/**
+ * A kind of tool found at thread start rather than registered (the tools of MCP servers):
+ * it builds the module of one tool from the record the thread keeps of it
+ * (`SessionSettings.tools.dynamic`), and shows its calls. The registry lists the kinds.
+ */
+export interface DynamicToolKind {
+  readonly source: DynamicToolRecord['source'];
+  /** Whether a tool name is of this kind, for displays that see only the name. */
+  matches(name: string): boolean;
+  readonly display: ToolDisplay;
+  module(name: string, record: DynamicToolRecord): ToolModule<unknown>;
 }

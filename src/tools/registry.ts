@@ -9,7 +9,9 @@ import type { ToolCallItem } from '../items/schemas';
 import type { CallFacts } from '../shared/approval-policy';
 import { sha256Hex } from '../store/canonical-json';
 import { applyPatchFunctionSpec, applyPatchTool } from './apply-patch';
-import type { ToolModule, ToolRunOptions, ToolSpec, ToolSpecContext } from './contract';
+import type { DynamicToolKind, DynamicToolRecord, ToolModule, ToolRunOptions, ToolSpec, ToolSpecContext } from './contract';
+import type { ToolDisplay } from './display';
+import { mcpToolKind } from './mcp-tool';
 import { shellTool } from './shell';
 import type { ToolContext, ToolResult } from './types';
 import { updatePlanTool } from './update-plan';
@@ -26,6 +28,17 @@ export const TOOLS: readonly ToolModule<never>[] = [
 ] as unknown as ToolModule<never>[];
 
 const BY_NAME = new Map(TOOLS.map((t) => [t.name, t as unknown as ToolModule<unknown>]));
+
+/** The kinds of tools a thread finds at its start (MCP servers'), recorded in `SessionSettings.tools.dynamic`. */
+export const DYNAMIC_TOOL_KINDS: readonly DynamicToolKind[] = [mcpToolKind];
+
+/** Records of a thread's dynamic tools, by model-facing name. */
+export type DynamicTools = Readonly<Record<string, DynamicToolRecord>>;
+
+/** How calls of the tool called `name` are shown: its module's display, or its dynamic kind's. */
+export function toolDisplayFor(name: string): ToolDisplay | undefined {
+  return BY_NAME.get(name)?.display ?? DYNAMIC_TOOL_KINDS.find((kind) => kind.matches(name))?.display;
+}
 
 /** The tool module called `name`, if there is one. */
 export function toolByName(name: string): ToolModule<unknown> | undefined {
@@ -94,8 +107,8 @@ export interface CallDescription {
  * counts as changing files. A call whose arguments do not parse is not run at all
  * (dispatch answers it with the parse error), so it asks nothing and changes nothing.
  */
-export function describeCall(call: ToolCallItem, options: ToolRunOptions, offered?: readonly string[]): CallDescription {
-  const tool = offeredTool(call.name, offered);
+export function describeCall(call: ToolCallItem, options: ToolRunOptions, offered?: readonly string[], dynamic?: DynamicTools): CallDescription {
+  const tool = offeredTool(call.name, offered, dynamic);
   const bytes = argumentBytes(call);
   const oversized = bytes > MAX_TOOL_ARGUMENT_BYTES;
   const name = boundedName(call.name);
@@ -126,8 +139,8 @@ export function describeCall(call: ToolCallItem, options: ToolRunOptions, offere
  * arguments produce a failed result that tells the model what went wrong; only
  * infrastructure errors thrown by a tool propagate.
  */
-export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, options: ToolRunOptions, offered?: readonly string[]): Promise<ToolResult> {
-  const tool = offeredTool(call.name, offered);
+export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, options: ToolRunOptions, offered?: readonly string[], dynamic?: DynamicTools): Promise<ToolResult> {
+  const tool = offeredTool(call.name, offered, dynamic);
   if (!tool) {
     const available = offered ?? [...BY_NAME.keys()];
     return failure(`unknown tool "${call.name}". Available tools: ${available.join(', ')}`);
@@ -145,9 +158,16 @@ export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, opti
   return tool.run(parsed.args, ctx, options);
 }
 
-function offeredTool(name: string, offered: readonly string[] | undefined): ToolModule<unknown> | undefined {
+/**
+ * The module of a tool the thread was offered: a registered one, or one the thread found
+ * at its start (`dynamic`, built by its kind from the record).
+ */
+export function offeredTool(name: string, offered: readonly string[] | undefined, dynamic?: DynamicTools): ToolModule<unknown> | undefined {
   if (offered && !offered.includes(name)) return undefined;
-  return BY_NAME.get(name);
+  const registered = BY_NAME.get(name);
+  if (registered) return registered;
+  const record = dynamic && Object.hasOwn(dynamic, name) ? dynamic[name] : undefined;
+  return record ? DYNAMIC_TOOL_KINDS.find((kind) => kind.source === record.source)?.module(name, record) : undefined;
 }
 
 /** Size of what the model sent as the call's arguments, in UTF-8 bytes. Linear; never throws. */

@@ -10,7 +10,7 @@
  * the store, whatever the worker's code would produce by then. Threads from before the
  * record keep the three tools they always had (./registry.ts `legacyToolSpecs`).
  */
-import type { SessionSettings } from '../config/settings';
+import type { DynamicToolRecord, SessionSettings } from '../config/settings';
 import { canonicalJson, sha256Hex } from '../store/canonical-json';
 import { ObjectNotFoundError } from '../store/errors';
 import type { TranscriptStore } from '../store/transcript-store';
@@ -22,6 +22,13 @@ export interface ThreadTools {
   readonly names: string[];
   /** Hash of the canonical JSON of the spec array. */
   readonly specs: string;
+  /** The tools found at thread start (MCP servers'), by name; see `SessionSettings.tools`. */
+  readonly dynamic?: Readonly<Record<string, DynamicToolRecord>>;
+}
+
+/** The records of the thread's tools found at its start (none for threads without MCP servers). */
+export function threadDynamicTools(settings: Pick<SessionSettings, 'tools'>): Readonly<Record<string, DynamicToolRecord>> | undefined {
+  return settings.tools?.dynamic;
 }
 
 /** The tools a new thread with these settings gets, ready to record in its settings. */
@@ -91,6 +98,7 @@ export class ThreadToolSpecs {
   }
 }
 
-function specsHash(specs: readonly ToolSpec[]): string {
+/** The hash under which a spec array is recorded (canonical JSON). */
+export function specsHash(specs: readonly ToolSpec[]): string {
   return sha256Hex(canonicalJson(specs));
 }
