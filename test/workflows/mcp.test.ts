@@ -1,0 +1,133 @@
+/**
+ * MCP through the whole loop (real dev server, in-process worker, scripted Responses
+ * server, real MCP server processes): tools listed at thread start under Codex's names,
+ * calls and their outputs as Codex gives them (text, structured content, images stored
+ * by hash), the published server-everything, a streamable HTTP server with a bearer
+ * token, a server that fails to start and one that crashes mid-call.
+ */
+import { randomUUID } from 'node:crypto';
+import { followTurn, startThread } from '../../src/client/threads';
+import { sessionWorkflowId } from '../../src/shared/ids';
+import { selectThreadTools } from '../../src/tools/thread-tools';
+import { processMcpPool } from '../../src/mcp/pool';
+import { sessionQuery } from '../../src/workflows/definitions';
+import { startHarness, transcriptItems, type Harness } from '../support/harness';
+import { everythingServer, fixtureStdioServer, mcpThread, startHttpFixture, type HttpFixture } from '../support/mcp-servers';
+import type { RecordedRequest } from '../support/responses-server';
+import { assistantMessage, functionCall, respond } from '../support/responses-builders';
+
+const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFElEQVR4nGP4z8DAAMIM/////w8AH+4F+7C4l8kAAAAASUVORK5CYII=';
+/** The fixture server's tools, as their Codex names end, sorted (`odd.name/with spaces` sanitised). */
+const FIXTURE_TOOLS = ['add', 'append', 'crash', 'echo', 'fail', 'image', 'odd_name_with_spaces'];
+const NEVER = { model: 'test-model', sandboxMode: 'danger-full-access' as const, approvalPolicy: 'never' as const };
+
+jest.setTimeout(90_000);
+
+describe('MCP tools', () => {
+  let h: Harness;
+  let http: HttpFixture;
+  let firstRequest: number;
+  beforeAll(async () => {
+    h = await startHarness({ apiKeys: { OPENAI_API_KEY: 'test-key', MCP_TEST_TOKEN_VAR: 'sekret' } });
+    http = await startHttpFixture('sekret');
+  });
+  afterAll(async () => {
+    await h.close();
+    await processMcpPool.closeAll();
+    await http.kill();
+  });
+  beforeEach(() => {
+    firstRequest = h.model.requests.length;
+  });
+  afterEach(() => {
+    h.model.assertProtocol();
+  });
+  const request = (i: number): RecordedRequest => h.model.requests[firstRequest + i];
+  const toolNames = (i: number) => (request(i).body.tools as Array<{ name: string }>).map((t) => t.name);
+  const outputOf = (req: RecordedRequest, callId: string) => req.input.find((i) => i.type === 'function_call_output' && i.call_id === callId)?.output;
+
+  test('a stdio server’s tools are offered under Codex’s names after the built-in tools, and a call’s text result goes back as Codex gives it', async () => {
+    const call = functionCall('mcp__fix__echo', { text: 'hi' });
+    h.model.enqueue(respond(call), respond(assistantMessage('done')));
+    const { result, events } = await h.runThread('echo hi', await mcpThread(h.store, [fixtureStdioServer('fix')], NEVER));
+
+    expect(result.status).toBe('completed');
+    expect(toolNames(0)).toEqual([...selectThreadTools(NEVER).names, ...FIXTURE_TOOLS.map((t) => `mcp__fix__${t}`)]);
+    expect((request(0).body.tools as Array<Record<string, unknown>>).find((t) => t.name === 'mcp__fix__echo')).toEqual({
+      type: 'function', name: 'mcp__fix__echo', description: 'Echoes the text back.', strict: false,
+      parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+    });
+    expect(outputOf(request(1), call.call_id)).toBe(JSON.stringify([{ type: 'text', text: 'fix echo: hi' }]));
+    expect(events.find((e) => e.kind === 'tool.completed')).toMatchObject({ name: 'mcp__fix__echo', success: true, metadata: { server: 'fix', tool: 'echo' } });
+  });
+
+  test('structured content is given to the model as its JSON, and a tool’s own error as a failed call', async () => {
+    const add = functionCall('mcp__fix__add', { a: 2, b: 40 });
+    const fail = functionCall('mcp__fix__fail', {});
+    h.model.enqueue(respond([add, fail]), respond(assistantMessage('done')));
+    const { result, events } = await h.runThread('add', await mcpThread(h.store, [fixtureStdioServer('fix')], NEVER));
+    expect(result.status).toBe('completed');
+    expect(outputOf(request(1), add.call_id)).toBe('{"sum":42}');
+    expect(outputOf(request(1), fail.call_id)).toBe(JSON.stringify([{ type: 'text', text: 'it went wrong' }]));
+    expect(events.filter((e) => e.kind === 'tool.completed').map((e) => (e as { success: boolean }).success)).toEqual([true, false]);
+  });
+
+  test('an image result reaches the next request as input_image content and is stored once, by hash', async () => {
+    const call = functionCall('mcp__fix__image', {});
+    h.model.enqueue(respond(call), respond(assistantMessage('red')));
+    const { result } = await h.runThread('show', await mcpThread(h.store, [fixtureStdioServer('fix')], NEVER));
+    expect(outputOf(request(1), call.call_id)).toEqual([
+      { type: 'input_text', text: 'a red square' },
+      { type: 'input_image', image_url: `data:image/png;base64,${PNG_BASE64}` },
+    ]);
+    const stored = (await transcriptItems(h, result.head)).find((i) => i.type === 'function_call_output' && i.call_id === call.call_id) as { output: Array<Record<string, string>> };
+    expect(stored.output[1]).toEqual({ type: 'input_image', image_blob: stored.output[1].image_blob, mime_type: 'image/png' });
+    expect((await h.store.getBlob(stored.output[1].image_blob)).toString('base64')).toBe(PNG_BASE64);
+  });
+
+  test('a server that crashes mid-call is a tool error naming the server and its config key, and the next call starts it again', async () => {
+    const crash = functionCall('mcp__boom__crash', {});
+    const echo = functionCall('mcp__boom__echo', { text: 'again' });
+    h.model.enqueue(respond(crash), respond(echo), respond(assistantMessage('recovered')));
+    const { result } = await h.runThread('crash it', await mcpThread(h.store, [fixtureStdioServer('boom')], NEVER));
+    expect(result.status).toBe('completed');
+    const crashed = JSON.parse(outputOf(request(1), crash.call_id) as string) as Array<{ text: string }>;
+    expect(crashed[0].text).toMatch(/^MCP server "boom" \(mcp_servers\.boom\) stopped during the call: .*crashing on purpose/);
+    expect(outputOf(request(2), echo.call_id)).toBe(JSON.stringify([{ type: 'text', text: 'boom echo: again' }]));
+  });
+
+  test('the published server-everything runs over stdio and its echo tool answers', async () => {
+    const call = functionCall('mcp__everything__echo', { message: 'hello everything' });
+    h.model.enqueue(respond(call), respond(assistantMessage('ok')));
+    const { result } = await h.runThread('echo', await mcpThread(h.store, [everythingServer('everything')], NEVER));
+    expect(result.status).toBe('completed');
+    expect(toolNames(0)).toEqual(expect.arrayContaining(['mcp__everything__echo']));
+    expect(outputOf(request(1), call.call_id)).toContain('Echo: hello everything');
+  });
+
+  test('a streamable HTTP server gets the bearer token from the worker’s environment and answers', async () => {
+    const call = functionCall('mcp__remote__echo', { text: 'over http' });
+    h.model.enqueue(respond(call), respond(assistantMessage('ok')));
+    const remote = { name: 'remote', transport: 'streamable_http' as const, url: http.url, bearer_token_env_var: 'MCP_TEST_TOKEN_VAR' };
+    const { result } = await h.runThread('echo', await mcpThread(h.store, [remote], NEVER));
+    expect(result.status).toBe('completed');
+    expect(outputOf(request(1), call.call_id)).toBe(JSON.stringify([{ type: 'text', text: 'http echo: over http' }]));
+  });
+
+  test('a server that fails to start is reported by name and config key, and the thread runs with the other servers’ tools', async () => {
+    h.model.enqueue(respond(assistantMessage('fine')));
+    const broken = fixtureStdioServer('broken', { env: { MCP_TEST_FAIL_START: '1' } });
+    const missing = { name: 'missing', transport: 'stdio' as const, command: '/nonexistent/mcp-server' };
+    const threadId = `t-${randomUUID()}`;
+    const settings = h.settings(await mcpThread(h.store, [broken, missing, fixtureStdioServer('ok')], NEVER));
+    const started = await startThread(h.client, { threadId, settings, text: 'hi', taskQueue: h.taskQueue });
+    const view = await h.client.workflow.getHandle(sessionWorkflowId(threadId)).query(sessionQuery);
+    const result = await followTurn(h.client, started.turnWorkflowId, () => undefined, { pollMs: 50 });
+
+    expect(result.status).toBe('completed');
+    expect(view.mcpFailures?.map((f) => f.server)).toEqual(['broken', 'missing']);
+    expect(view.mcpFailures?.[0].message).toMatch(/^MCP server "broken" \(mcp_servers\.broken\) failed to start: .*refusing to start/);
+    expect(view.mcpFailures?.[1].message).toMatch(/^MCP server "missing" \(mcp_servers\.missing\) failed to start: /);
+    expect(toolNames(0).filter((n) => n.startsWith('mcp__'))).toEqual(FIXTURE_TOOLS.map((t) => `mcp__ok__${t}`));
+  });
+});
