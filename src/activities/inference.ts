@@ -18,7 +18,7 @@ import type { SessionSettings } from '../config/settings';
 import { isToolCall, messageText, type ConversationItem } from '../items/schemas';
 import { BASE_INSTRUCTIONS } from '../prompt/base-instructions';
 import type { TranscriptStore } from '../store/transcript-store';
-import type { ToolSpec } from '../tools/contract';
+import type { RequestToolSpec } from '../tools/contract';
 import { describeCall } from '../tools/registry';
 import { currentToolSpecs, threadDynamicTools, ThreadToolSpecs, threadToolNames } from '../tools/thread-tools';
 import { currentActivityEnv, type ActivityEnv } from './activity-context';
@@ -39,7 +39,7 @@ export interface InferenceDeps {
  * `tools` are the thread's recorded specs (the inference activity loads them from the
  * store); without them, this worker's build of the thread's tool list.
  */
-export function requestBody(threadId: string, settings: SessionSettings, tools?: readonly ToolSpec[]): Omit<OpenAI.Responses.ResponseCreateParamsStreaming, 'stream' | 'input'> {
+export function requestBody(threadId: string, settings: SessionSettings, tools?: readonly RequestToolSpec[]): Omit<OpenAI.Responses.ResponseCreateParamsStreaming, 'stream' | 'input'> {
   return {
     model: settings.model,
     instructions: settings.baseInstructions ?? BASE_INSTRUCTIONS,

@@ -21,7 +21,9 @@ import type { McpClientPool, McpLaunch } from '../mcp/pool';
 import { mcpToolError, mcpToolResult } from '../mcp/results';
 import { McpServerSpec, mcpToolEnabled } from '../mcp/server-spec';
 import type { TranscriptStore } from '../store/transcript-store';
-import type { ToolSpec } from '../tools/contract';
+import { usesFreeformApplyPatch } from '../tools/apply-patch/freeform';
+import type { FunctionToolSpec, NamespaceToolSpec } from '../tools/contract';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { specsHash, ThreadToolSpecs } from '../tools/thread-tools';
 import { loadThreadEnvironment } from '../tools/thread-environment';
 import type { McpCaller } from '../tools/types';
@@ -74,7 +76,7 @@ export class McpHost {
         }
       }));
       const named = qualifyToolNames(listed.flat()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      const mcpSpecs: ToolSpec[] = named.map((t) => ({ type: 'function', name: t.name, description: t.listed.description ?? '', parameters: inputSchema(t.listed.inputSchema), strict: false }));
+      const mcpSpecs = namespaceSpecs(named);
       const dynamic: Record<string, DynamicToolRecord> = {};
       for (const t of named) {
         const settingsOfTool = t.spec.tools[t.tool] ?? {};
@@ -96,18 +98,21 @@ export class McpHost {
   /** What the tool activity gives MCP tools as `ctx.mcp`, for a call of a thread with this environment and workspace. */
   caller(environmentHash: string | undefined, cwd: string): McpCaller {
     return {
-      call: async (record, args, ctx) => {
+      call: async (record, args, ctx, model) => {
         const spec = await this.spec(record.config);
         const launch = this.launch(spec, await this.environment(environmentHash), cwd);
         const beat = setInterval(() => ctx.heartbeat({ phase: 'mcp call' }), HEARTBEAT_MS);
+        const started = performance.now();
         try {
           const result = await this.deps.pool.callTool(launch, record.tool, args, ctx.signal);
-          return await mcpToolResult(record.server, record.tool, result, this.deps.store);
+          // Codex sends MCP images at the detail view_image uses for the model.
+          const detail = model !== undefined && usesFreeformApplyPatch(model) ? 'original' : 'high';
+          return await mcpToolResult(record.server, record.tool, result, this.deps.store, { wallMs: performance.now() - started, detail });
         } catch (err) {
           if (ctx.signal.aborted) throw err;
           const known = err instanceof McpServerStartError || err instanceof McpServerGoneError || err instanceof McpCallTimeoutError;
           const message = known ? err.message : `MCP tool ${record.server}/${record.tool} failed: ${(err as Error).message}`;
-          return mcpToolError(record.server, record.tool, message);
+          return mcpToolError(record.server, record.tool, message, performance.now() - started);
         } finally {
           clearInterval(beat);
         }
@@ -145,11 +150,31 @@ export class McpHost {
   }
 }
 
-/** A tool's input schema as a function's parameters (an object schema always has `properties`, as Codex makes sure). */
+/**
+ * The `tools` entries of the listed tools, as Codex 0.171 sends them: one namespace per
+ * server (`Tools in the mcp__<server> namespace.`), its functions sorted by name, each
+ * schema with its keys sorted (Codex's JSON values are sorted maps).
+ */
+function namespaceSpecs(named: ReadonlyArray<{ namespace: string; function: string; listed: Tool }>): NamespaceToolSpec[] {
+  const byNamespace = new Map<string, FunctionToolSpec[]>();
+  for (const t of named) {
+    const fn: FunctionToolSpec = { type: 'function', name: t.function, description: t.listed.description ?? '', strict: false, parameters: inputSchema(t.listed.inputSchema) };
+    byNamespace.set(t.namespace, [...(byNamespace.get(t.namespace) ?? []), fn]);
+  }
+  return [...byNamespace].map(([name, tools]) => ({ type: 'namespace', name, description: `Tools in the ${name} namespace.`, tools }));
+}
+
+/** A tool's input schema as a function's parameters: keys sorted, and an object schema always has `properties` (as Codex makes sure). */
 function inputSchema(schema: unknown): Record<string, unknown> {
   const s: Record<string, unknown> = typeof schema === 'object' && schema !== null ? { ...(schema as Record<string, unknown>) } : { type: 'object' };
   if (s.type === 'object' && s.properties === undefined) s.properties = {};
-  return s;
+  return sortedKeys(s) as Record<string, unknown>;
+}
+
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
 }
 
 /** Stores the thread's MCP server specs (each by itself, then the list of their hashes); returns the list's hash for `SessionSettings.mcpServers`. */

@@ -22,7 +22,7 @@ import type { ConversationItem, ToolCallItem } from '../items/schemas';
 import { isToolCall } from '../items/schemas';
 import { sha256Hex } from '../store/canonical-json';
 import type { TranscriptStore } from '../store/transcript-store';
-import { executeToolCall, LEGACY_TOOL_NAMES, offeredTool } from '../tools/registry';
+import { callToolName, executeToolCall, LEGACY_TOOL_NAMES, offeredTool } from '../tools/registry';
 import { loadThreadEnvironment } from '../tools/thread-environment';
 import type { CallJournal, ToolResult } from '../tools/types';
 import { currentActivityEnv } from './activity-context';
@@ -85,8 +85,9 @@ export function createToolActivities({ store, stepHook, env: toolEnv, mcp }: Too
       const finished = unrecorded.get(markerKey);
       if (finished) return recordOnce(item, finished, markerKey);
       const offered = input.toolNames ?? LEGACY_TOOL_NAMES;
-      const dynamic = input.dynamicTool && item.name === input.call.name ? { [item.name]: input.dynamicTool } : undefined;
-      if (offeredTool(item.name, offered, dynamic)?.sideEffects === 'at-most-once') {
+      const called = callToolName(item);
+      const dynamic = input.dynamicTool && called === input.call.name ? { [called]: input.dynamicTool } : undefined;
+      if (offeredTool(called, offered, dynamic)?.sideEffects === 'at-most-once') {
         if (marker === 'started') return recordOnce(item, interrupted(), markerKey);
         await store.putMarker(markerKey, 'started');
       }

@@ -27,9 +27,27 @@ export interface ToolGrammar {
 }
 
 /** One entry of a Responses request's `tools`. */
-export type ToolSpec =
-  | { readonly type: 'function'; readonly name: string; readonly description: string; readonly parameters: Record<string, unknown>; readonly strict: false }
-  | { readonly type: 'custom'; readonly name: string; readonly description: string; readonly format: ToolGrammar };
+export type ToolSpec = FunctionToolSpec | { readonly type: 'custom'; readonly name: string; readonly description: string; readonly format: ToolGrammar };
+
+/** A group of function tools the model calls as `{namespace, name}` (Codex 0.171 offers each MCP server's tools so). */
+export interface NamespaceToolSpec {
+  readonly type: 'namespace';
+  readonly name: string;
+  readonly description: string;
+  readonly tools: readonly FunctionToolSpec[];
+}
+
+/** One entry of a thread's recorded `tools`: a registered tool's spec or a namespace of tools found at thread start. */
+export type RequestToolSpec = ToolSpec | NamespaceToolSpec;
+
+/** A function tool's entry of `tools`. */
+export interface FunctionToolSpec {
+  readonly type: 'function';
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: Record<string, unknown>;
+  readonly strict: false;
+}
 
 /**
  * Whether a retry of the tool activity after a crash may run the call again:

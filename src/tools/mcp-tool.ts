@@ -82,9 +82,9 @@ function mcpToolModule(name: string, record: DynamicToolRecord): ToolModule<McpA
     sideEffects: record.sideEffects,
     describe: () => ({ summary: summaryOf(record), approval: record.approval, changesFiles: record.approval !== 'safe', timeoutMs: record.timeoutMs }),
     display: mcpToolDisplay,
-    async run(args, ctx): Promise<ToolResult> {
+    async run(args, ctx, options): Promise<ToolResult> {
       if (!ctx.mcp) throw new TypeError(`MCP tool ${name} needs ctx.mcp (the tool activity gives it)`);
-      return ctx.mcp.call(record, args, ctx);
+      return ctx.mcp.call(record, args, ctx, options?.model);
     },
   };
 }

@@ -29,6 +29,16 @@ export const TOOLS: readonly ToolModule<never>[] = [
 
 const BY_NAME = new Map(TOOLS.map((t) => [t.name, t as unknown as ToolModule<unknown>]));
 
+/**
+ * The name a call is dispatched by: its `name`, or `<namespace>__<name>` for a call of a
+ * namespaced tool (Codex's MCP tools: `{namespace: "mcp__fix", name: "echo"}` is
+ * `mcp__fix__echo`, the name the thread's tool list records).
+ */
+export function callToolName(call: ToolCallItem): string {
+  const namespace = (call as { namespace?: unknown }).namespace;
+  return typeof namespace === 'string' && namespace !== '' ? `${namespace}__${call.name}` : call.name;
+}
+
 /** The kinds of tools a thread finds at its start (MCP servers'), recorded in `SessionSettings.tools.dynamic`. */
 export const DYNAMIC_TOOL_KINDS: readonly DynamicToolKind[] = [mcpToolKind];
 
@@ -108,17 +118,18 @@ export interface CallDescription {
  * (dispatch answers it with the parse error), so it asks nothing and changes nothing.
  */
 export function describeCall(call: ToolCallItem, options: ToolRunOptions, offered?: readonly string[], dynamic?: DynamicTools): CallDescription {
-  const tool = offeredTool(call.name, offered, dynamic);
+  const called = callToolName(call);
+  const tool = offeredTool(called, offered, dynamic);
   const bytes = argumentBytes(call);
   const oversized = bytes > MAX_TOOL_ARGUMENT_BYTES;
-  const name = boundedName(call.name);
+  const name = boundedName(called);
   const base = { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false };
   if (!tool) {
-    return { name, parallelSafe: false, summary: clip(call.name, 200), timeoutMs: DEFAULT_TIMEOUT_MS, facts: { ...base, approval: 'ask', changesFiles: true } };
+    return { name, parallelSafe: false, summary: clip(called, 200), timeoutMs: DEFAULT_TIMEOUT_MS, facts: { ...base, approval: 'ask', changesFiles: true } };
   }
   const parsed = oversized ? undefined : parseArguments(tool, call);
   if (!parsed?.ok) {
-    const summary = oversized ? `${call.name}: arguments over the ${formatBytes(MAX_TOOL_ARGUMENT_BYTES)} limit (${formatBytes(bytes)})` : call.name;
+    const summary = oversized ? `${called}: arguments over the ${formatBytes(MAX_TOOL_ARGUMENT_BYTES)} limit (${formatBytes(bytes)})` : called;
     return { name, parallelSafe: tool.parallelSafe, summary: clip(summary, 200), timeoutMs: DEFAULT_TIMEOUT_MS, facts: { ...base, approval: 'safe', changesFiles: false } };
   }
   const declared = tool.describe(parsed.args, options);
@@ -140,10 +151,11 @@ export function describeCall(call: ToolCallItem, options: ToolRunOptions, offere
  * infrastructure errors thrown by a tool propagate.
  */
 export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, options: ToolRunOptions, offered?: readonly string[], dynamic?: DynamicTools): Promise<ToolResult> {
-  const tool = offeredTool(call.name, offered, dynamic);
+  const called = callToolName(call);
+  const tool = offeredTool(called, offered, dynamic);
   if (!tool) {
     const available = offered ?? [...BY_NAME.keys()];
-    return failure(`unknown tool "${call.name}". Available tools: ${available.join(', ')}`);
+    return failure(`unknown tool "${called}". Available tools: ${available.join(', ')}`);
   }
   const bytes = argumentBytes(call);
   if (bytes > MAX_TOOL_ARGUMENT_BYTES) {

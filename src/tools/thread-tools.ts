@@ -14,7 +14,7 @@ import type { DynamicToolRecord, SessionSettings } from '../config/settings';
 import { canonicalJson, sha256Hex } from '../store/canonical-json';
 import { ObjectNotFoundError } from '../store/errors';
 import type { TranscriptStore } from '../store/transcript-store';
-import type { ToolSpec, ToolSpecContext } from './contract';
+import type { RequestToolSpec, ToolSpec, ToolSpecContext } from './contract';
 import { LEGACY_TOOL_NAMES, legacyToolSpecs, offeredToolNames, toolSpecsFor } from './registry';
 
 /** What a thread records about its tools (the value of `SessionSettings.tools`). */
@@ -68,12 +68,12 @@ const CACHE_LIMIT = 32;
 
 /** Loads (and on first use stores) each thread's recorded specs; caches them by hash (they are immutable). */
 export class ThreadToolSpecs {
-  private readonly cache = new Map<string, ToolSpec[]>();
+  private readonly cache = new Map<string, RequestToolSpec[]>();
 
   constructor(private readonly store: TranscriptStore) {}
 
   /** The `tools` of the thread's requests; throws {@link ThreadToolsUnavailableError} (see there). */
-  async forThread(settings: SessionSettings): Promise<ToolSpec[]> {
+  async forThread(settings: SessionSettings): Promise<RequestToolSpec[]> {
     if (!settings.tools) return legacyToolSpecs(settings);
     const hash = settings.tools.specs;
     const cached = this.cache.get(hash);
@@ -84,9 +84,9 @@ export class ThreadToolSpecs {
     return specs;
   }
 
-  private async load(hash: string, settings: SessionSettings): Promise<ToolSpec[]> {
+  private async load(hash: string, settings: SessionSettings): Promise<RequestToolSpec[]> {
     try {
-      return (await this.store.getValue(hash, 'store object')) as ToolSpec[];
+      return (await this.store.getValue(hash, 'store object')) as RequestToolSpec[];
     } catch (err) {
       if (!(err instanceof ObjectNotFoundError)) throw err;
     }
@@ -99,6 +99,6 @@ export class ThreadToolSpecs {
 }
 
 /** The hash under which a spec array is recorded (canonical JSON). */
-export function specsHash(specs: readonly ToolSpec[]): string {
+export function specsHash(specs: readonly RequestToolSpec[]): string {
   return sha256Hex(canonicalJson(specs));
 }

@@ -51,7 +51,8 @@ export interface ToolContext {
 
 /** Calls the tools of the thread's MCP servers (started once per worker process and reused). */
 export interface McpCaller {
-  call(record: DynamicToolRecord, args: Record<string, unknown>, ctx: Pick<ToolContext, 'signal' | 'heartbeat'>): Promise<ToolResult>;
+  /** `model` is the thread's (images are sent at the detail Codex uses for it). */
+  call(record: DynamicToolRecord, args: Record<string, unknown>, ctx: Pick<ToolContext, 'signal' | 'heartbeat'>, model: string | undefined): Promise<ToolResult>;
 }
 
 /** See {@link ToolContext.journal}: one string per call, read back by a retry of the call. */

@@ -12,6 +12,7 @@ import type { SessionSettings } from '../../src/config/settings';
 import { mcpServerSpecs } from '../../src/mcp/server-spec';
 import type { TranscriptStore } from '../../src/store';
 import { selectThreadTools } from '../../src/tools/thread-tools';
+import { functionCall } from './responses-builders';
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'mcp');
 
@@ -38,7 +39,7 @@ export async function startHttpFixture(token?: string): Promise<HttpFixture> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
       if (out.includes('\n')) resolve(out.trim());
     });
@@ -53,6 +54,14 @@ export async function startHttpFixture(token?: string): Promise<HttpFixture> {
     },
   };
 }
+
+/** A call of an MCP tool as the model makes it under Codex's tools: `{namespace: "mcp__<server>", name: "<tool>"}`. */
+export function mcpCall(server: string, tool: string, args: unknown, callId?: string): ReturnType<typeof functionCall> & { namespace: string } {
+  return { ...functionCall(tool, args, callId), namespace: `mcp__${server}` };
+}
+
+/** The header of every MCP output, as Codex writes it (the wall time varies). */
+export const WALL_TIME = /^Wall time: \d+\.\d{4} seconds\nOutput:$/;
 
 /** Settings overrides of a thread with these MCP servers (and a recorded tool list), as `unroll exec` makes them. */
 export async function mcpThread(store: TranscriptStore, servers: McpServerConfig[], context: Pick<SessionSettings, 'model' | 'sandboxMode' | 'approvalPolicy'>): Promise<Partial<SessionSettings>> {

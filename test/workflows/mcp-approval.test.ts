@@ -15,8 +15,8 @@ import type { SessionSettings } from '../../src/config/settings';
 import { processMcpPool } from '../../src/mcp/pool';
 import type { TurnEvent } from '../../src/workflows/definitions';
 import { startHarness, type Harness } from '../support/harness';
-import { fixtureStdioServer, mcpThread } from '../support/mcp-servers';
-import { assistantMessage, functionCall, respond } from '../support/responses-builders';
+import { fixtureStdioServer, mcpCall, mcpThread } from '../support/mcp-servers';
+import { assistantMessage, respond } from '../support/responses-builders';
 import { waitFor } from '../support/worker-process';
 
 jest.setTimeout(90_000);
@@ -38,7 +38,7 @@ describe('MCP approvals', () => {
   const lines = async (file: string) => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
 
   async function start(policy: SessionSettings['approvalPolicy'], file: string, tools: Record<string, { approval_mode?: 'approve' | 'prompt' }> = {}) {
-    h.model.enqueue(respond(functionCall('mcp__fix__append', { file, line: 'ran' })), respond(assistantMessage('ok')));
+    h.model.enqueue(respond(mcpCall('fix', 'append', { file, line: 'ran' })), respond(assistantMessage('ok')));
     const context = { model: 'test-model', sandboxMode: 'workspace-write' as const, approvalPolicy: policy };
     const threadId = `mcp-${randomUUID()}`;
     const settings = h.settings(await mcpThread(h.store, [fixtureStdioServer('fix', { tools })], context));

@@ -12,8 +12,8 @@ import { INTERRUPTED_OUTPUT } from '../../src/activities/tools';
 import { followTurn, startThread } from '../../src/client/threads';
 import { isToolOutput } from '../../src/items/schemas';
 import { startHarness, transcriptItems, type Harness } from '../support/harness';
-import { fixtureStdioServer, mcpThread } from '../support/mcp-servers';
-import { assistantMessage, functionCall, respond } from '../support/responses-builders';
+import { fixtureStdioServer, mcpCall, mcpThread, WALL_TIME } from '../support/mcp-servers';
+import { assistantMessage, respond } from '../support/responses-builders';
 import { spawnWorker, waitFor, type WorkerProcess } from '../support/worker-process';
 
 jest.setTimeout(120_000);
@@ -41,7 +41,7 @@ describe('MCP calls across a worker crash', () => {
 
   async function crashDuringCall(tools: Record<string, { idempotent?: boolean }>) {
     const file = path.join(dir, 'calls.txt');
-    const call = functionCall('mcp__fix__append', { file, line: 'ran', delay_ms: 4000 });
+    const call = mcpCall('fix', 'append', { file, line: 'ran', delay_ms: 4000 });
     h.model.enqueue(respond(call), respond(assistantMessage('noted')));
     const context = { model: 'test-model', sandboxMode: 'danger-full-access' as const, approvalPolicy: 'never' as const };
     const settings = h.settings(await mcpThread(h.store, [fixtureStdioServer('fix', { tools })], context));
@@ -66,6 +66,6 @@ describe('MCP calls across a worker crash', () => {
   test('a tool the config marks idempotent is called again after the crash', async () => {
     const { calls, output } = await crashDuringCall({ append: { idempotent: true } });
     expect(calls).toEqual(['ran', 'ran']);
-    expect(output).toBe(JSON.stringify([{ type: 'text', text: 'appended ran' }]));
+    expect(output).toEqual([{ type: 'input_text', text: expect.stringMatching(WALL_TIME) as unknown }, { type: 'input_text', text: 'appended ran' }]);
   });
 });
