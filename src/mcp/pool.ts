@@ -17,7 +17,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { McpCallTimeoutError, McpServerGoneError, McpServerStartError } from './errors';
-import type { McpServerSpec } from './server-spec';
+import { mcpConfigKey, type McpServerSpec } from './server-spec';
 
 /** Everything that decides how a server is started: two equal launches share one server. */
 export interface McpLaunch {
@@ -133,7 +133,7 @@ async function start(launch: McpLaunch, onGone: () => void): Promise<LiveServer>
   };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new McpServerStartError(spec.name, `no answer to initialize within ${spec.startupTimeoutMs} ms (${'startup_timeout_sec'})`)), spec.startupTimeoutMs);
+    timer = setTimeout(() => reject(new McpServerStartError(spec.name, `no answer to initialize within ${spec.startupTimeoutMs} ms (${mcpConfigKey(spec.name)}.startup_timeout_sec)`)), spec.startupTimeoutMs);
   });
   try {
     await Promise.race([live.client.connect(transport, { timeout: spec.startupTimeoutMs }), timeout]);

@@ -120,18 +120,28 @@ describe('MCP tools', () => {
     h.model.enqueue(respond(assistantMessage('fine')));
     const broken = fixtureStdioServer('broken', { env: { MCP_TEST_FAIL_START: '1' } });
     const missing = { name: 'missing', transport: 'stdio' as const, command: '/nonexistent/mcp-server' };
+    const silent = { name: 'silent', transport: 'stdio' as const, command: 'sleep', args: ['30'], startup_timeout_ms: 500 };
     const threadId = `t-${randomUUID()}`;
-    const settings = h.settings(await mcpThread(h.store, [broken, missing, fixtureStdioServer('ok')], NEVER));
+    const settings = h.settings(await mcpThread(h.store, [broken, missing, silent, fixtureStdioServer('ok')], NEVER));
     const started = await startThread(h.client, { threadId, settings, text: 'hi', taskQueue: h.taskQueue });
     const view = await h.client.workflow.getHandle(sessionWorkflowId(threadId)).query(sessionQuery);
     const result = await followTurn(h.client, started.turnWorkflowId, () => undefined, { pollMs: 50 });
 
     expect(result.status).toBe('completed');
-    expect(view.mcpFailures?.map((f) => f.server)).toEqual(['broken', 'missing']);
+    expect(view.mcpFailures?.map((f) => f.server)).toEqual(['broken', 'missing', 'silent']);
+    expect(view.mcpFailures?.[2].message).toBe('MCP server "silent" (mcp_servers.silent) failed to start: no answer to initialize within 500 ms (mcp_servers.silent.startup_timeout_sec)');
     expect(view.mcpFailures?.[0].message).toMatch(/^MCP server "broken" \(mcp_servers\.broken\) failed to start: .*refusing to start/);
     expect(view.mcpFailures?.[1].message).toMatch(/^MCP server "missing" \(mcp_servers\.missing\) failed to start: /);
     expect(toolNames(0).filter((n) => n.startsWith('mcp__'))).toEqual(['mcp__ok']);
     const ok = (request(0).body.tools as Array<{ name: string; tools?: Array<{ name: string }> }>).at(-1);
     expect(ok?.tools?.map((t) => t.name)).toEqual(CODEX_NAMESPACE.tools.map((t) => t.name));
+  });
+
+  test('a call that outlasts the server’s tool timeout is a tool error naming the setting, and the turn goes on', async () => {
+    const call = mcpCall('slow', 'append', { file: '/dev/null', line: 'x', delay_ms: 5000 });
+    h.model.enqueue(respond(call), respond(assistantMessage('gave up')));
+    const { result } = await h.runThread('slow', await mcpThread(h.store, [fixtureStdioServer('slow', { tool_timeout_sec: 0.5 })], NEVER));
+    expect(result.status).toBe('completed');
+    expect((outputOf(request(1), call.call_id) as unknown[])[1]).toEqual({ type: 'input_text', text: 'MCP tool slow/append did not answer within 500 ms (mcp_servers.slow.tool_timeout_sec)' });
   });
 });
