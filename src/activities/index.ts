@@ -6,11 +6,14 @@ import type { TranscriptStore } from '../store/transcript-store';
 import { createCheckpointActivities } from './checkpoints';
 import { createCompactionActivities } from './compaction';
 import { createInferenceActivities } from './inference';
+import { McpHost } from './mcp';
+import { processMcpPool, type McpClientPool } from '../mcp/pool';
 import { ModelClients } from './model-client';
 import { classifyingStoreErrors } from './store-errors';
 import { checkingThreadStore, type StoreIdentity } from './store-identity';
 import { createToolActivities } from './tools';
 import { createTurnSetupActivities, type HostFacts } from './turn-setup';
+import type { ListMcpToolsInput } from './types';
 
 /** What the activities need from the process that hosts them. */
 export interface ActivityDeps {
@@ -29,17 +32,22 @@ export interface ActivityDeps {
   readonly storeIdentity?: StoreIdentity;
   /** Where this host keeps its shadow repositories (a cache; see ./checkpoints.ts). */
   readonly checkpointRoot?: string;
+  /** The MCP servers of this process (default: the process's one pool, src/mcp/pool.ts). */
+  readonly mcpPool?: McpClientPool;
 }
 
 /** Creates every activity with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
   const clients = new ModelClients(deps.apiKey);
+  const mcp = new McpHost({ store: deps.store, pool: deps.mcpPool ?? processMcpPool, toolEnvironment: deps.toolEnvironment, secret: deps.apiKey });
   const activities = {
     ...createTurnSetupActivities({ store: deps.store, host: deps.host }),
     ...createInferenceActivities({ store: deps.store, clients }),
     // Store errors leave every activity classified (see ./store-errors); the other
     // groups wrap themselves, the tool activity is wrapped here.
-    ...classifyingStoreErrors(createToolActivities({ store: deps.store, stepHook: deps.toolStepHook, env: deps.toolEnvironment })),
+    ...classifyingStoreErrors(createToolActivities({ store: deps.store, stepHook: deps.toolStepHook, env: deps.toolEnvironment, mcp })),
+    // Lists the thread's MCP tools on its host when it starts (./mcp.ts).
+    ...classifyingStoreErrors({ listMcpTools: (input: ListMcpToolsInput) => mcp.listMcpTools(input) }),
     ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
     ...classifyingStoreErrors(createCheckpointActivities({ store: deps.store, checkpointRoot: deps.checkpointRoot })),
   };
@@ -53,7 +61,7 @@ export type Activities = ReturnType<typeof createActivities>;
  * The activities that touch the workspace (tools; AGENTS.md and environment reading): a
  * host's own worker serves these on the host's task queue (see src/shared/hosts.ts).
  */
-export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace', 'restoreWorkspace'] as const satisfies readonly (keyof Activities)[];
+export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace', 'restoreWorkspace', 'listMcpTools'] as const satisfies readonly (keyof Activities)[];
 
 /** The workspace activities of `all`, for the host queue's worker. */
 export function workspaceActivities(all: Activities): Pick<Activities, (typeof WORKSPACE_ACTIVITIES)[number]> {
@@ -63,11 +71,13 @@ export function workspaceActivities(all: Activities): Pick<Activities, (typeof W
     runTool: (input) => all.runTool(input),
     checkpointWorkspace: (input) => all.checkpointWorkspace(input),
     restoreWorkspace: (input) => all.restoreWorkspace(input),
+    listMcpTools: (input) => all.listMcpTools(input),
   };
 }
 export * from './types';
 export type { CompactInput, CompactResult, CompactionReason } from './compaction';
 export { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from './inference-errors';
 export { currentHostFacts, type HostFacts } from './turn-setup';
+export { recordMcpServers } from './mcp';
 export type { StoreIdentity } from './store-identity';
 export type { CheckpointInput, RestoreWorkspaceInput, RestoreWorkspaceResult } from './checkpoints';

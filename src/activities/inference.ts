@@ -18,10 +18,10 @@ import type { SessionSettings } from '../config/settings';
 import { isToolCall, messageText, type ConversationItem } from '../items/schemas';
 import { BASE_INSTRUCTIONS } from '../prompt/base-instructions';
 import type { TranscriptStore } from '../store/transcript-store';
-import type { ThreadToolSpec } from '../tools/contract';
+import type { RequestToolSpec } from '../tools/contract';
 import { describeCall } from '../tools/registry';
 import { webSearchAction, webSearchDetail } from '../tools/web-search';
-import { currentToolSpecs, ThreadToolSpecs, threadToolNames } from '../tools/thread-tools';
+import { currentToolSpecs, threadDynamicTools, ThreadToolSpecs, threadToolNames } from '../tools/thread-tools';
 import { currentActivityEnv, type ActivityEnv } from './activity-context';
 import { buildRequestInput, ModelClients, outputSchemaParams, reasoningParams, streamResponse, type StreamedResponse } from './model-client';
 import { ReceivedResponses } from './received-responses';
@@ -40,7 +40,7 @@ export interface InferenceDeps {
  * `tools` are the thread's recorded specs (the inference activity loads them from the
  * store); without them, this worker's build of the thread's tool list.
  */
-export function requestBody(threadId: string, settings: SessionSettings, tools?: readonly ThreadToolSpec[]): Omit<OpenAI.Responses.ResponseCreateParamsStreaming, 'stream' | 'input'> {
+export function requestBody(threadId: string, settings: SessionSettings, tools?: readonly RequestToolSpec[]): Omit<OpenAI.Responses.ResponseCreateParamsStreaming, 'stream' | 'input'> {
   return {
     model: settings.model,
     instructions: settings.baseInstructions ?? BASE_INSTRUCTIONS,
@@ -114,7 +114,7 @@ function toolCallRefs(items: ConversationItem[], hashes: string[], settings: Ses
   const refs: ToolCallRef[] = [];
   items.forEach((item, i) => {
     if (!isToolCall(item)) return;
-    const description = describeCall(item, { shellTimeoutMs: settings.shellTimeoutMs, sandboxMode: settings.sandboxMode }, threadToolNames(settings));
+    const description = describeCall(item, { shellTimeoutMs: settings.shellTimeoutMs, sandboxMode: settings.sandboxMode }, threadToolNames(settings), threadDynamicTools(settings));
     refs.push({ callId: item.call_id, itemHash: hashes[i], custom: item.type === 'custom_tool_call', ...description });
   });
   return refs;

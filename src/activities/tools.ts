@@ -9,7 +9,8 @@
  * plan (each file's content hash before and after) in a second marker before it touches
  * the workspace; a retry reads the journal back and finishes exactly the files the
  * interrupted attempt left undone, so no part of a patch is applied twice (see
- * src/tools/apply-patch/apply.ts). update_plan has no side effects. Which rule applies is
+ * src/tools/apply-patch/apply.ts). update_plan has no side effects. An MCP tool's call
+ * is at most once unless the config marks the tool idempotent (src/tools/mcp-tool.ts). Which rule applies is
  * the tool's own declaration (`sideEffects`, src/tools/contract.ts): `at-most-once` tools
  * get the marker, `idempotent` and `none` ones simply run again.
  *
@@ -21,11 +22,12 @@ import type { ConversationItem, ToolCallItem } from '../items/schemas';
 import { isToolCall } from '../items/schemas';
 import { sha256Hex } from '../store/canonical-json';
 import type { TranscriptStore } from '../store/transcript-store';
-import { executeToolCall, LEGACY_TOOL_NAMES, toolByName } from '../tools/registry';
+import { callToolName, executeToolCall, LEGACY_TOOL_NAMES, offeredTool } from '../tools/registry';
 import { loadThreadEnvironment } from '../tools/thread-environment';
 import type { CallJournal, ToolResult } from '../tools/types';
 import { currentActivityEnv } from './activity-context';
 import { ReceivedResponses } from './received-responses';
+import type { McpHost } from './mcp';
 import type { RunToolInput, RunToolResult } from './types';
 
 /** Dependencies of the tool activity. */
@@ -35,6 +37,8 @@ export interface ToolDeps {
   readonly stepHook?: (step: string) => Promise<void>;
   /** The environment of tool processes (already filtered; see ActivityDeps.toolEnvironment). */
   readonly env: Readonly<Record<string, string>>;
+  /** Runs the calls of MCP tools on this host (./mcp.ts); absent: such calls fail as an infrastructure error. */
+  readonly mcp?: McpHost;
 }
 
 /** What the model is told about a command whose worker died while it ran. */
@@ -48,7 +52,7 @@ const UNRECORDED_LIMIT = 64;
 type Finished = ToolResult & { interrupted?: boolean };
 
 /** Creates `runTool`. */
-export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps) {
+export function createToolActivities({ store, stepHook, env: toolEnv, mcp }: ToolDeps) {
   /** Results that finished but are not yet recorded, by call marker key. */
   const unrecorded = new ReceivedResponses<Finished>(UNRECORDED_LIMIT);
   const recordOnce = async (call: ToolCallItem, result: Finished, markerKey: string) => {
@@ -80,16 +84,20 @@ export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps
       // An earlier attempt on this worker finished but could not record its result.
       const finished = unrecorded.get(markerKey);
       if (finished) return recordOnce(item, finished, markerKey);
-      if (toolByName(item.name)?.sideEffects === 'at-most-once') {
+      const offered = input.toolNames ?? LEGACY_TOOL_NAMES;
+      const called = callToolName(item);
+      const dynamic = input.dynamicTool && called === input.call.name ? { [called]: input.dynamicTool } : undefined;
+      if (offeredTool(called, offered, dynamic)?.sideEffects === 'at-most-once') {
         if (marker === 'started') return recordOnce(item, interrupted(), markerKey);
         await store.putMarker(markerKey, 'started');
       }
       const journal: CallJournal = { read: () => store.getMarker(`${markerKey}.journal`), write: (value) => store.putMarker(`${markerKey}.journal`, value) };
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(await environmentOf(input), input.secretEnvNames), putBlob: (data) => store.putBlob(data) },
+        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(await environmentOf(input), input.secretEnvNames), putBlob: (data) => store.putBlob(data), ...(mcp ? { mcp: mcp.caller(input.environment, input.cwd) } : {}) },
         { shellTimeoutMs: input.shellTimeoutMs, ...(input.model !== undefined ? { model: input.model } : {}) },
-        input.toolNames ?? LEGACY_TOOL_NAMES,
+        offered,
+        dynamic,
       );
       // Cancelled (the turn was interrupted): the tool has stopped its processes; report
       // the cancellation so the workflow records the call as aborted by the user.

@@ -3,7 +3,7 @@
  * small metadata: their size must not grow with the conversation, which is what keeps
  * Temporal history flat however long a thread gets. Workflows import these as types.
  */
-import type { SessionSettings } from '../config/settings';
+import type { DynamicToolRecord, SessionSettings } from '../config/settings';
 import type { Usage } from '../items/schemas';
 import type { CallFacts } from '../shared/approval-policy';
 import type { SandboxPolicy } from '../shared/sandbox-policy';
@@ -116,6 +116,27 @@ export interface RunToolInput {
   readonly toolNames?: readonly string[];
   /** The thread's model (some outputs depend on it, e.g. view_image's detail); absent in older calls. */
   readonly model?: string;
+  /** The record of the called tool when the thread found it at its start (an MCP server's tool). */
+  readonly dynamicTool?: DynamicToolRecord;
+}
+
+/** Input of `listMcpTools`: the thread whose MCP servers are started and listed on its host. */
+export interface ListMcpToolsInput {
+  readonly threadId: string;
+  readonly settings: SessionSettings;
+}
+
+/** A server whose tools could not be listed, for the user. */
+export interface McpStartupFailure {
+  readonly server: string;
+  /** Names the server and its config key. */
+  readonly message: string;
+}
+
+/** The thread's tool list with its MCP servers' tools added, and the servers that failed. */
+export interface ListMcpToolsResult {
+  readonly tools: NonNullable<SessionSettings['tools']>;
+  readonly failures: McpStartupFailure[];
 }
 
 export interface RunToolResult {

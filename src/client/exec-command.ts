@@ -37,6 +37,7 @@ import { workerLogs, workerOptions } from './worker-flags';
 import { toolEnvironment } from '../tools/environment';
 import { recordThreadEnvironment } from '../tools/thread-environment';
 import { withThreadTools } from '../tools/thread-tools';
+import { mcpServerSettings, reportMcpFailures } from './mcp-startup';
 import { assertCanWriteTo } from './thread-encryption';
 import { assertThreadInStore } from './thread-store';
 import { describeThread, InvalidThreadIdError, newThreadId, startThread, submitTurn } from './threads';
@@ -151,6 +152,7 @@ export async function execCommand(words: string[], flags: ExecFlags, io: ExecIo)
       storeDescription: runtime.opened.description,
       ...ephemeralSettings(config, flags),
       ...(output.schema ? { outputSchema: await storeSchema(runtime.store, output.schema) } : {}),
+      ...(await mcpServerSettings(config, runtime.store)),
     });
     // With -i, the message (images and prompt) is stored now and the update names it.
     const item = await storeImageMessage(runtime.store, text, images, settings.model);
@@ -162,6 +164,7 @@ export async function execCommand(words: string[], flags: ExecFlags, io: ExecIo)
     const uninstall = installCtrlC(runtime.client, () => threadId, io.err, io.signals);
     try {
       const started = await withWaitNotices(runtime.client, sessionWorkflowId(threadId), startThread(runtime.client, { threadId, settings, text, taskQueue: config.temporal.taskQueue, ...(item !== undefined ? { item } : {}) }), (m) => notice(sink, m));
+      if (settings.mcpServers !== undefined) await reportMcpFailures(runtime.client, threadId, sink);
       const prompter = sink.kind === 'human' && io.input?.isTTY ? approvalPrompter(runtime.client, threadId, io.input, io.err) : undefined;
       const result = await watchTurn(runtime.client, runtime.store, started.turnWorkflowId, sink, undefined, prompter);
       return await finishTurn(runtime, threadId, result, flags, io, output.lastMessageFile, sink);

@@ -24,7 +24,7 @@
 import * as path from 'node:path';
 import { isToolOutput, messageText, toolOutputText, type ConversationItem } from '../items/schemas';
 import type { ToolExecItem } from '../tools/display';
-import { toolByName } from '../tools/registry';
+import { toolDisplayFor } from '../tools/registry';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import type { TranscriptStore } from '../store/transcript-store';
 import { WRITE_FAILED } from '../tools/apply-patch/apply';
@@ -95,6 +95,8 @@ export class ExecEventTranslator {
   private readonly commandByCall = new Map<string, string>();
   /** The summaries of started calls of tools beyond Codex's three. */
   private readonly summaryByCall = new Map<string, string>();
+  /** The stored call item of each started call (its arguments, for items that show them). */
+  private readonly itemHashByCall = new Map<string, string>();
   /** The files each apply_patch call declares, read from the call when it starts. */
   private readonly patchByCall = new Map<string, ExecFileChange[]>();
   /** The plan's todo_list item, once the first update_plan has run. */
@@ -169,7 +171,19 @@ export class ExecEventTranslator {
     return `item_${this.nextId++}`;
   }
 
+  /** A function call's arguments as JSON (null when they are not JSON, or for a custom call). */
+  private async callArguments(itemHash: string): Promise<unknown> {
+    const call = await this.store.getItem(itemHash);
+    if (call.type !== 'function_call') return null;
+    try {
+      return call.arguments.trim() === '' ? {} : (JSON.parse(call.arguments) as unknown);
+    } catch {
+      return null;
+    }
+  }
+
   private async toolStarted(callId: string, name: string, summary: string, itemHash: string): Promise<ExecEvent[]> {
+    this.itemHashByCall.set(callId, itemHash);
     if (name === 'shell') {
       // A call whose arguments do not parse has no command (its summary is the bare name): no item, as in Codex.
       if (!summary.startsWith('shell: ')) return [];
@@ -186,8 +200,8 @@ export class ExecEventTranslator {
     }
     if (name === 'update_plan') return [];
     // Other tools show the item their module declares (src/tools/display.ts).
-    const tool = toolByName(name);
-    const item = tool?.display.started({ callId, name, summary }, `item_${this.nextId}`) ?? null;
+    const display = toolDisplayFor(name);
+    const item = (await display?.started({ callId, name, summary, arguments: () => this.callArguments(itemHash) }, `item_${this.nextId}`)) ?? null;
     if (!item) return [];
     this.idByCall.set(callId, this.newId());
     this.summaryByCall.set(callId, summary);
@@ -212,15 +226,18 @@ export class ExecEventTranslator {
    * declares (src/tools/display.ts); an unknown tool's call has no item, as in Codex.
    */
   private async otherToolCompleted(event: ToolCompleted): Promise<ExecEvent[]> {
-    const tool = toolByName(event.name);
-    if (!tool) return event.success ? [] : this.rejected(event);
+    const display = toolDisplayFor(event.name);
+    if (!display) return event.success ? [] : this.rejected(event);
     const output = async () => {
       const item = await this.store.getItem(event.outputHash);
       return isToolOutput(item) ? toolOutputText(item.output) : '';
     };
     const { callId, name, success, interrupted, metadata } = event;
     const id = this.idByCall.get(callId) ?? this.newId();
-    const items = await tool.display.completed({ callId, name, success, interrupted, metadata, summary: this.summaryByCall.get(callId), output }, id, () => this.newId());
+    const itemHash = this.itemHashByCall.get(callId);
+    const args = itemHash !== undefined ? () => this.callArguments(itemHash) : undefined;
+    const value = (hash: string) => this.store.getValue(hash, 'store object');
+    const items = await display.completed({ callId, name, success, interrupted, metadata, summary: this.summaryByCall.get(callId), output, ...(args ? { arguments: args } : {}), value }, id, () => this.newId());
     return items.map((item) => ({ type: 'item.completed' as const, item }));
   }
 

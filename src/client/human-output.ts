@@ -5,7 +5,7 @@
  * token summary. Colour only when stderr is a TTY.
  */
 import { errorKind, type AnyExecItemKind, type ExecItemKind, type ToolExecItem } from '../tools/display';
-import { HOSTED_TOOLS, TOOLS } from '../tools/registry';
+import { DYNAMIC_TOOL_KINDS, HOSTED_TOOLS, TOOLS } from '../tools/registry';
 import type { ExecEvent, ExecItem } from './exec-events';
 
 /** Lines of a command's output the human view shows. */
@@ -13,7 +13,7 @@ const OUTPUT_PREVIEW_LINES = 6;
 
 /** How each kind of tool item is shown: the kinds the registered tools declare (and `error`). */
 const KINDS = new Map<string, ExecItemKind>(
-  [errorKind, ...TOOLS.flatMap((tool) => tool.display.kinds), ...HOSTED_TOOLS.flatMap((tool) => tool.kinds)].map((kind: AnyExecItemKind) => [kind.type, kind as unknown as ExecItemKind]),
+  [errorKind, ...TOOLS.flatMap((tool) => tool.display.kinds), ...HOSTED_TOOLS.flatMap((tool) => tool.kinds), ...DYNAMIC_TOOL_KINDS.flatMap((kind) => kind.display.kinds)].map((kind: AnyExecItemKind) => [kind.type, kind as unknown as ExecItemKind]),
 );
 
 export interface HumanOutputOptions {

@@ -334,6 +334,9 @@ function mcpServers(c: ConfigToml, merged: MergedLayers): Record<string, McpServ
   const servers: Record<string, McpServerConfig> = {};
   for (const [name, server] of Object.entries(c.mcp_servers ?? {})) {
     const where = merged.describe(['mcp_servers', name]) ?? `mcp_servers.${name}`;
+    if (!/^[a-zA-Z0-9_-]+$/.test(name)) {
+      throw new ConfigError(`${where}: the MCP server name "${name}" may hold only letters, digits, _ and - (it becomes part of its tools' names, as in Codex)`);
+    }
     if ((server.command === undefined) === (server.url === undefined)) {
       throw new ConfigError(`${where}: an MCP server needs either command (a stdio server) or url (a streamable HTTP server), ${server.command === undefined ? 'and has neither' : 'not both'}`);
     }

@@ -83,6 +83,28 @@ export type ContextSettings = z.infer<typeof ContextSettings>;
 export const WebSearchMode = z.enum(['disabled', 'cached', 'live']);
 export type WebSearchMode = z.infer<typeof WebSearchMode>;
 
+/**
+ * A tool a thread found at its start rather than in the registry (an MCP server's tool,
+ * src/tools/mcp-tool.ts), recorded in `SessionSettings.tools.dynamic` under its
+ * model-facing name: what the workflow and the tool activity need to describe and run its
+ * calls. Its spec is in the thread's recorded spec array.
+ */
+export const DynamicToolRecord = z.object({
+  source: z.literal('mcp'),
+  /** The server's name (`[mcp_servers.<server>]`) and the tool's own name on it. */
+  server: z.string().min(1),
+  tool: z.string().min(1),
+  /** Store hash of the server's recorded spec (src/mcp/server-spec.ts). */
+  config: z.string().regex(/^[0-9a-f]{64}$/),
+  /** `safe` only when the config marks the tool so; otherwise `ask`. */
+  approval: z.enum(['safe', 'ask']),
+  /** `at-most-once` unless the config marks the tool idempotent. */
+  sideEffects: z.enum(['idempotent', 'at-most-once']),
+  /** The server's tool timeout. */
+  timeoutMs: z.number().int().positive(),
+});
+export type DynamicToolRecord = z.infer<typeof DynamicToolRecord>;
+
 /** Everything a thread needs to run a turn. Stored in SessionWorkflow state. */
 export const SessionSettings = z.object({
   cwd: z.string().min(1),
@@ -153,7 +175,20 @@ export const SessionSettings = z.object({
    * hash of the stored spec array. Absent on older threads, which keep shell, apply_patch
    * and update_plan.
    */
-  tools: z.object({ names: z.array(z.string().min(1)), specs: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  tools: z
+    .object({
+      names: z.array(z.string().min(1)),
+      specs: z.string().regex(/^[0-9a-f]{64}$/),
+      /** The tools found at thread start (MCP), by name; absent until they are listed (or when the thread has no MCP servers). */
+      dynamic: z.record(z.string(), DynamicToolRecord).optional(),
+    })
+    .optional(),
+  /**
+   * Store hash of the thread's MCP servers (src/mcp/server-spec.ts), recorded by the client
+   * that started it; the session lists their tools on the thread's host before the first
+   * turn. Absent: no MCP servers.
+   */
+  mcpServers: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   /**
    * `--output-schema`: the store hash of a JSON Schema the model's final answer must match,
    * sent as the request's strict `text.format` (as Codex sends it). A hash, so the schema

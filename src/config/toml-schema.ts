@@ -66,6 +66,13 @@ export const McpServerToml = z.looseObject({
   tool_timeout_sec: z.number().positive().optional(),
   enabled_tools: z.array(z.string()).optional(),
   disabled_tools: z.array(z.string()).optional(),
+  /**
+   * `[mcp_servers.<name>.tools.<tool>]`: per tool, `approval_mode = "approve"` runs its
+   * calls without asking (the tool is known to be safe; `"prompt"`, the default, asks
+   * under untrusted and on-request), and Unroll's own `idempotent = true` lets a crash
+   * retry run a call again instead of reporting it interrupted.
+   */
+  tools: z.record(z.string(), z.strictObject({ approval_mode: z.enum(['approve', 'prompt']).optional(), idempotent: z.boolean().optional() })).optional(),
 });
 export type McpServerToml = z.infer<typeof McpServerToml>;
 

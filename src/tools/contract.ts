@@ -11,7 +11,7 @@
  * code.
  */
 import type { z } from 'zod';
-import type { SessionSettings } from '../config/settings';
+import type { DynamicToolRecord, SessionSettings } from '../config/settings';
 import type { ApprovalClass } from '../shared/approval-policy';
 import type { AnyExecItemKind, ToolDisplay } from './display';
 import type { ToolContext, ToolResult } from './types';
@@ -27,15 +27,37 @@ export interface ToolGrammar {
 }
 
 /** One entry of a Responses request's `tools`. */
-export type ToolSpec =
-  | { readonly type: 'function'; readonly name: string; readonly description: string; readonly parameters: Record<string, unknown>; readonly strict: false }
-  | { readonly type: 'custom'; readonly name: string; readonly description: string; readonly format: ToolGrammar };
+export type ToolSpec = FunctionToolSpec | { readonly type: 'custom'; readonly name: string; readonly description: string; readonly format: ToolGrammar };
+
+/** A group of function tools the model calls as `{namespace, name}` (Codex 0.171 offers each MCP server's tools so). */
+export interface NamespaceToolSpec {
+  readonly type: 'namespace';
+  readonly name: string;
+  readonly description: string;
+  readonly tools: readonly FunctionToolSpec[];
+}
+
+
+/** A function tool's entry of `tools`. */
+export interface FunctionToolSpec {
+  readonly type: 'function';
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: Record<string, unknown>;
+  readonly strict: false;
+}
 
 /** A hosted tool's entry (the provider runs it; see {@link HostedToolModule}). */
 export type HostedToolSpec = { readonly type: 'web_search'; readonly external_web_access: boolean; readonly search_content_types?: readonly string[] };
 
-/** An entry of a thread's recorded `tools`: a tool Unroll runs, or a hosted one. */
-export type ThreadToolSpec = ToolSpec | HostedToolSpec;
+/**
+ * An entry of a thread's recorded `tools`: a registered tool Unroll runs, a hosted one, or
+ * a namespace of tools found at thread start (an MCP server's).
+ */
+export type ThreadToolSpec = ToolSpec | HostedToolSpec | NamespaceToolSpec;
+
+/** An entry of a request's `tools` (the thread's recorded ones). */
+export type RequestToolSpec = ThreadToolSpec;
 
 /**
  * Whether a retry of the tool activity after a crash may run the call again:
@@ -127,4 +149,19 @@ export interface HostedToolModule {
   spec(context: ToolSpecContext): HostedToolSpec;
   /** How its items are shown to a person (the kinds of the items it produces). */
   readonly kinds: readonly AnyExecItemKind[];
+}
+
+export type { DynamicToolRecord } from '../config/settings';
+
+/**
+ * A kind of tool found at thread start rather than registered (the tools of MCP servers):
+ * it builds the module of one tool from the record the thread keeps of it
+ * (`SessionSettings.tools.dynamic`), and shows its calls. The registry lists the kinds.
+ */
+export interface DynamicToolKind {
+  readonly source: DynamicToolRecord['source'];
+  /** Whether a tool name is of this kind, for displays that see only the name. */
+  matches(name: string): boolean;
+  readonly display: ToolDisplay;
+  module(name: string, record: DynamicToolRecord): ToolModule<unknown>;
 }

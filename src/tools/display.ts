@@ -42,6 +42,18 @@ export interface ToolCallExecItem {
   error?: string;
 }
 
+/** A call of an MCP server's tool, as Codex 0.171 emits it (src/tools/mcp-tool.ts). */
+export interface McpToolCallExecItem {
+  id: string;
+  type: 'mcp_tool_call';
+  server: string;
+  tool: string;
+  arguments: unknown;
+  result: { content: unknown[]; structured_content: unknown } | null;
+  error: { message: string } | null;
+  status: 'in_progress' | 'completed' | 'failed';
+}
+
 /** Something that went wrong (a failed call of a tool without an item of its own, an unknown tool). */
 export interface ErrorItem {
   id: string;
@@ -65,7 +77,7 @@ export interface WebSearchItem {
 }
 
 /** An `exec --json` item a tool call produces. */
-export type ToolExecItem = CommandExecutionItem | FileChangeItem | TodoListItem | ToolCallExecItem | ErrorItem | WebSearchItem;
+export type ToolExecItem = CommandExecutionItem | FileChangeItem | TodoListItem | ToolCallExecItem | McpToolCallExecItem | ErrorItem | WebSearchItem;
 
 /** Colours a text for a terminal (`code` is an SGR code such as `31` or `2;3`); identity without colour. */
 export type Paint = (code: string, text: string) => string;
@@ -85,6 +97,8 @@ export interface StartedCall {
   readonly callId: string;
   readonly name: string;
   readonly summary: string;
+  /** The call's arguments as the model sent them (read from the store; null when they are not JSON). */
+  readonly arguments?: () => Promise<unknown>;
 }
 
 /** A call as it ends; `output` reads the text the model got (from the store). */
@@ -97,13 +111,17 @@ export interface CompletedCall {
   readonly interrupted: boolean;
   readonly metadata: Record<string, unknown>;
   output(): Promise<string>;
+  /** The call's arguments as the model sent them (read from the store; null when they are not JSON). */
+  readonly arguments?: () => Promise<unknown>;
+  /** A JSON value the tool stored (`TranscriptStore.putValue`), by the hash its metadata names. */
+  readonly value?: (hash: string) => Promise<unknown>;
 }
 
 /** A tool's display: the item kinds it uses and how its calls map to them. */
 export interface ToolDisplay {
   readonly kinds: readonly AnyExecItemKind[];
   /** The item of a starting call, or null when it shows nothing until it ends. */
-  started(call: StartedCall, id: string): ToolExecItem | null;
+  started(call: StartedCall, id: string): ToolExecItem | null | Promise<ToolExecItem | null>;
   /** The items of an ended call; `id` is the started item's (or a fresh one), `newId` makes more. */
   completed(call: CompletedCall, id: string, newId: () => string): Promise<ToolExecItem[]>;
 }

@@ -9,7 +9,9 @@ import type { ToolCallItem } from '../items/schemas';
 import type { CallFacts } from '../shared/approval-policy';
 import { sha256Hex } from '../store/canonical-json';
 import { applyPatchFunctionSpec, applyPatchTool } from './apply-patch';
-import type { HostedToolModule, ThreadToolSpec, ToolModule, ToolRunOptions, ToolSpec, ToolSpecContext } from './contract';
+import type { DynamicToolKind, DynamicToolRecord, HostedToolModule, ThreadToolSpec, ToolModule, ToolRunOptions, ToolSpec, ToolSpecContext } from './contract';
+import type { ToolDisplay } from './display';
+import { mcpToolKind } from './mcp-tool';
 import { shellTool } from './shell';
 import type { ToolContext, ToolResult } from './types';
 import { updatePlanTool } from './update-plan';
@@ -32,6 +34,27 @@ const BY_NAME = new Map(TOOLS.map((t) => [t.name, t as unknown as ToolModule<unk
 export const HOSTED_TOOLS: readonly HostedToolModule[] = [webSearchTool];
 
 const HOSTED_BY_NAME = new Map(HOSTED_TOOLS.map((t) => [t.name, t]));
+
+/**
+ * The name a call is dispatched by: its `name`, or `<namespace>__<name>` for a call of a
+ * namespaced tool (Codex's MCP tools: `{namespace: "mcp__fix", name: "echo"}` is
+ * `mcp__fix__echo`, the name the thread's tool list records).
+ */
+export function callToolName(call: ToolCallItem): string {
+  const namespace = (call as { namespace?: unknown }).namespace;
+  return typeof namespace === 'string' && namespace !== '' ? `${namespace}__${call.name}` : call.name;
+}
+
+/** The kinds of tools a thread finds at its start (MCP servers'), recorded in `SessionSettings.tools.dynamic`. */
+export const DYNAMIC_TOOL_KINDS: readonly DynamicToolKind[] = [mcpToolKind];
+
+/** Records of a thread's dynamic tools, by model-facing name. */
+export type DynamicTools = Readonly<Record<string, DynamicToolRecord>>;
+
+/** How calls of the tool called `name` are shown: its module's display, or its dynamic kind's. */
+export function toolDisplayFor(name: string): ToolDisplay | undefined {
+  return BY_NAME.get(name)?.display ?? DYNAMIC_TOOL_KINDS.find((kind) => kind.matches(name))?.display;
+}
 
 /** The tool module called `name`, if there is one. */
 export function toolByName(name: string): ToolModule<unknown> | undefined {
@@ -101,18 +124,19 @@ export interface CallDescription {
  * counts as changing files. A call whose arguments do not parse is not run at all
  * (dispatch answers it with the parse error), so it asks nothing and changes nothing.
  */
-export function describeCall(call: ToolCallItem, options: ToolRunOptions, offered?: readonly string[]): CallDescription {
-  const tool = offeredTool(call.name, offered);
+export function describeCall(call: ToolCallItem, options: ToolRunOptions, offered?: readonly string[], dynamic?: DynamicTools): CallDescription {
+  const called = callToolName(call);
+  const tool = offeredTool(called, offered, dynamic);
   const bytes = argumentBytes(call);
   const oversized = bytes > MAX_TOOL_ARGUMENT_BYTES;
-  const name = boundedName(call.name);
+  const name = boundedName(called);
   const base = { argv: null, knownSafe: false, escalate: false, justification: null, mutatesFiles: false };
   if (!tool) {
-    return { name, parallelSafe: false, summary: clip(call.name, 200), timeoutMs: DEFAULT_TIMEOUT_MS, facts: { ...base, approval: 'ask', changesFiles: true } };
+    return { name, parallelSafe: false, summary: clip(called, 200), timeoutMs: DEFAULT_TIMEOUT_MS, facts: { ...base, approval: 'ask', changesFiles: true } };
   }
   const parsed = oversized ? undefined : parseArguments(tool, call);
   if (!parsed?.ok) {
-    const summary = oversized ? `${call.name}: arguments over the ${formatBytes(MAX_TOOL_ARGUMENT_BYTES)} limit (${formatBytes(bytes)})` : call.name;
+    const summary = oversized ? `${called}: arguments over the ${formatBytes(MAX_TOOL_ARGUMENT_BYTES)} limit (${formatBytes(bytes)})` : called;
     return { name, parallelSafe: tool.parallelSafe, summary: clip(summary, 200), timeoutMs: DEFAULT_TIMEOUT_MS, facts: { ...base, approval: 'safe', changesFiles: false } };
   }
   const declared = tool.describe(parsed.args, options);
@@ -133,11 +157,12 @@ export function describeCall(call: ToolCallItem, options: ToolRunOptions, offere
  * arguments produce a failed result that tells the model what went wrong; only
  * infrastructure errors thrown by a tool propagate.
  */
-export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, options: ToolRunOptions, offered?: readonly string[]): Promise<ToolResult> {
-  const tool = offeredTool(call.name, offered);
+export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, options: ToolRunOptions, offered?: readonly string[], dynamic?: DynamicTools): Promise<ToolResult> {
+  const called = callToolName(call);
+  const tool = offeredTool(called, offered, dynamic);
   if (!tool) {
     const available = (offered ?? [...BY_NAME.keys()]).filter((n) => !HOSTED_BY_NAME.has(n));
-    return failure(`unknown tool "${call.name}". Available tools: ${available.join(', ')}`);
+    return failure(`unknown tool "${called}". Available tools: ${available.join(', ')}`);
   }
   const bytes = argumentBytes(call);
   if (bytes > MAX_TOOL_ARGUMENT_BYTES) {
@@ -152,9 +177,16 @@ export async function executeToolCall(call: ToolCallItem, ctx: ToolContext, opti
   return tool.run(parsed.args, ctx, options);
 }
 
-function offeredTool(name: string, offered: readonly string[] | undefined): ToolModule<unknown> | undefined {
+/**
+ * The module of a tool the thread was offered: a registered one, or one the thread found
+ * at its start (`dynamic`, built by its kind from the record).
+ */
+export function offeredTool(name: string, offered: readonly string[] | undefined, dynamic?: DynamicTools): ToolModule<unknown> | undefined {
   if (offered && !offered.includes(name)) return undefined;
-  return BY_NAME.get(name);
+  const registered = BY_NAME.get(name);
+  if (registered) return registered;
+  const record = dynamic && Object.hasOwn(dynamic, name) ? dynamic[name] : undefined;
+  return record ? DYNAMIC_TOOL_KINDS.find((kind) => kind.source === record.source)?.module(name, record) : undefined;
 }
 
 /** Size of what the model sent as the call's arguments, in UTF-8 bytes. Linear; never throws. */

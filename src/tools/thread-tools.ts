@@ -10,11 +10,11 @@
  * the store, whatever the worker's code would produce by then. Threads from before the
  * record keep the three tools they always had (./registry.ts `legacyToolSpecs`).
  */
-import type { SessionSettings } from '../config/settings';
+import type { DynamicToolRecord, SessionSettings } from '../config/settings';
 import { canonicalJson, sha256Hex } from '../store/canonical-json';
 import { ObjectNotFoundError } from '../store/errors';
 import type { TranscriptStore } from '../store/transcript-store';
-import type { ThreadToolSpec, ToolSpecContext } from './contract';
+import type { RequestToolSpec, ThreadToolSpec, ToolSpecContext } from './contract';
 import { LEGACY_TOOL_NAMES, legacyToolSpecs, offeredToolNames, toolSpecsFor } from './registry';
 
 /** What a thread records about its tools (the value of `SessionSettings.tools`). */
@@ -22,6 +22,13 @@ export interface ThreadTools {
   readonly names: string[];
   /** Hash of the canonical JSON of the spec array. */
   readonly specs: string;
+  /** The tools found at thread start (MCP servers'), by name; see `SessionSettings.tools`. */
+  readonly dynamic?: Readonly<Record<string, DynamicToolRecord>>;
+}
+
+/** The records of the thread's tools found at its start (none for threads without MCP servers). */
+export function threadDynamicTools(settings: Pick<SessionSettings, 'tools'>): Readonly<Record<string, DynamicToolRecord>> | undefined {
+  return settings.tools?.dynamic;
 }
 
 /** The tools a new thread with these settings gets, ready to record in its settings. */
@@ -61,12 +68,12 @@ const CACHE_LIMIT = 32;
 
 /** Loads (and on first use stores) each thread's recorded specs; caches them by hash (they are immutable). */
 export class ThreadToolSpecs {
-  private readonly cache = new Map<string, ThreadToolSpec[]>();
+  private readonly cache = new Map<string, RequestToolSpec[]>();
 
   constructor(private readonly store: TranscriptStore) {}
 
   /** The `tools` of the thread's requests; throws {@link ThreadToolsUnavailableError} (see there). */
-  async forThread(settings: SessionSettings): Promise<ThreadToolSpec[]> {
+  async forThread(settings: SessionSettings): Promise<RequestToolSpec[]> {
     if (!settings.tools) return legacyToolSpecs(settings);
     const hash = settings.tools.specs;
     const cached = this.cache.get(hash);
@@ -77,9 +84,9 @@ export class ThreadToolSpecs {
     return specs;
   }
 
-  private async load(hash: string, settings: SessionSettings): Promise<ThreadToolSpec[]> {
+  private async load(hash: string, settings: SessionSettings): Promise<RequestToolSpec[]> {
     try {
-      return (await this.store.getValue(hash, 'store object')) as ThreadToolSpec[];
+      return (await this.store.getValue(hash, 'store object')) as RequestToolSpec[];
     } catch (err) {
       if (!(err instanceof ObjectNotFoundError)) throw err;
     }
@@ -91,6 +98,7 @@ export class ThreadToolSpecs {
   }
 }
 
-function specsHash(specs: readonly ThreadToolSpec[]): string {
+/** The hash under which a spec array is recorded (canonical JSON). */
+export function specsHash(specs: readonly RequestToolSpec[]): string {
   return sha256Hex(canonicalJson(specs));
 }

@@ -1,3 +1,4 @@
+import type { DynamicToolRecord } from '../config/settings';
 import type { ToolOutput } from '../items/schemas';
 import type { SandboxPolicy } from '../shared/sandbox-policy';
 
@@ -44,6 +45,14 @@ export interface ToolContext {
   readonly env?: Readonly<Record<string, string>>;
   /** Stores bytes in the transcript store and returns their hash (the tool activity gives it; e.g. view_image's image). */
   readonly putBlob?: (data: Buffer) => Promise<string>;
+  /** Runs a call of an MCP server's tool on this host (the tool activity gives it; see src/activities/mcp.ts). */
+  readonly mcp?: McpCaller;
+}
+
+/** Calls the tools of the thread's MCP servers (started once per worker process and reused). */
+export interface McpCaller {
+  /** `model` is the thread's (images are sent at the detail Codex uses for it). */
+  call(record: DynamicToolRecord, args: Record<string, unknown>, ctx: Pick<ToolContext, 'signal' | 'heartbeat'>, model: string | undefined): Promise<ToolResult>;
 }
 
 /** See {@link ToolContext.journal}: one string per call, read back by a retry of the call. */

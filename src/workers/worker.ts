@@ -18,6 +18,7 @@ import { createActivities, workspaceActivities, type ActivityDeps } from '../act
 import { createFailoverActivities, type FailoverDeps } from '../activities/failover';
 import { checkoutCheckpoint } from '../checkpoints';
 import { DEFAULT_HOST_LIVENESS_WINDOW_S } from '../config/config';
+import { processMcpPool, type McpClientPool } from '../mcp/pool';
 import { hostTaskQueue } from '../shared/hosts';
 
 /**
@@ -110,6 +111,8 @@ export class HostWorkers {
     readonly hostId: string,
     readonly shared: Worker,
     readonly host: Worker,
+    /** The MCP servers the workers started: stopped when the workers have stopped. */
+    private readonly mcpPool?: McpClientPool,
   ) {}
 
   /** The host's own task queue. */
@@ -126,6 +129,7 @@ export class HostWorkers {
       this.shared.run().finally(stopOther(this.host)),
       this.host.run().finally(stopOther(this.shared)),
     ]);
+    await this.mcpPool?.closeAll();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
@@ -177,5 +181,5 @@ export async function createHostWorkers(options: HostWorkerOptions): Promise<Hos
     activities: workspaceActivities(activities),
     identity,
   });
-  return new HostWorkers(options.hostId, shared, host);
+  return new HostWorkers(options.hostId, shared, host, options.deps.mcpPool ?? processMcpPool);
 }

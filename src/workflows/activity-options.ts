@@ -78,3 +78,17 @@ export function checkpointOptions(t: ActivityTimings, taskQueue: string): Activi
     retry: { initialInterval: t.retryInitialMs, backoffCoefficient: 2, maximumInterval: t.retryMaxMs, maximumAttempts: CHECKPOINT_MAX_ATTEMPTS },
   };
 }
+
+/**
+ * Listing a thread's MCP tools on its host: each server's start is bounded by its own
+ * startup timeout and the activity heartbeats, so the start-to-close timeout is only a
+ * backstop; a few attempts, then the thread goes on without MCP tools.
+ */
+export function mcpListingOptions(t: ActivityTimings, taskQueue: string): ActivityOptions {
+  return {
+    taskQueue,
+    startToCloseTimeout: 10 * 60_000,
+    heartbeatTimeout: t.toolHeartbeatMs,
+    retry: { initialInterval: t.retryInitialMs, backoffCoefficient: 2, maximumInterval: t.retryMaxMs, maximumAttempts: 3 },
+  };
+}

@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CompactResult } from '../activities/compaction';
 import type { HostMove } from '../activities/failover';
-import type { ContextState, OutputRef, ToolCallRef } from '../activities/types';
+import type { ContextState, McpStartupFailure, OutputRef, ToolCallRef } from '../activities/types';
 import type { SessionSettings } from '../config/settings';
 import type { CheckpointOutcome } from '../checkpoints/types';
 import type { Usage } from '../items/schemas';
@@ -330,6 +330,8 @@ export interface SessionView extends SessionState {
   /** The turn running now, if any. */
   readonly runningTurn: number | null;
   readonly queuedInputs: number;
+  /** MCP servers that failed to start when the thread listed its tools (absent: none failed, or none listed yet). */
+  readonly mcpFailures?: McpStartupFailure[];
 }
 
 /** The session's current state. */

@@ -37,8 +37,10 @@ import type { HostMove } from '../activities/failover';
 import type { SessionSettings } from '../config/settings';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { NO_CONTEXT } from '../shared/context-state';
+import { workspaceTaskQueue } from '../shared/hosts';
 import { turnWorkflowId } from '../shared/ids';
-import { storeOptions, userTextStoreOptions } from './activity-options';
+import type { McpStartupFailure } from '../activities/types';
+import { mcpListingOptions, storeOptions, userTextStoreOptions } from './activity-options';
 import { validateUserText } from './decisions';
 import {
   compactUpdate,
@@ -96,8 +98,9 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
   let nextCompaction = 1;
   const compactions = new Map<number, ManualCompaction | ApplicationFailure>();
   const rewinds = new Map<number, RewindResult | ApplicationFailure>();
+  let mcpFailures: McpStartupFailure[] = [];
 
-  setHandler(sessionQuery, () => ({ ...state, threadId, settings, runningTurn, queuedInputs: queue.length }), { description: HANDLER_DESCRIPTIONS.session });
+  setHandler(sessionQuery, () => ({ ...state, threadId, settings, runningTurn, queuedInputs: queue.length, ...(mcpFailures.length > 0 ? { mcpFailures } : {}) }), { description: HANDLER_DESCRIPTIONS.session });
   const validateInput = (args: unknown) => {
     const problem = validateUserText((args as { text?: unknown } | undefined)?.text, MAX_USER_INPUT_BYTES);
     if (problem) throw new Error(problem);
@@ -198,6 +201,8 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
       continue;
     }
     if (next.settings) settings = applyChange(settings, next.settings);
+    // Data only: threads without MCP servers (every recorded history) never list.
+    if (settings.mcpServers !== undefined && settings.tools && settings.tools.dynamic === undefined) await listMcpTools();
     const user = next.item !== undefined ? { userItem: next.item } : await userMessage(next.text);
     runningTurn = next.turn;
     markTurn(settings, 'running');
@@ -235,6 +240,25 @@ export async function SessionWorkflow(input: SessionInput): Promise<SessionState
     };
     runningTurn = null;
     markTurn(settings, result.status);
+  }
+
+  /**
+   * Starts the thread's MCP servers on its host and adds their tools to the thread's tool
+   * list, once, before its first turn (src/activities/mcp.ts). Servers that fail are
+   * reported through the session query; if the listing itself fails, the thread goes on
+   * with its built-in tools and says why.
+   */
+  async function listMcpTools(): Promise<void> {
+    const options = mcpListingOptions(settings.timings, workspaceTaskQueue(settings));
+    try {
+      const listed = await proxyActivities<Activities>(options).listMcpTools.executeWithOptions({ ...options, summary: 'mcp: start servers and list tools' }, [{ threadId, settings }]);
+      settings = { ...settings, tools: listed.tools };
+      mcpFailures = listed.failures;
+    } catch (err) {
+      if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+      settings = { ...settings, tools: { ...settings.tools!, dynamic: {} } };
+      mcpFailures = [{ server: '*', message: `the MCP servers (mcp_servers) could not be listed: ${err.cause?.message ?? err.message}` }];
+    }
   }
 
   /**

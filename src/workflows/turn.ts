@@ -454,6 +454,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
             ...(current.provider.envKey ? { secretEnvNames: [current.provider.envKey] } : {}),
             ...(current.toolEnvironment ? { environment: current.toolEnvironment } : {}),
             ...(current.tools ? { toolNames: current.tools.names, model: current.model } : {}),
+            ...(current.tools?.dynamic && Object.hasOwn(current.tools.dynamic, call.name) ? { dynamicTool: current.tools.dynamic[call.name] } : {}),
             sandbox: sandboxed ? sandboxPolicyFor(current) : null,
           },
         ]);
