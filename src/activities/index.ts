@@ -5,6 +5,7 @@
 import type { TranscriptStore } from '../store/transcript-store';
 import { createCheckpointActivities } from './checkpoints';
 import { createCompactionActivities } from './compaction';
+import { createExecSessionActivities } from './exec-sessions';
 import { createInferenceActivities } from './inference';
 import { ModelClients } from './model-client';
 import { classifyingStoreErrors } from './store-errors';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...classifyingStoreErrors(createToolActivities({ store: deps.store, stepHook: deps.toolStepHook, env: deps.toolEnvironment })),
     ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
     ...classifyingStoreErrors(createCheckpointActivities({ store: deps.store, checkpointRoot: deps.checkpointRoot })),
+    ...createExecSessionActivities(),
   };
   return deps.storeIdentity ? checkingThreadStore(activities, deps.storeIdentity) : activities;
 }
@@ -53,7 +55,7 @@ export type Activities = ReturnType<typeof createActivities>;
  * The activities that touch the workspace (tools; AGENTS.md and environment reading): a
  * host's own worker serves these on the host's task queue (see src/shared/hosts.ts).
  */
-export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace', 'restoreWorkspace'] as const satisfies readonly (keyof Activities)[];
+export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace', 'restoreWorkspace', 'endExecSessions'] as const satisfies readonly (keyof Activities)[];
 
 /** The workspace activities of `all`, for the host queue's worker. */
 export function workspaceActivities(all: Activities): Pick<Activities, (typeof WORKSPACE_ACTIVITIES)[number]> {
@@ -63,6 +65,7 @@ export function workspaceActivities(all: Activities): Pick<Activities, (typeof W
     runTool: (input) => all.runTool(input),
     checkpointWorkspace: (input) => all.checkpointWorkspace(input),
     restoreWorkspace: (input) => all.restoreWorkspace(input),
+    endExecSessions: (input) => all.endExecSessions(input),
   };
 }
 export * from './types';
@@ -70,4 +73,5 @@ export type { CompactInput, CompactResult, CompactionReason } from './compaction
 export { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from './inference-errors';
 export { currentHostFacts, type HostFacts } from './turn-setup';
 export type { StoreIdentity } from './store-identity';
+export type { EndExecSessionsInput } from './exec-sessions';
 export type { CheckpointInput, RestoreWorkspaceInput, RestoreWorkspaceResult } from './checkpoints';

@@ -67,6 +67,7 @@ export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps
     environments.set(input.environment, loaded);
     return loaded;
   };
+  const markers = { get: (key: string) => store.getMarker(key), put: (key: string, value: string) => store.putMarker(key, value) };
   return {
     /** Runs one tool call; see the module comment for the retry rules. */
     async runTool(input: RunToolInput): Promise<RunToolResult> {
@@ -87,7 +88,11 @@ export function createToolActivities({ store, stepHook, env: toolEnv }: ToolDeps
       const journal: CallJournal = { read: () => store.getMarker(`${markerKey}.journal`), write: (value) => store.putMarker(`${markerKey}.journal`, value) };
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(await environmentOf(input), input.secretEnvNames), putBlob: (data) => store.putBlob(data) },
+        {
+          cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook,
+          env: withoutNames(await environmentOf(input), input.secretEnvNames), putBlob: (data) => store.putBlob(data),
+          threadId: input.threadId, turn: input.turn, markers,
+        },
         { shellTimeoutMs: input.shellTimeoutMs, ...(input.model !== undefined ? { model: input.model } : {}) },
         input.toolNames ?? LEGACY_TOOL_NAMES,
       );

@@ -12,6 +12,7 @@ import { applyPatchFunctionSpec, applyPatchTool } from './apply-patch';
 import type { ToolModule, ToolRunOptions, ToolSpec, ToolSpecContext } from './contract';
 import { shellTool } from './shell';
 import type { ToolContext, ToolResult } from './types';
+import { execCommandTool, writeStdinTool } from './unified-exec';
 import { updatePlanTool } from './update-plan';
 import { viewImageTool } from './view-image';
 
@@ -19,6 +20,8 @@ export type { ToolRunOptions } from './contract';
 
 /** Every tool, in the order a new thread is offered them. Adding a tool: one line here. */
 export const TOOLS: readonly ToolModule<never>[] = [
+  execCommandTool,
+  writeStdinTool,
   shellTool,
   applyPatchTool,
   updatePlanTool,
