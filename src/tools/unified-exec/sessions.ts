@@ -11,7 +11,9 @@
  * used, as Codex prunes its process store. Every session remembers the turn that started
  * it, so a turn's end (or its interrupt) ends that turn's sessions.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import * as pty from '@lydell/node-pty';
 
 /** At most this many sessions run on one host at once (Codex 0.171's limit). */
@@ -20,6 +22,9 @@ export const MAX_EXEC_SESSIONS = 64;
 const MAX_PENDING_BYTES = 1024 * 1024;
 /** How long a killed session's processes get to go after SIGHUP before SIGKILL. */
 const KILL_GRACE_MS = 200;
+/** After exit, output counts as complete once the PTY has been quiet this long (at most 50 rounds). */
+const DRAIN_QUIET_MS = 25;
+const DRAIN_MAX_ROUNDS = 50;
 
 /** What to start: the argv (already wrapped by the sandbox when there is one), where, with what environment. */
 export interface SessionSpawn {
@@ -28,7 +33,7 @@ export interface SessionSpawn {
   readonly argv: readonly [string, ...string[]];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
-  /** False: the model asked for plain output (Codex's `tty: false`); CRLF is shown as LF. */
+  /** True: a PTY (node-pty); false (Codex's default): pipes, stdin closed. */
   readonly tty: boolean;
 }
 
@@ -46,6 +51,7 @@ export class ExecSession {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private dropped = 0;
+  private received = 0;
   private exit: number | null = null;
   private readonly waiters = new Set<() => void>();
   /** When it was last started or written to, for least-recently-used pruning. */
@@ -55,12 +61,11 @@ export class ExecSession {
     readonly id: number,
     readonly threadId: string,
     readonly turn: number,
-    private readonly proc: pty.IPty,
-    private readonly plain: boolean,
+    private readonly proc: SessionProcess,
   ) {
-    proc.onData((data) => this.push(Buffer.from(data, 'utf8')));
-    proc.onExit(({ exitCode, signal }) => {
-      this.exit = signal ? 128 + signal : exitCode;
+    proc.onData((data) => this.push(data));
+    proc.onExit((code) => {
+      this.exit = code;
       this.wake();
     });
   }
@@ -81,6 +86,11 @@ export class ExecSession {
     if (!this.exited && chars !== '') this.proc.write(chars);
   }
 
+  /** False for a command started without a terminal (`tty: false`): its stdin is closed. */
+  get acceptsInput(): boolean {
+    return this.proc.tty;
+  }
+
   /**
    * Waits until the command exits, `ms` pass, or `signal` aborts, then takes the output
    * gathered since the last read. Returns early on exit, as Codex does.
@@ -99,14 +109,22 @@ export class ExecSession {
         signal?.addEventListener('abort', done, { once: true });
       });
     }
-    // node-pty may deliver the last bytes just after the exit event.
-    if (this.exited) await new Promise((resolve) => setImmediate(resolve));
+    // node-pty delivers the last bytes after the exit event: read until the PTY is quiet.
+    if (this.exited) await this.drain();
     const raw = Buffer.concat(this.pending).toString('utf8');
-    const chunk = { output: this.plain ? raw.replace(/\r\n/g, '\n') : raw, exitCode: this.exit, droppedBytes: this.dropped };
+    const chunk = { output: raw, exitCode: this.exit, droppedBytes: this.dropped };
     this.pending = [];
     this.pendingBytes = 0;
     this.dropped = 0;
     return chunk;
+  }
+
+  private async drain(): Promise<void> {
+    for (let i = 0; i < DRAIN_MAX_ROUNDS; i++) {
+      const before = this.received;
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_QUIET_MS));
+      if (this.received === before) return;
+    }
   }
 
   /** Ends the command and everything it started: SIGHUP to its process group, SIGKILL shortly after. */
@@ -119,6 +137,7 @@ export class ExecSession {
   }
 
   private push(data: Buffer): void {
+    this.received += data.length;
     this.pending.push(data);
     this.pendingBytes += data.length;
     while (this.pendingBytes > MAX_PENDING_BYTES && this.pending.length > 1) {
@@ -150,10 +169,9 @@ export class ExecSessions {
    */
   start(spec: SessionSpawn): ExecSession {
     this.pruneIfFull();
-    const [file, ...args] = spec.argv;
-    const proc = pty.spawn(file, args, { name: spec.env.TERM ?? 'dumb', cols: 200, rows: 50, cwd: spec.cwd, env: { ...spec.env } });
+    const proc = spec.tty ? spawnInPty(spec) : spawnWithPipes(spec);
     const id = this.freshId(spec.threadId);
-    const session = new ExecSession(id, spec.threadId, spec.turn, proc, !spec.tty);
+    const session = new ExecSession(id, spec.threadId, spec.turn, proc);
     this.sessions.set(key(spec.threadId, id), session);
     return session;
   }
@@ -208,6 +226,62 @@ export class ExecSessions {
   }
 }
 
+/** What a session needs of its process, whether it runs in a PTY or with pipes. */
+interface SessionProcess {
+  readonly pid: number;
+  readonly tty: boolean;
+  write(chars: string): void;
+  onData(listener: (data: Buffer) => void): void;
+  /** The exit code, or 128+N for signal N. */
+  onExit(listener: (code: number) => void): void;
+}
+
+/** `tty: true`: a real terminal (node-pty); the command leads its own session and process group. */
+function spawnInPty(spec: SessionSpawn): SessionProcess {
+  const [file, ...args] = spec.argv;
+  const proc = pty.spawn(file, args, { name: spec.env.TERM ?? 'dumb', cols: 200, rows: 50, cwd: spec.cwd, env: { ...spec.env } });
+  return {
+    pid: proc.pid,
+    tty: true,
+    write: (chars) => proc.write(chars),
+    onData: (listener) => void proc.onData((data) => listener(Buffer.from(data, 'utf8'))),
+    onExit: (listener) => void proc.onExit(({ exitCode, signal }) => listener(signal ? 128 + signal : exitCode)),
+  };
+}
+
+/**
+ * `tty: false` (Codex's default): plain pipes, stdout and stderr interleaved, stdin closed
+ * as Codex has it, in a new process group. Pipes also lose no output at exit, which a
+ * PTY's last bytes can be.
+ */
+function spawnWithPipes(spec: SessionSpawn): SessionProcess {
+  const [file, ...args] = spec.argv;
+  const child = spawn(file, args, { cwd: spec.cwd, env: { ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const started = child.pid;
+  let spawnError: Error | undefined;
+  child.once('error', (err) => (spawnError = err));
+  return {
+    pid: started ?? -1,
+    tty: false,
+    write: () => undefined,
+    onData(listener) {
+      child.stdout.on('data', listener);
+      child.stderr.on('data', listener);
+    },
+    onExit(listener) {
+      if (started === undefined) {
+        // The program could not be started (ENOENT, EACCES): say so as its output, exit 127.
+        setImmediate(() => {
+          child.stdout.emit('data', Buffer.from(`failed to start ${file}: ${spawnError?.message ?? 'unknown error'}\n`));
+          listener(127);
+        });
+        return;
+      }
+      child.once('exit', (code, signal) => listener(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
+    },
+  };
+}
+
 let host: ExecSessions | undefined;
 
 /** The sessions of this process (one registry per worker process). */
@@ -221,6 +295,8 @@ function key(threadId: string, id: number): string {
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  // A process that never started has no pid; kill(-1) would signal everything.
+  if (!(pid > 1)) return;
   try {
     process.kill(-pid, signal);
   } catch {

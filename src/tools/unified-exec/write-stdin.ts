@@ -104,6 +104,9 @@ export const writeStdinTool = defineTool<WriteStdinArgs>({
       if (note && note.host !== hostExecSessions().incarnation) return failure(sessionGoneMessage(id), id);
       return failure(`write_stdin failed: Unknown process id ${id}`, id);
     }
+    if ((args.chars ?? '') !== '' && !session.acceptsInput) {
+      return failure(`write_stdin failed: session ${id} was started without a terminal (tty: false), so its stdin is closed; poll it with empty chars, or start the command with tty: true to write to it`, id);
+    }
     session.write(args.chars ?? '');
     return yieldChunk(session, writeYieldMs(args), args.max_output_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS, ctx, startedAt);
   },
