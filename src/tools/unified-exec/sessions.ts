@@ -11,7 +11,8 @@
  * used, as Codex prunes its process store. Every session remembers the turn that started
  * it, so a turn's end (or its interrupt) ends that turn's sessions.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import * as pty from '@lydell/node-pty';
@@ -162,6 +163,7 @@ export class ExecSessions {
   private readonly sessions = new Map<string, ExecSession>();
   /** Tells this process's sessions from those of an earlier (stopped) worker. */
   readonly incarnation = randomUUID();
+  private readonly watchdog = new SessionWatchdog();
 
   /**
    * Starts a command in a new PTY session and returns it. Throws what node-pty throws
@@ -172,6 +174,10 @@ export class ExecSessions {
     const proc = spec.tty ? spawnInPty(spec) : spawnWithPipes(spec);
     const id = this.freshId(spec.threadId);
     const session = new ExecSession(id, spec.threadId, spec.turn, proc);
+    if (proc.pid > 1) {
+      this.watchdog.watch(proc.pid);
+      proc.onExit(() => this.watchdog.forget(proc.pid));
+    }
     this.sessions.set(key(spec.threadId, id), session);
     return session;
   }
@@ -280,6 +286,55 @@ function spawnWithPipes(spec: SessionSpawn): SessionProcess {
       child.once('exit', (code, signal) => listener(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
     },
   };
+}
+
+/**
+ * Kills the process groups of this worker's sessions when the worker dies, however it
+ * dies (SIGKILL, the OOM killer): a PTY's hang-up alone does not reliably reach them (a
+ * process that ignores SIGHUP, or one whose terminal is not its controlling one). A
+ * small detached `sh` reads `+pgid`/`-pgid` lines from a pipe the worker holds; end of
+ * input means the worker is gone, and it SIGKILLs every group still listed.
+ */
+class SessionWatchdog {
+  private watcher: ChildProcessByStdio<Writable, null, null> | undefined;
+
+  watch(pgid: number): void {
+    this.send(`+${pgid}`);
+  }
+
+  forget(pgid: number): void {
+    this.send(`-${pgid}`);
+  }
+
+  private send(line: string): void {
+    try {
+      this.watcher ??= startWatcher();
+      this.watcher.stdin.write(`${line}\n`);
+    } catch {
+      // Without a watchdog, sessions still end with their turn; only a crash could leak them.
+    }
+  }
+}
+
+const WATCHER_SCRIPT = [
+  'groups=" "',
+  'while read -r line; do',
+  '  case "$line" in',
+  '    +*) groups="$groups${line#+} " ;;',
+  '    -*) groups=$(printf "%s" "$groups" | sed "s/ ${line#-} / /") ;;',
+  '  esac',
+  'done',
+  'for g in $groups; do kill -9 "-$g" 2>/dev/null; done',
+].join('\n');
+
+function startWatcher(): ChildProcessByStdio<Writable, null, null> {
+  const watcher = spawn('/bin/sh', ['-c', WATCHER_SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  watcher.on('error', () => undefined);
+  watcher.stdin.on('error', () => undefined);
+  // The worker must be able to exit while its watchdog waits.
+  watcher.unref();
+  (watcher.stdin as Writable & { unref?: () => void }).unref?.();
+  return watcher;
 }
 
 let host: ExecSessions | undefined;
