@@ -71,17 +71,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'reasoning', prompt: 'think first', steps: [{ kind: 'message', reasoning: 'Weighing the options', text: 'Thought it through.' }] },
   { name: 'shell-ok', prompt: 'run a command', steps: [{ kind: 'command', cmd: 'echo hello' }] },
   { name: 'shell-failing', prompt: 'run a failing command', steps: [{ kind: 'command', cmd: 'echo oops >&2; exit 3' }] },
-  {
-    name: 'shell-timed-out',
-    prompt: 'run a slow command',
-    steps: [{ kind: 'command', cmd: 'sleep 3; echo late', timeoutMs: 250 }],
-    difference: {
-      why:
-        'Codex 0.171 leaves a command that outlives its yield time running as a unified-exec session and never ' +
-        'completes its item; Unroll kills it at its timeout and completes the item as failed (exit code 124).',
-      unrollOnly: ['item.completed:command_execution'],
-    },
-  },
+  { name: 'shell-timed-out', prompt: 'run a slow command', steps: [{ kind: 'command', cmd: 'sleep 3; echo late', timeoutMs: 250 }] },
   { name: 'patch-ok', prompt: 'add two files', steps: [{ kind: 'patch', patch: patch('*** Add File: b.txt\n+bee\n*** Add File: a.txt\n+ay') }] },
   {
     name: 'patch-update-delete',

@@ -31,6 +31,8 @@ import { sessionMarkerKey } from './session-markers';
 export const EXEC_YIELD = { defaultMs: 10_000, minMs: 250, maxMs: 30_000 } as const;
 /** The shell a command runs with when the model names none. */
 export const DEFAULT_EXEC_SHELL = '/bin/bash';
+/** How a call's summary starts (the command's display form follows). */
+const SUMMARY_PREFIX = 'exec_command: ';
 /** Heartbeats while a call waits for its command. */
 const HEARTBEAT_INTERVAL_MS = 500;
 /** Beyond the yield time, how long the activity may take (start-up, store writes). */
@@ -156,7 +158,7 @@ export const execCommandTool = defineTool<ExecCommandArgs>({
     const knownSafe = isKnownSafeCommand(argv);
     const escalate = args.sandbox_permissions === 'require_escalated' || args.with_escalated_permissions === true;
     return {
-      summary: `exec_command: ${displayCommand(argv)}`,
+      summary: `${SUMMARY_PREFIX}${displayCommand(argv)}`,
       timeoutMs: clampMs(args.yield_time_ms ?? EXEC_YIELD.defaultMs, EXEC_YIELD) + ACTIVITY_MARGIN_MS,
       approval: 'policy',
       argv,
@@ -168,15 +170,18 @@ export const execCommandTool = defineTool<ExecCommandArgs>({
   },
   display: {
     kinds: [commandExecutionKind],
-    started: (call, id) => ({ id, type: 'command_execution', command: call.summary.replace(/^exec_command: /, ''), aggregated_output: '', exit_code: null, status: 'in_progress' }),
+    // A call whose arguments do not parse never runs and, as in Codex, shows no item.
+    started: (call, id) =>
+      call.summary.startsWith(SUMMARY_PREFIX) ? { id, type: 'command_execution', command: call.summary.slice(SUMMARY_PREFIX.length), aggregated_output: '', exit_code: null, status: 'in_progress' } : null,
     async completed(call, id) {
       const meta = call.metadata;
+      if (!call.summary?.startsWith(SUMMARY_PREFIX)) return [];
       // Codex leaves the item of a command that outlives its call open (it never completes it).
       if (meta.running === true) return [];
       return [{
         id,
         type: 'command_execution',
-        command: call.summary?.replace(/^exec_command: /, '') ?? '',
+        command: call.summary.slice(SUMMARY_PREFIX.length),
         aggregated_output: typeof meta.exitCode === 'number' ? execChunkBody(await call.output()) : '',
         exit_code: typeof meta.exitCode === 'number' ? meta.exitCode : null,
         status: call.success ? 'completed' : 'failed',

@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { usesUnifiedExec } from './choice';
 import { defineTool, type ToolSpec } from '../contract';
+import { commandExecutionKind } from '../display';
 import type { ToolContext, ToolResult } from '../types';
 import { clampMs, yieldChunk } from './exec-command';
 import { DEFAULT_MAX_OUTPUT_TOKENS } from './format';
@@ -93,7 +94,7 @@ export const writeStdinTool = defineTool<WriteStdinArgs>({
     };
   },
   // Codex shows nothing for write_stdin in `exec --json`; the session's command item stays as it was.
-  display: { kinds: [], started: () => null, completed: () => Promise.resolve([]) },
+  display: { kinds: [commandExecutionKind], started: () => null, completed: () => Promise.resolve([]) },
   async run(args, ctx: ToolContext) {
     const startedAt = Date.now();
     const id = args.session_id;
