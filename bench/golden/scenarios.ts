@@ -6,9 +6,9 @@
  * A script says what the model does ("run this command", "apply this patch"), not which
  * tool it calls: each step is rendered for the tools the request offers. Codex 0.171
  * offers `exec_command` ({cmd}, run as `<user shell> -lc cmd`) and a freeform
- * `apply_patch`; Unroll offers `shell` (argv) today, so a command becomes
- * `["/bin/bash", "-lc", cmd]` there, the argv Codex runs, and both render it as
- * `/bin/bash -lc '…'`. When Unroll offers `exec_command` too, it is called as Codex's.
+ * `apply_patch`; so does Unroll for the script's model (`gpt-5.5`). For a thread with
+ * `shell` instead, a command becomes `["/bin/bash", "-lc", cmd]`, the argv Codex runs,
+ * and both render it as `/bin/bash -lc '…'`.
  *
  * Every response reports the same fixed usage, so `turn.completed.usage` compares
  * exactly whatever the prompt's size.
