@@ -4,6 +4,7 @@
  * truncation, sessions that end, unknown and lost sessions, and bad arguments going back
  * to the model as tool errors.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -106,6 +107,22 @@ describe('unified exec (exec_command + write_stdin)', () => {
     const result = await call('exec_command', { cmd: 'x', shell: '/no/such/shell' });
     expect(result).toMatchObject({ success: false, metadata: { exitCode: 127, running: false } });
     expect(result.output).toContain('failed to start /no/such/shell');
+  });
+
+  test('sessions run in the thread’s sandbox: read-only refuses a write to the workspace, workspace-write allows it (in a PTY too)', async () => {
+    const run = (cmd: string, mode: 'read-only' | 'workspace-write') =>
+      executeToolCall(
+        functionCall('exec_command', { cmd, tty: true, login: false, yield_time_ms: 5000 }) as unknown as ToolCallItem,
+        { ...ctx(), sandbox: { mode, workspace, writableRoots: [], networkAccess: false } },
+        OPTIONS,
+        TOOLS,
+      );
+    const refused = await run('echo ro > read-only.txt', 'read-only');
+    expect(refused.output).toMatch(/Process exited with code [1-9]/);
+    expect(refused.output).toContain('Read-only file system');
+    expect(existsSync(path.join(workspace, 'read-only.txt'))).toBe(false);
+    expect((await run('echo rw > writable.txt', 'workspace-write')).output).toContain('Process exited with code 0');
+    expect(readFileSync(path.join(workspace, 'writable.txt'), 'utf8')).toBe('rw\n');
   });
 
   test('bad arguments go back to the model as tool errors and run nothing', async () => {
