@@ -6,9 +6,9 @@
  * A script says what the model does ("run this command", "apply this patch"), not which
  * tool it calls: each step is rendered for the tools the request offers. Codex 0.171
  * offers `exec_command` ({cmd}, run as `<user shell> -lc cmd`) and a freeform
- * `apply_patch`; Unroll offers `shell` (argv) today, so a command becomes
- * `["/bin/bash", "-lc", cmd]` there, the argv Codex runs, and both render it as
- * `/bin/bash -lc '…'`. When Unroll offers `exec_command` too, it is called as Codex's.
+ * `apply_patch`; so does Unroll for the script's model (`gpt-5.5`). For a thread with
+ * `shell` instead, a command becomes `["/bin/bash", "-lc", cmd]`, the argv Codex runs,
+ * and both render it as `/bin/bash -lc '…'`.
  *
  * Every response reports the same fixed usage, so `turn.completed.usage` compares
  * exactly whatever the prompt's size.
@@ -74,17 +74,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'reasoning', prompt: 'think first', steps: [{ kind: 'message', reasoning: 'Weighing the options', text: 'Thought it through.' }] },
   { name: 'shell-ok', prompt: 'run a command', steps: [{ kind: 'command', cmd: 'echo hello' }] },
   { name: 'shell-failing', prompt: 'run a failing command', steps: [{ kind: 'command', cmd: 'echo oops >&2; exit 3' }] },
-  {
-    name: 'shell-timed-out',
-    prompt: 'run a slow command',
-    steps: [{ kind: 'command', cmd: 'sleep 3; echo late', timeoutMs: 250 }],
-    difference: {
-      why:
-        'Codex 0.171 leaves a command that outlives its yield time running as a unified-exec session and never ' +
-        'completes its item; Unroll kills it at its timeout and completes the item as failed (exit code 124).',
-      unrollOnly: ['item.completed:command_execution'],
-    },
-  },
+  { name: 'shell-timed-out', prompt: 'run a slow command', steps: [{ kind: 'command', cmd: 'sleep 3; echo late', timeoutMs: 250 }] },
   { name: 'patch-ok', prompt: 'add two files', steps: [{ kind: 'patch', patch: patch('*** Add File: b.txt\n+bee\n*** Add File: a.txt\n+ay') }] },
   {
     name: 'patch-update-delete',

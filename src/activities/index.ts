@@ -5,6 +5,7 @@
 import type { TranscriptStore } from '../store/transcript-store';
 import { createCheckpointActivities } from './checkpoints';
 import { createCompactionActivities } from './compaction';
+import { createExecSessionActivities } from './exec-sessions';
 import { createInferenceActivities } from './inference';
 import { McpHost } from './mcp';
 import { processMcpPool, type McpClientPool } from '../mcp/pool';
@@ -50,6 +51,7 @@ export function createActivities(deps: ActivityDeps) {
     ...classifyingStoreErrors({ listMcpTools: (input: ListMcpToolsInput) => mcp.listMcpTools(input) }),
     ...createCompactionActivities({ store: deps.store, clients, host: deps.host }),
     ...classifyingStoreErrors(createCheckpointActivities({ store: deps.store, checkpointRoot: deps.checkpointRoot })),
+    ...createExecSessionActivities(),
   };
   return deps.storeIdentity ? checkingThreadStore(activities, deps.storeIdentity) : activities;
 }
@@ -61,7 +63,7 @@ export type Activities = ReturnType<typeof createActivities>;
  * The activities that touch the workspace (tools; AGENTS.md and environment reading): a
  * host's own worker serves these on the host's task queue (see src/shared/hosts.ts).
  */
-export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace', 'restoreWorkspace', 'listMcpTools'] as const satisfies readonly (keyof Activities)[];
+export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace', 'restoreWorkspace', 'listMcpTools', 'endExecSessions'] as const satisfies readonly (keyof Activities)[];
 
 /** The workspace activities of `all`, for the host queue's worker. */
 export function workspaceActivities(all: Activities): Pick<Activities, (typeof WORKSPACE_ACTIVITIES)[number]> {
@@ -72,6 +74,7 @@ export function workspaceActivities(all: Activities): Pick<Activities, (typeof W
     checkpointWorkspace: (input) => all.checkpointWorkspace(input),
     restoreWorkspace: (input) => all.restoreWorkspace(input),
     listMcpTools: (input) => all.listMcpTools(input),
+    endExecSessions: (input) => all.endExecSessions(input),
   };
 }
 export * from './types';
@@ -80,4 +83,5 @@ export { InferenceFailureType, NON_RETRYABLE_INFERENCE_FAILURES } from './infere
 export { currentHostFacts, type HostFacts } from './turn-setup';
 export { recordMcpServers } from './mcp';
 export type { StoreIdentity } from './store-identity';
+export type { EndExecSessionsInput } from './exec-sessions';
 export type { CheckpointInput, RestoreWorkspaceInput, RestoreWorkspaceResult } from './checkpoints';

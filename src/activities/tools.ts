@@ -71,6 +71,7 @@ export function createToolActivities({ store, stepHook, env: toolEnv, mcp }: Too
     environments.set(input.environment, loaded);
     return loaded;
   };
+  const markers = { get: (key: string) => store.getMarker(key), put: (key: string, value: string) => store.putMarker(key, value) };
   return {
     /** Runs one tool call; see the module comment for the retry rules. */
     async runTool(input: RunToolInput): Promise<RunToolResult> {
@@ -94,7 +95,12 @@ export function createToolActivities({ store, stepHook, env: toolEnv, mcp }: Too
       const journal: CallJournal = { read: () => store.getMarker(`${markerKey}.journal`), write: (value) => store.putMarker(`${markerKey}.journal`, value) };
       const result = await executeToolCall(
         item,
-        { cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook, env: withoutNames(await environmentOf(input), input.secretEnvNames), putBlob: (data) => store.putBlob(data), ...(mcp ? { mcp: mcp.caller(input.environment, input.cwd) } : {}) },
+        {
+          cwd: input.cwd, signal: env.signal, heartbeat: env.heartbeat, callId: item.call_id, sandbox: input.sandbox, attempt: env.attempt, journal, stepHook,
+          env: withoutNames(await environmentOf(input), input.secretEnvNames), putBlob: (data) => store.putBlob(data),
+          threadId: input.threadId, turn: input.turn, markers,
+          ...(mcp ? { mcp: mcp.caller(input.environment, input.cwd) } : {}),
+        },
         { shellTimeoutMs: input.shellTimeoutMs, ...(input.model !== undefined ? { model: input.model } : {}) },
         offered,
         dynamic,

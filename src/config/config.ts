@@ -209,6 +209,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
       webSearch: webSearchMode(c, providerName),
       projectDocs: { maxBytes: c.project_doc_max_bytes ?? AGENTS_MD_BUDGET_BYTES, fallbackFilenames: c.project_doc_fallback_filenames ?? [], globalDir: home },
       shellTimeoutMs: c.unroll?.shell_timeout_ms ?? 10_000,
+      ...(c.unroll?.command_tool ? { commandTool: c.unroll.command_tool } : {}),
       toolTaskQueue: pin.taskQueue,
       host: pin,
       checkpoints: checkpointSettings(c),

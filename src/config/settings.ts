@@ -131,6 +131,8 @@ export const SessionSettings = z.object({
     .optional(),
   /** Default shell command timeout when the model gives none. */
   shellTimeoutMs: z.number().int().positive(),
+  /** `[unroll] command_tool`: the command tool a new thread gets (absent: by model; src/tools/unified-exec/choice.ts). */
+  commandTool: z.enum(['exec_command', 'shell']).optional(),
   /**
    * Task queue of the host that has the workspace. Threads with a `host` pin have it
    * equal to the pin's queue; older threads without a pin run their tools here.

@@ -97,6 +97,8 @@ export const UnrollTableToml = z.strictObject({
   host_id: z.string().optional(),
   /** Default shell command timeout when the model gives none. */
   shell_timeout_ms: z.number().int().positive().max(MAX_SHELL_TIMEOUT_MS).optional(),
+  /** The command tool of new threads: Codex's `exec_command` + `write_stdin`, or `shell` (absent: by model; src/tools/unified-exec/choice.ts). */
+  command_tool: z.enum(['exec_command', 'shell']).optional(),
   /** `remote` (the provider's /responses/compact) or `local` (a summary request). */
   compaction: z.enum(['remote', 'local']).optional(),
   /** Host failover: seconds a pinned host may be silent before its threads move (0: never). */

@@ -17,7 +17,10 @@ import type { AnyExecItemKind, ToolDisplay } from './display';
 import type { ToolContext, ToolResult } from './types';
 
 /** What a tool's spec may depend on: the thread's model and configuration. */
-export type ToolSpecContext = Pick<SessionSettings, 'model' | 'sandboxMode' | 'approvalPolicy'> & Partial<Pick<SessionSettings, 'webSearch'>>;
+export type ToolSpecContext = Pick<SessionSettings, 'model' | 'sandboxMode' | 'approvalPolicy'> & Partial<Pick<SessionSettings, 'webSearch'>> & {
+  /** The config's choice of command tool (`[unroll] command_tool`); absent: by model (src/tools/unified-exec/choice.ts). */
+  readonly commandTool?: 'exec_command' | 'shell';
+};
 
 /** A freeform tool's input grammar, as the Responses API takes it. */
 export interface ToolGrammar {

@@ -14,6 +14,7 @@ import type { ToolDisplay } from './display';
 import { mcpToolKind } from './mcp-tool';
 import { shellTool } from './shell';
 import type { ToolContext, ToolResult } from './types';
+import { execCommandTool, writeStdinTool } from './unified-exec';
 import { updatePlanTool } from './update-plan';
 import { viewImageTool } from './view-image';
 import { webSearchTool } from './web-search';
@@ -22,6 +23,8 @@ export type { ToolRunOptions } from './contract';
 
 /** Every tool, in the order a new thread is offered them. Adding a tool: one line here. */
 export const TOOLS: readonly ToolModule<never>[] = [
+  execCommandTool,
+  writeStdinTool,
   shellTool,
   applyPatchTool,
   updatePlanTool,

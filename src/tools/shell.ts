@@ -25,6 +25,7 @@ import { commandExecutionKind } from './display';
 import { launch, type LaunchedProcess } from './launcher';
 import { isKnownSafeCommand } from './safe-commands';
 import { functionSpec } from './specs';
+import { usesUnifiedExec } from './unified-exec/choice';
 import type { ToolContext, ToolResult } from './types';
 
 /** How long a command may run when the model does not say. */
@@ -233,6 +234,8 @@ const DESCRIPTION = [
 export const shellTool = defineTool<ShellArgs>({
   name: 'shell',
   spec: () => functionSpec('shell', DESCRIPTION, ShellArgs),
+  // Threads with Codex's unified exec get exec_command/write_stdin instead.
+  offered: (context) => !usesUnifiedExec(context.model, context.commandTool),
   parameters: ShellArgs,
   parallelSafe: false,
   sideEffects: 'at-most-once',

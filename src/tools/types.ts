@@ -43,6 +43,15 @@ export interface ToolContext {
    * worker's own environment; absent means an empty one.
    */
   readonly env?: Readonly<Record<string, string>>;
+  /** The thread and turn of the call (the tool activity gives them; exec sessions belong to them). */
+  readonly threadId?: string;
+  readonly turn?: number;
+  /**
+   * Durable small records shared by the calls of a thread (store markers; the tool
+   * activity gives them): exec_command notes which worker holds a session, so write_stdin
+   * can tell a session lost with its worker from one that never existed.
+   */
+  readonly markers?: { get(key: string): Promise<string | undefined>; put(key: string, value: string): Promise<void> };
   /** Stores bytes in the transcript store and returns their hash (the tool activity gives it; e.g. view_image's image). */
   readonly putBlob?: (data: Buffer) => Promise<string>;
   /** Runs a call of an MCP server's tool on this host (the tool activity gives it; see src/activities/mcp.ts). */

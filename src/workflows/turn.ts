@@ -96,10 +96,13 @@ const CARRIED_EVENTS = 20;
  *   runs inside the cancellable loop, so an interrupt ends it too.
  * - REJECT_REPEATED_CALL_IDS: a response whose calls repeat a call_id is asked for again.
  * - CHECKPOINTS: steps that may change files are followed by a workspace checkpoint.
+ * - END_EXEC_SESSIONS: see {@link endExecSessions}.
  */
 const START_IN_LOOP = 'turn-start-interruptible';
 const REJECT_REPEATED_CALL_IDS = 'reject-repeated-call-ids';
 const CHECKPOINTS = 'workspace-checkpoints';
+/** END_EXEC_SESSIONS: a turn of a thread with exec_command ends its exec sessions on the pinned host. */
+const END_EXEC_SESSIONS = 'end-exec-sessions';
 
 export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   const { threadId } = input;
@@ -254,6 +257,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       await commitPending('turn failed');
     }
   }
+  if (settings.tools?.names.includes('exec_command') && patched(END_EXEC_SESSIONS)) await CancellationScope.nonCancellable(endExecSessions);
   return {
     status, head, context, lastMessage, usage, steps: step, error, contextTokens, compactions, approvedForSession: [...approved],
     ...(relocation ? { relocation } : {}),
@@ -280,6 +284,20 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     // alongside the first request; a failure is recorded, never thrown.
     if (checkpointing) baseline = takeCheckpoint(0).catch(() => undefined);
     if (needsCompaction(contextTokens, settings.context)) await compact('auto');
+  }
+
+  /**
+   * Ends the exec sessions (exec_command) the turn leaves running, on the pinned host that
+   * holds them, however the turn ended. Bounded: a host with no worker (its sessions died
+   * with it) is given up on after a short wait, and a failure never fails the turn.
+   */
+  async function endExecSessions(): Promise<void> {
+    const options = { ...storeOptions(settings.timings), taskQueue: workspaceTaskQueue(settings), scheduleToCloseTimeout: 30_000, retry: { maximumAttempts: 2 } };
+    try {
+      await proxyActivities<Activities>(options).endExecSessions.executeWithOptions({ ...options, summary: `turn ${input.turn}: end exec sessions` }, [{ threadId, turn: input.turn }]);
+    } catch {
+      // The sessions' worker is gone, and the sessions with it; nothing is left to end.
+    }
   }
 
   /** Snapshots the workspace on the pinned host; records the outcome as the step's checkpoint. */

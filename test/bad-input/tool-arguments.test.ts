@@ -46,7 +46,7 @@ describe('executeToolCall with bad arguments', () => {
     ['an empty plan', 'update_plan', '{"plan": []}', /^invalid arguments for update_plan: plan: /],
     ['two steps in progress', 'update_plan', '{"plan": [{"step": "a", "status": "in_progress"}, {"step": "b", "status": "in_progress"}]}', /^invalid arguments for update_plan: plan: at most one step/],
     ['an unknown step status', 'update_plan', '{"plan": [{"step": "a", "status": "done"}]}', /^invalid arguments for update_plan: plan\.0\.status: /],
-    ['a tool name with different case', 'Shell', '{"command": "ls"}', /^unknown tool "Shell"\. Available tools: shell, apply_patch, update_plan/],
+    ['a tool name with different case', 'Shell', '{"command": "ls"}', /^unknown tool "Shell"\. Available tools: exec_command, write_stdin, shell, apply_patch, update_plan/],
     ['an empty tool name', '', '{}', /^unknown tool ""\. Available tools: /],
   ])('%s is reported to the model and nothing runs', async (_case, name, args, message) => {
     const result = await executeToolCall(call(name, args), ctx(), { shellTimeoutMs: 5_000 });

@@ -132,7 +132,7 @@ describe('the tools a thread is offered', () => {
     const context = { ...CONTEXTS[0], model: 'gpt-5.5' };
     const tools = selectThreadTools(context);
     expect(tools.names).toEqual(offeredToolNames(context));
-    expect(tools.names.slice(0, 3)).toEqual(['shell', 'apply_patch', 'update_plan']);
+    expect(tools.names.slice(0, 4)).toEqual(['exec_command', 'write_stdin', 'apply_patch', 'update_plan']);
     expect(tools.specs).toMatch(/^[0-9a-f]{64}$/);
     expect(selectThreadTools({ ...context, model: 'test-model' }).specs).not.toBe(tools.specs);
     const recorded = { ...context, tools: { names: ['shell'], specs: 'a'.repeat(64) } };
