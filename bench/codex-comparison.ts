@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { stopResidentWorker } from '../src/client/resident-worker';
 import { devServerPidFile, stopDevServer } from '../src/temporal/dev-server';
-import { assistantMessage, functionCall, respond, shellCall, type OutputItem, type ScriptStep } from '../test/support/responses-builders';
+import { assistantMessage, functionCall, respond, type OutputItem, type ScriptStep } from '../test/support/responses-builders';
 import { ScriptedResponsesServer, type RecordedRequest } from '../test/support/responses-server';
 import { unusedLoopbackPort } from '../test/support/ports';
 import { figure, percentile, type BenchSection, type Figure } from './report';
@@ -119,7 +119,8 @@ export async function runCodexComparison(): Promise<BenchSection> {
         args: [UNROLL_CLI, 'exec', '--skip-git-repo-check', '--json', prompt],
         env: { ...base, UNROLL_HOME: unrollHome, UNROLL_TEMPORAL_ADDRESS: address, UNROLL_BASE_URL: model.url, UNROLL_MODEL: MODEL, OPENAI_API_KEY: 'bench-key' },
       }),
-      shell: (command, callId) => shellCall(['bash', '-lc', command], { callId }),
+      // Both are offered Codex's exec_command for this model (gpt-5.1-codex).
+      shell: (command, callId) => functionCall('exec_command', { cmd: command }, callId),
     };
     const codex: Contender = {
       name: 'codex',
@@ -223,7 +224,7 @@ function notes(c: Comparison): string[] {
   return [
     `Codex: ${c.codexVersion}, installed from npm (${CODEX_PACKAGE}) into a temp dir by the benchmark; both CLIs talk to the same scripted Responses server on 127.0.0.1, model name ${MODEL}.`,
     `First request: spawn of \`exec\` to the request's arrival at the server; ${FIRST_REQUEST_RUNS} runs each, Unroll and Codex interleaved; cold: ${COLD_RUNS} runs, each after \`worker stop\` and stopping the dev server.`,
-    `Long turn: ${STEPS} model requests, ${STEPS - 1} answered with a shell call (${COMMANDS.map((x) => `\`${x}\``).join(', ')} in turn; Unroll's \`shell\` tool runs \`bash -lc <cmd>\`, Codex's \`exec_command\` its shell), the last with a message. Per step: time between consecutive model requests.`,
+    `Long turn: ${STEPS} model requests, ${STEPS - 1} answered with a shell call (${COMMANDS.map((x) => `\`${x}\``).join(', ')} in turn; both get Codex's \`exec_command\` for this model and run \`<shell> -lc <cmd>\`), the last with a message. Per step: time between consecutive model requests.`,
     `Machine load at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min); both ran in the same conditions, one after the other.`,
   ];
 }

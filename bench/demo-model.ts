@@ -10,6 +10,7 @@ import { ScriptedResponsesServer } from '../test/support/responses-server';
 import {
   applyPatchCall,
   assistantMessage,
+  functionCall,
   reasoning,
   respond,
   shellCall,
@@ -17,7 +18,12 @@ import {
   type ScriptStep,
 } from '../test/support/responses-builders';
 
-function session(prompt: string): ScriptStep[] {
+/** A command call in the tool the thread offers: `exec_command` (OpenAI model names, as Codex) or `shell`. */
+function commandCall(command: string, execCommand: boolean) {
+  return execCommand ? functionCall('exec_command', { cmd: command }) : shellCall(command);
+}
+
+function session(prompt: string, execCommand: boolean): ScriptStep[] {
   const note = prompt.replace(/\s+/g, ' ').slice(0, 120);
   return [
     respond([
@@ -28,9 +34,9 @@ function session(prompt: string): ScriptStep[] {
         { step: 'Verify the file', status: 'pending' },
       ]),
     ]),
-    respond(shellCall(['ls', '-A'])),
+    respond(commandCall('ls -A', execCommand)),
     respond(applyPatchCall(`*** Begin Patch\n*** Add File: NOTES.md\n+# Notes\n+\n+Task: ${note}\n*** End Patch`)),
-    respond(shellCall('wc -l NOTES.md && head -n 3 NOTES.md')),
+    respond(commandCall('wc -l NOTES.md && head -n 3 NOTES.md', execCommand)),
     respond(updatePlanCall([
       { step: 'Inspect the workspace', status: 'completed' },
       { step: 'Write NOTES.md', status: 'completed' },
@@ -46,7 +52,8 @@ async function main(): Promise<void> {
   const progress = new Map<string, number>();
   server.setHandler((request) => {
     const key = request.threadKey ?? 'default';
-    const steps = session(firstUserText(request.input));
+    const offered = (request.body.tools as Array<{ name?: string }> | undefined) ?? [];
+    const steps = session(firstUserText(request.input), offered.some((tool) => tool.name === 'exec_command'));
     const index = progress.get(key) ?? 0;
     progress.set(key, index + 1);
     return steps[index % steps.length];
