@@ -84,6 +84,10 @@ describe('what the workflow learns about a call comes from its tool', () => {
     expect(describeCall(write, { ...OPTIONS, sandboxMode: 'danger-full-access' }).facts).toMatchObject({ changesFiles: true });
     const escalated = fn('shell', { command: 'echo x >> log.txt', with_escalated_permissions: true, justification: 'write' });
     expect(describeCall(escalated, { ...OPTIONS, sandboxMode: 'read-only' }).facts).toMatchObject({ escalate: true, changesFiles: true });
+    const session = fn('exec_command', { cmd: 'echo x >> log.txt' });
+    expect(describeCall(session, { ...OPTIONS, sandboxMode: 'read-only' }).facts).toMatchObject({ changesFiles: false });
+    expect(describeCall(session, { ...OPTIONS, sandboxMode: 'workspace-write' }).facts).toMatchObject({ changesFiles: true });
+    expect(describeCall(fn('exec_command', { cmd: 'echo x >> log.txt', sandbox_permissions: 'require_escalated', justification: 'w' }), { ...OPTIONS, sandboxMode: 'read-only' }).facts).toMatchObject({ changesFiles: true });
   });
 
   test('the summary and timeout of a call are its tool’s', () => {

@@ -153,10 +153,12 @@ export const execCommandTool = defineTool<ExecCommandArgs>({
   parameters: ExecCommandArgs,
   parallelSafe: false,
   sideEffects: 'at-most-once',
-  describe(args) {
+  describe(args, options) {
     const argv = execArgv(args);
     const knownSafe = isKnownSafeCommand(argv);
     const escalate = args.sandbox_permissions === 'require_escalated' || args.with_escalated_permissions === true;
+    // As for shell: confined to the read-only sandbox, the command cannot change the workspace.
+    const confinedReadOnly = options.sandboxMode === 'read-only' && !escalate;
     return {
       summary: `${SUMMARY_PREFIX}${displayCommand(argv)}`,
       timeoutMs: clampMs(args.yield_time_ms ?? EXEC_YIELD.defaultMs, EXEC_YIELD) + ACTIVITY_MARGIN_MS,
@@ -165,7 +167,7 @@ export const execCommandTool = defineTool<ExecCommandArgs>({
       knownSafe,
       escalate,
       ...(typeof args.justification === 'string' ? { justification: args.justification } : {}),
-      changesFiles: !knownSafe,
+      changesFiles: !knownSafe && !confinedReadOnly,
     };
   },
   display: {

@@ -25,6 +25,8 @@ const MAX_PENDING_BYTES = 1024 * 1024;
 const KILL_GRACE_MS = 200;
 /** After exit, output counts as complete once the PTY has been quiet this long (at most 50 rounds). */
 const DRAIN_QUIET_MS = 25;
+/** How long a pipe session's exit waits for its pipes to close (a background child may hold them). */
+const PIPE_CLOSE_GRACE_MS = 100;
 const DRAIN_MAX_ROUNDS = 50;
 
 /** What to start: the argv (already wrapped by the sandbox when there is one), where, with what environment. */
@@ -111,7 +113,8 @@ export class ExecSession {
       });
     }
     // node-pty delivers the last bytes after the exit event: read until the PTY is quiet.
-    if (this.exited) await this.drain();
+    // (A pipe session reports its exit once its pipes have closed: nothing is left.)
+    if (this.exited && this.proc.tty) await this.drain();
     const raw = Buffer.concat(this.pending).toString('utf8');
     const chunk = { output: raw, exitCode: this.exit, droppedBytes: this.dropped };
     this.pending = [];
@@ -283,7 +286,19 @@ function spawnWithPipes(spec: SessionSpawn): SessionProcess {
         });
         return;
       }
-      child.once('exit', (code, signal) => listener(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
+      // The exit counts once the pipes have closed (all output read), or after a short
+      // grace when a background process that inherited them keeps them open.
+      child.once('exit', (code, signal) => {
+        const exitCode = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
+        let told = false;
+        const tell = () => {
+          clearTimeout(grace);
+          if (!told) listener(exitCode);
+          told = true;
+        };
+        const grace = setTimeout(tell, PIPE_CLOSE_GRACE_MS);
+        child.once('close', tell);
+      });
     },
   };
 }
