@@ -12,6 +12,7 @@
  * it, so a turn's end (or its interrupt) ends that turn's sessions.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { launch } from '../launcher';
 import type { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
@@ -134,10 +135,13 @@ export class ExecSession {
   /** Ends the command and everything it started: SIGHUP to its process group, SIGKILL shortly after. */
   kill(): void {
     if (this.exited) return;
-    signalGroup(this.proc.pid, 'SIGHUP');
-    setTimeout(() => {
-      if (!this.exited) signalGroup(this.proc.pid, 'SIGKILL');
-    }, KILL_GRACE_MS).unref();
+    // A pipe session's pid arrives with its start: a kill asked for before then waits for it.
+    this.proc.onSpawn((pid) => {
+      signalGroup(pid, 'SIGHUP');
+      setTimeout(() => {
+        if (!this.exited) signalGroup(pid, 'SIGKILL');
+      }, KILL_GRACE_MS).unref();
+    });
   }
 
   private push(data: Buffer): void {
@@ -177,10 +181,11 @@ export class ExecSessions {
     const proc = spec.tty ? spawnInPty(spec) : spawnWithPipes(spec);
     const id = this.freshId(spec.threadId);
     const session = new ExecSession(id, spec.threadId, spec.turn, proc);
-    if (proc.pid > 1) {
-      this.watchdog.watch(proc.pid);
-      proc.onExit(() => this.watchdog.forget(proc.pid));
-    }
+    proc.onSpawn((pid) => {
+      if (!(pid > 1)) return;
+      this.watchdog.watch(pid);
+      proc.onExit(() => this.watchdog.forget(pid));
+    });
     this.sessions.set(key(spec.threadId, id), session);
     return session;
   }
@@ -237,8 +242,11 @@ export class ExecSessions {
 
 /** What a session needs of its process, whether it runs in a PTY or with pipes. */
 interface SessionProcess {
+  /** -1 until the process has started. */
   readonly pid: number;
   readonly tty: boolean;
+  /** Called with the pid once the process has started (at once when it already has). */
+  onSpawn(listener: (pid: number) => void): void;
   write(chars: string): void;
   onData(listener: (data: Buffer) => void): void;
   /** The exit code, or 128+N for signal N. */
@@ -252,6 +260,7 @@ function spawnInPty(spec: SessionSpawn): SessionProcess {
   return {
     pid: proc.pid,
     tty: true,
+    onSpawn: (listener) => listener(proc.pid),
     write: (chars) => proc.write(chars),
     onData: (listener) => void proc.onData((data) => listener(Buffer.from(data, 'utf8'))),
     onExit: (listener) => void proc.onExit(({ exitCode, signal }) => listener(signal ? 128 + signal : exitCode)),
@@ -261,43 +270,45 @@ function spawnInPty(spec: SessionSpawn): SessionProcess {
 /**
  * `tty: false` (Codex's default): plain pipes, stdout and stderr interleaved, stdin closed
  * as Codex has it, in a new process group. Pipes also lose no output at exit, which a
- * PTY's last bytes can be.
+ * PTY's last bytes can be. Started by the process launcher (../launcher.ts), not by a fork
+ * of the worker, so its pid arrives with `spawn`.
  */
 function spawnWithPipes(spec: SessionSpawn): SessionProcess {
   const [file, ...args] = spec.argv;
-  const child = spawn(file, args, { cwd: spec.cwd, env: { ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const started = child.pid;
-  let spawnError: Error | undefined;
-  child.once('error', (err) => (spawnError = err));
+  const child = launch(file, args, { cwd: spec.cwd, env: { ...spec.env }, detached: true, stdin: 'ignore' });
   return {
-    pid: started ?? -1,
+    get pid() {
+      return child.pid ?? -1;
+    },
     tty: false,
     write: () => undefined,
+    onSpawn(listener) {
+      if (child.pid !== undefined) listener(child.pid);
+      else child.once('spawn', () => listener(child.pid ?? -1));
+    },
     onData(listener) {
-      child.stdout.on('data', listener);
-      child.stderr.on('data', listener);
+      child.all.on('data', listener);
     },
     onExit(listener) {
-      if (started === undefined) {
-        // The program could not be started (ENOENT, EACCES): say so as its output, exit 127.
-        setImmediate(() => {
-          child.stdout.emit('data', Buffer.from(`failed to start ${file}: ${spawnError?.message ?? 'unknown error'}\n`));
-          listener(127);
-        });
-        return;
-      }
+      let told = false;
+      const tell = (code: number) => {
+        if (!told) listener(code);
+        told = true;
+      };
+      // The program could not be started (ENOENT, EACCES): say so as its output, exit 127.
+      child.once('error', (err: Error) => {
+        if (!told) child.all.emit('data', Buffer.from(`failed to start ${file}: ${err.message}\n`));
+        tell(127);
+      });
       // The exit counts once the pipes have closed (all output read), or after a short
       // grace when a background process that inherited them keeps them open.
-      child.once('exit', (code, signal) => {
+      child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
         const exitCode = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
-        let told = false;
-        const tell = () => {
+        const grace = setTimeout(() => tell(exitCode), PIPE_CLOSE_GRACE_MS);
+        child.once('close', () => {
           clearTimeout(grace);
-          if (!told) listener(exitCode);
-          told = true;
-        };
-        const grace = setTimeout(tell, PIPE_CLOSE_GRACE_MS);
-        child.once('close', tell);
+          tell(exitCode);
+        });
       });
     },
   };
