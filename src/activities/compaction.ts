@@ -31,6 +31,8 @@ import { InferenceFailureType } from '../shared/failure-types';
 import type { TranscriptStore } from '../store/transcript-store';
 import { currentActivityEnv, type ActivityEnv } from './activity-context';
 import { requestBody } from './inference';
+import type { RequestToolSpec } from '../tools/contract';
+import { ThreadToolSpecs } from '../tools/thread-tools';
 import { classifyInferenceError } from './inference-errors';
 import { ModelClients, requestItems, streamResponse, usageOf } from './model-client';
 import { ReceivedResponses } from './received-responses';
@@ -84,6 +86,9 @@ interface CompactionOutcome {
 /** Creates `compactTranscript`. */
 export function createCompactionActivities(deps: CompactionDeps) {
   const received = new ReceivedResponses<CompactionOutcome>();
+  // The summarisation request offers the tools the thread's requests offer (its recorded
+  // specs, MCP namespaces and hosted tools included), so the calls in its history match.
+  const toolSpecs = new ThreadToolSpecs(deps.store);
   return classifyingStoreErrors({
     /** Compacts the transcript named by `head`; see the module comment. */
     async compactTranscript(input: CompactInput): Promise<CompactResult> {
@@ -96,7 +101,8 @@ export function createCompactionActivities(deps: CompactionDeps) {
       const key = ReceivedResponses.keyOf({ threadId: input.threadId, turn: input.turn, head: input.head, reason: input.reason, mode });
       let outcome = received.get(key);
       if (!outcome) {
-        outcome = await askForReplacement(deps.clients.clientFor(input.settings), deps.store, input, items, history, env);
+        const tools = input.settings.context.compaction === 'local' ? await toolSpecs.forThread(input.settings) : undefined;
+        outcome = await askForReplacement(deps.clients.clientFor(input.settings), deps.store, input, items, history, env, tools);
         received.set(key, outcome);
       }
       const replacement = [...fresh.items, ...outcome.items];
@@ -145,6 +151,7 @@ async function askForReplacement(
   items: ConversationItem[],
   history: ConversationItem[],
   env: ActivityEnv,
+  tools?: readonly RequestToolSpec[],
 ): Promise<CompactionOutcome> {
   const mode = input.settings.context.compaction;
   let body = items;
@@ -153,7 +160,7 @@ async function askForReplacement(
     try {
       const outcome = mode === 'remote'
         ? await remoteCompaction(client, input, body, await requestItems(store, body), env)
-        : await localCompaction(client, input, body, await requestItems(store, [...body, textMessage('user', SUMMARIZATION_PROMPT)]), history, env);
+        : await localCompaction(client, input, body, await requestItems(store, [...body, textMessage('user', SUMMARIZATION_PROMPT)]), history, env, tools);
       return { ...outcome, droppedItems };
     } catch (err) {
       if (!isOverflow(err)) throw err;
@@ -220,11 +227,12 @@ async function localCompaction(
   sent: Record<string, unknown>[],
   history: ConversationItem[],
   env: ActivityEnv,
+  tools?: readonly RequestToolSpec[],
 ): Promise<{ items: ConversationItem[]; usage: Usage }> {
   const response = await streamResponse(
     client,
     {
-      ...requestBody(input.threadId, input.settings),
+      ...requestBody(input.threadId, input.settings, tools),
       tool_choice: 'none',
       input: sent as unknown as OpenAI.Responses.ResponseInput,
     },

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { followTurn, startThread } from '../../src/client/threads';
+import { compactThread, followTurn, startThread } from '../../src/client/threads';
 import { sessionWorkflowId } from '../../src/shared/ids';
 import { selectThreadTools } from '../../src/tools/thread-tools';
 import { processMcpPool } from '../../src/mcp/pool';
@@ -59,6 +59,21 @@ describe('MCP tools', () => {
     const output = outputOf(request(1), call.call_id) as Array<{ type: string; text: string }>;
     expect(output).toEqual([{ type: 'input_text', text: expect.stringMatching(WALL_TIME) as unknown }, { type: 'input_text', text: 'fix echo: hi' }]);
     expect(events.find((e) => e.kind === 'tool.completed')).toMatchObject({ name: 'mcp__fix__echo', success: true, metadata: { server: 'fix', tool: 'echo' } });
+  });
+
+  test('a local compaction of an MCP thread offers the thread’s recorded tools, its MCP namespace included', async () => {
+    const call = mcpCall('fix', 'echo', { text: 'before compaction' });
+    h.model.enqueue(respond(call), respond(assistantMessage('done')));
+    const settings = await mcpThread(h.store, [fixtureStdioServer('fix')], NEVER);
+    const { threadId, result } = await h.runThread('echo', { ...settings, context: { ...h.settings().context, compaction: 'local' } });
+    expect(result.status).toBe('completed');
+    const turnTools = request(0).body.tools;
+    h.model.enqueue(respond(assistantMessage('SUMMARY: echoed once')));
+    await compactThread(h.client, threadId);
+    const summaryRequest = h.model.requests.at(-1);
+    expect(summaryRequest?.body.tool_choice).toBe('none');
+    expect(summaryRequest?.body.tools).toEqual(turnTools);
+    expect((summaryRequest?.body.tools as Array<{ name?: string }>).map((t) => t.name)).toContain('mcp__fix');
   });
 
   test('structured content is given to the model as its JSON, and a tool’s own error as a failed call', async () => {
