@@ -22,8 +22,8 @@ import { DEFAULT_OUTPUT_BUDGET_BYTES, HeadTailCollector } from './output-truncat
 import { DEFAULT_BWRAP, sandboxArgv, sandboxUnavailable } from './sandbox';
 import { defineTool, type ToolRunOptions } from './contract';
 import { commandExecutionKind } from './display';
+import { commandFacts } from './command-facts';
 import { launch, type LaunchedProcess } from './launcher';
-import { isKnownSafeCommand } from './safe-commands';
 import { functionSpec } from './specs';
 import { usesUnifiedExec } from './unified-exec/choice';
 import type { ToolContext, ToolResult } from './types';
@@ -241,20 +241,10 @@ export const shellTool = defineTool<ShellArgs>({
   sideEffects: 'at-most-once',
   describe(args, options) {
     const argv = Array.isArray(args.command) ? args.command : ['bash', '-c', args.command];
-    const knownSafe = isKnownSafeCommand(argv);
-    const escalate = args.with_escalated_permissions === true;
-    // In the read-only sandbox the workspace is mounted read-only: only an escalated
-    // command (run outside the sandbox once approved) could change files.
-    const confinedReadOnly = options.sandboxMode === 'read-only' && !escalate;
     return {
       summary: `shell: ${displayCommand(args.command)}`,
       timeoutMs: clampShellTimeout(args.timeout_ms ?? options.shellTimeoutMs),
-      approval: 'policy',
-      argv,
-      knownSafe,
-      escalate,
-      ...(typeof args.justification === 'string' ? { justification: args.justification } : {}),
-      changesFiles: !knownSafe && !confinedReadOnly,
+      ...commandFacts(argv, { escalate: args.with_escalated_permissions === true, justification: args.justification }, options),
     };
   },
   display: {

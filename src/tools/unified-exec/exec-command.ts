@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { usesUnifiedExec } from './choice';
 import { defineTool, type ToolSpec } from '../contract';
 import { commandExecutionKind } from '../display';
-import { isKnownSafeCommand } from '../safe-commands';
+import { commandFacts } from '../command-facts';
 import { DEFAULT_BWRAP, sandboxArgv, sandboxUnavailable } from '../sandbox';
 import { displayCommand } from '../shell';
 import type { ToolContext, ToolResult } from '../types';
@@ -155,19 +155,11 @@ export const execCommandTool = defineTool<ExecCommandArgs>({
   sideEffects: 'at-most-once',
   describe(args, options) {
     const argv = execArgv(args);
-    const knownSafe = isKnownSafeCommand(argv);
     const escalate = args.sandbox_permissions === 'require_escalated' || args.with_escalated_permissions === true;
-    // As for shell: confined to the read-only sandbox, the command cannot change the workspace.
-    const confinedReadOnly = options.sandboxMode === 'read-only' && !escalate;
     return {
       summary: `${SUMMARY_PREFIX}${displayCommand(argv)}`,
       timeoutMs: clampMs(args.yield_time_ms ?? EXEC_YIELD.defaultMs, EXEC_YIELD) + ACTIVITY_MARGIN_MS,
-      approval: 'policy',
-      argv,
-      knownSafe,
-      escalate,
-      ...(typeof args.justification === 'string' ? { justification: args.justification } : {}),
-      changesFiles: !knownSafe && !confinedReadOnly,
+      ...commandFacts(argv, { escalate, justification: args.justification }, options),
     };
   },
   display: {
