@@ -27,6 +27,14 @@ import { assistantMessage, functionCall, respond, type OutputItem, type ScriptSt
 import { ScriptedResponsesServer, type RecordedRequest } from '../test/support/responses-server';
 import { unusedLoopbackPort } from '../test/support/ports';
 import { figure, percentile, type BenchSection, type Figure } from './report';
+import { histogramMeanMs, metricsDelta, scrapeMetrics, type MetricSamples } from './server-metrics';
+
+/** One line of where the resident worker's time went during the long turn. */
+interface BreakdownRow {
+  readonly what: string;
+  readonly perStep: number;
+  readonly meanMs: number;
+}
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -95,6 +103,7 @@ interface Comparison {
   readonly codexVersion: string;
   readonly firstRequestMs: { unrollResident: number[]; unrollCold: number[]; codex: number[] };
   readonly longTurn: Record<'unroll' | 'codex', { stepMs: number[]; wallMs: number; steps: number }>;
+  readonly breakdown: BreakdownRow[];
 }
 
 /** Runs the comparison; writes bench/results/codex-comparison.{md,json}; returns the suite section. */
@@ -110,14 +119,18 @@ export async function runCodexComparison(): Promise<BenchSection> {
     const codexBin = await installCodex(path.join(root, 'codex'));
     const codexVersion = (await run(codexBin, ['--version'])).stdout.trim();
     await writeFile(path.join(codexHome, 'config.toml'), codexConfig(model.url));
+    // The same sandbox and approval settings for both (Codex's file is above).
+    await writeFile(path.join(unrollHome, 'config.toml'), SAME_POLICY.join('\n'));
     const address = `127.0.0.1:${await unusedLoopbackPort()}`;
+    // The resident worker serves its SDK metrics here: where an Unroll step's time goes.
+    const metricsUrl = `http://127.0.0.1:${await unusedLoopbackPort()}/metrics`;
     const base = { PATH: process.env.PATH, HOME: root, LANG: process.env.LANG };
     const unroll: Contender = {
       name: 'unroll',
       exec: (prompt) => ({
         file: process.execPath,
         args: [UNROLL_CLI, 'exec', '--skip-git-repo-check', '--json', prompt],
-        env: { ...base, UNROLL_HOME: unrollHome, UNROLL_TEMPORAL_ADDRESS: address, UNROLL_BASE_URL: model.url, UNROLL_MODEL: MODEL, OPENAI_API_KEY: 'bench-key' },
+        env: { ...base, UNROLL_HOME: unrollHome, UNROLL_TEMPORAL_ADDRESS: address, UNROLL_BASE_URL: model.url, UNROLL_MODEL: MODEL, OPENAI_API_KEY: 'bench-key', UNROLL_METRICS_ADDRESS: new URL(metricsUrl).host },
       }),
       // Both are offered Codex's exec_command for this model (gpt-5.1-codex).
       shell: (command, callId) => functionCall('exec_command', { cmd: command }, callId),
@@ -145,9 +158,12 @@ export async function runCodexComparison(): Promise<BenchSection> {
       unrollResident.push(await first(unroll));
       codexFirst.push(await first(codex));
     }
-    const longTurn = { unroll: await long(model, unroll, workspace), codex: await long(model, codex, workspace) };
+    const before = await scrapeMetrics(metricsUrl);
+    const unrollLong = await long(model, unroll, workspace);
+    const breakdown = workerBreakdown(metricsDelta(before, await scrapeMetrics(metricsUrl)), unrollLong.steps);
+    const longTurn = { unroll: unrollLong, codex: await long(model, codex, workspace) };
     if (model.violations.length > 0) throw new Error(`protocol violations: ${model.violations.join('; ')}`);
-    const comparison: Comparison = { codexVersion, firstRequestMs: { unrollResident, unrollCold, codex: codexFirst }, longTurn };
+    const comparison: Comparison = { codexVersion, firstRequestMs: { unrollResident, unrollCold, codex: codexFirst }, longTurn, breakdown };
     await writeResults(comparison);
     return section(comparison);
   } finally {
@@ -170,12 +186,43 @@ async function stopUnroll(home: string): Promise<void> {
   await stopDevServer(devServerPidFile(path.join(home, 'temporal.db')));
 }
 
+/** Sandbox and approvals, the same for both CLIs: no sandbox, never ask. */
+const SAME_POLICY = ['approval_policy = "never"', 'sandbox_mode = "danger-full-access"', ''];
+
+/**
+ * Per step of the long turn, from the resident worker's SDK metrics: each activity type's
+ * count and mean execution time, the workflow tasks, and the worker's RPCs.
+ */
+function workerBreakdown(delta: MetricSamples, steps: number): BreakdownRow[] {
+  const rows: BreakdownRow[] = [];
+  const labelled = (name: string, label: string): string[] => {
+    const values = new Set<string>();
+    for (const key of delta.keys()) {
+      const m = key.startsWith(`${name}_count{`) ? new RegExp(`${label}="([^"]*)"`).exec(key) : null;
+      if (m) values.add(m[1]);
+    }
+    return [...values].sort();
+  };
+  // The SDK records these histograms in milliseconds (histogramMeanMs assumes seconds).
+  const add = (what: string, name: string, labels: Record<string, string>) => {
+    const { count, meanMs } = histogramMeanMs(delta, name, labels);
+    if (count > 0) rows.push({ what, perStep: round2(count / steps), meanMs: round2(meanMs / 1000) });
+  };
+  for (const type of labelled('temporal_activity_execution_latency', 'activity_type')) add(`activity ${type}`, 'temporal_activity_execution_latency', { activity_type: type });
+  for (const type of labelled('temporal_workflow_task_execution_latency', 'workflow_type')) add(`workflow task ${type}`, 'temporal_workflow_task_execution_latency', { workflow_type: type });
+  for (const op of labelled('temporal_request_latency', 'operation')) add(`RPC ${op}`, 'temporal_request_latency', { operation: op });
+  return rows;
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
 function codexConfig(baseUrl: string): string {
   return [
     `model = "${MODEL}"`,
     'model_provider = "scripted"',
-    'approval_policy = "never"',
-    'sandbox_mode = "danger-full-access"',
+    ...SAME_POLICY.slice(0, 2),
     'check_for_update_on_startup = false',
     '',
     '[model_providers.scripted]',
@@ -224,7 +271,7 @@ function notes(c: Comparison): string[] {
   return [
     `Codex: ${c.codexVersion}, installed from npm (${CODEX_PACKAGE}) into a temp dir by the benchmark; both CLIs talk to the same scripted Responses server on 127.0.0.1, model name ${MODEL}.`,
     `First request: spawn of \`exec\` to the request's arrival at the server; ${FIRST_REQUEST_RUNS} runs each, Unroll and Codex interleaved; cold: ${COLD_RUNS} runs, each after \`worker stop\` and stopping the dev server.`,
-    `Long turn: ${STEPS} model requests, ${STEPS - 1} answered with a shell call (${COMMANDS.map((x) => `\`${x}\``).join(', ')} in turn; both get Codex's \`exec_command\` for this model and run \`<shell> -lc <cmd>\`), the last with a message. Per step: time between consecutive model requests.`,
+    `Long turn: ${STEPS} model requests, ${STEPS - 1} answered with a shell call (${COMMANDS.map((x) => `\`${x}\``).join(', ')} in turn; both get Codex's \`exec_command\` for this model and run \`<shell> -lc <cmd>\`; both with \`sandbox_mode = "danger-full-access"\` and \`approval_policy = "never"\`, so Unroll checkpoints the workspace after the step that writes a file), the last with a message. Per step: time between consecutive model requests.`,
     `Machine load at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min); both ran in the same conditions, one after the other.`,
   ];
 }
@@ -255,6 +302,12 @@ async function writeResults(c: Comparison): Promise<void> {
     ...figures(c).map((f) => `| ${f.measure} | ${f.median} | ${f.min} | ${f.max} | ${f.unit} | ${f.runs} |`),
     '',
     ...notes(c).map((n) => `- ${n}`),
+    '',
+    `## Where Unroll's steps went (the resident worker's SDK metrics over the long turn)`,
+    '',
+    '| what | per step | mean |',
+    '|---|---|---|',
+    ...c.breakdown.map((r) => `| ${r.what} | ${r.perStep} | ${r.meanMs} ms |`),
     '',
   ].join('\n');
   const out = path.join(repoRoot, 'bench', 'results');

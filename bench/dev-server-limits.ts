@@ -10,13 +10,14 @@
  *   npm run bench:dev-server                      # 3 runs, writes bench/results/dev-server-limits.md
  *   node dist/bench/dev-server-limits.js [runs]
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { DEV_SERVER_DYNAMIC_CONFIG, dynamicConfigArgs, type DynamicConfigSetting } from '../src/temporal/dynamic-config';
+import { DEV_SERVER_SQLITE_PRAGMAS } from '../src/temporal/dev-server';
 import { findTemporalCli } from '../src/temporal/temporal-cli';
 import { unusedLoopbackPort } from '../test/support/ports';
 import { startFloorWorker, runFloor } from './floor/floor-worker';
@@ -28,6 +29,8 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 interface Variant {
   readonly name: string;
   readonly settings: readonly DynamicConfigSetting[];
+  /** A SQLite file (as the CLI's server has) with these `--sqlite-pragma` values; absent: in memory. */
+  readonly file?: { readonly pragmas: readonly string[] };
 }
 
 /** CLI defaults, the values that change something on their own (partitions go together), all of them. */
@@ -38,16 +41,24 @@ function variants(): Variant[] {
     { name: '+ transferProcessorMaxPollRPS', settings: byKey('history.transferProcessorMaxPollRPS') },
     { name: '+ one task-queue partition', settings: byKey('matching.numTaskqueue') },
     { name: "Unroll's dynamic config", settings: DEV_SERVER_DYNAMIC_CONFIG },
+    // The server `exec` starts keeps its state in a file: SQLite's own defaults, then Unroll's pragmas.
+    { name: "Unroll's dynamic config, file database, SQLite defaults", settings: DEV_SERVER_DYNAMIC_CONFIG, file: { pragmas: [] } },
+    { name: "Unroll's dynamic config, file database, Unroll's pragmas", settings: DEV_SERVER_DYNAMIC_CONFIG, file: { pragmas: DEV_SERVER_SQLITE_PRAGMAS } },
   ];
 }
 
 async function measureVariant(cliPath: string, variant: Variant): Promise<FloorMeasurement> {
   const metricsPort = await unusedLoopbackPort();
+  const dir = variant.file ? await mkdtemp(path.join(os.tmpdir(), 'unroll-bench-db-')) : undefined;
   const server = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: cliPath },
       ip: '127.0.0.1',
-      extraArgs: ['--log-level', 'error', '--metrics-port', String(metricsPort), ...dynamicConfigArgs(variant.settings)],
+      ...(dir ? { dbFilename: path.join(dir, 'temporal.db') } : {}),
+      extraArgs: [
+        '--log-level', 'error', '--metrics-port', String(metricsPort), ...dynamicConfigArgs(variant.settings),
+        ...(variant.file?.pragmas ?? []).flatMap((pragma) => ['--sqlite-pragma', pragma]),
+      ],
     },
   });
   const address = server.connection.options.address;
@@ -66,6 +77,7 @@ async function measureVariant(cliPath: string, variant: Variant): Promise<FloorM
     await connection.close();
     await native.close();
     await server.teardown();
+    if (dir) await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -107,7 +119,8 @@ export async function runDevServerLimitsBench(runs = 3): Promise<BenchSection> {
     title: 'Dev server dynamic config: the engine floor with and without each value',
     figures,
     notes: [
-      `Each run starts a fresh in-memory \`temporal server start-dev\` per variant (one history shard) with \`--metrics-port\`, a floor worker (two empty activities per step, TypeScript SDK), one warm-up workflow, then: one floor workflow of 100 steps alone, then 10 one-step floor workflows one after the other (new sessions), then 20 floor workflows of 20 steps at once. ${runs} runs, variants interleaved within each run; ratios are taken within a run.`,
+      `The file-database variants keep the server's state in a SQLite file on this machine's disk, as the server \`exec\` starts does (\`--db-filename\`); Unroll's pragmas: ${DEV_SERVER_SQLITE_PRAGMAS.map((p) => `\`${p}\``).join(', ')}.`,
+      `Each run starts a fresh \`temporal server start-dev\` per variant (one history shard) with \`--metrics-port\`, a floor worker (two empty activities per step, TypeScript SDK), one warm-up workflow, then: one floor workflow of 100 steps alone, then 10 one-step floor workflows one after the other (new sessions), then 20 floor workflows of 20 steps at once. ${runs} runs, variants interleaved within each run; ratios are taken within a run.`,
       'Load latency = Temporal\'s task_latency_load (a task being due → the queue reader reading it); "via matching" = TransferActiveTaskActivity tasks (0 when activities run eagerly); forwarded = the matching service\'s `forwarded` counter; shard lock = semaphore_latency{operation="ShardInfo"}.',
       `Values: ${DEV_SERVER_DYNAMIC_CONFIG.map((s) => `${s.key}=${JSON.stringify(s.value)}`).join(', ')}.`,
       `This machine: ${os.availableParallelism()} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')} at the end.`,

@@ -17,6 +17,7 @@ let runtimeLogLevel: LogLevel | undefined;
 export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel, sink?: Logger): void {
   if (runtimeLogLevel) return;
   runtimeLogLevel = level;
+  const metrics = metricsAddress();
   Runtime.install({
     // The host queue's activity-only worker makes the SDK warn that it polls no workflows: expected.
     logger: withoutExpectedWarnings(sink ?? new DefaultLogger(level)),
@@ -24,6 +25,21 @@ export function installRuntimeLogger(level: LogLevel, nativeLevel?: LogLevel, si
     // shuts down gracefully), so the SDK must not shut the worker down behind their back.
     shutdownSignals: [],
     // A given sink (the log file of src/client/sdk-log.ts) receives the core's lines too.
-    ...(nativeLevel ? { telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: nativeLevel, other: nativeLevel }), ...(sink ? { forward: {} } : {}) } } } : {}),
+    telemetryOptions: {
+      ...(nativeLevel ? { logging: { filter: makeTelemetryFilterString({ core: nativeLevel, other: nativeLevel }), ...(sink ? { forward: {} } : {}) } } : {}),
+      // The SDK's own metrics (task latencies, RPCs, slots) for Prometheus, when asked for.
+      ...(metrics ? { metrics: { prometheus: { bindAddress: metrics } } } : {}),
+    },
   });
+}
+
+/**
+ * `UNROLL_METRICS_ADDRESS` (host:port): where the workers of this process serve the
+ * Temporal SDK's metrics for Prometheus (`/metrics`); unset, none are served.
+ */
+export function metricsAddress(): string | undefined {
+  const value = process.env.UNROLL_METRICS_ADDRESS?.trim();
+  if (!value) return undefined;
+  if (!/^[^\s:]+:\d{1,5}$/.test(value)) throw new Error(`UNROLL_METRICS_ADDRESS must be host:port (e.g. 127.0.0.1:9464), got ${JSON.stringify(value)}`);
+  return value;
 }

@@ -77,8 +77,13 @@ export async function writeAtomic(target: string, data: Buffer): Promise<void> {
   const dir = path.dirname(target);
   const tmp = path.join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
-    await ensureDir(dir);
-    const handle = await fs.open(tmp, 'w');
+    // The directory is there for all but the first object of its prefix: creating it
+    // only when the open says it is missing saves a round trip on every write.
+    const handle = await fs.open(tmp, 'w').catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await ensureDir(dir);
+      return fs.open(tmp, 'w');
+    });
     try {
       await handle.writeFile(data);
       await handle.sync();

@@ -102,12 +102,30 @@ export function devServerArgs(options: DevServerOptions): string[] {
     '--port', String(port),
     ...ui,
     '--db-filename', options.dbFile,
+    ...sqlitePragmaArgs(),
     '--log-level', 'warn',
     '--namespace', options.namespace ?? 'default',
     ...dynamicConfigArgs(),
     // Registering is idempotent, so a restart on an existing database repeats it harmlessly.
     ...searchAttributeArgs(),
   ];
+}
+
+/**
+ * The SQLite settings of the dev server's database file. SQLite's defaults (a rollback
+ * journal, `synchronous=FULL`) make every transaction create, fsync and delete a journal
+ * file besides the database's own fsync, and the server commits at least once per
+ * workflow task and activity completion: measured, the engine floor (two empty
+ * activities per step) took 62-65 ms/step on a file database against 39-46 ms in memory.
+ * Write-ahead logging appends each commit to one log and fsyncs it once; with
+ * `synchronous=FULL` kept, a committed transaction survives a power loss as before
+ * (`npm run bench:dev-server`, bench/results/dev-server-limits.md).
+ */
+export const DEV_SERVER_SQLITE_PRAGMAS: readonly string[] = ['journal_mode=wal', 'synchronous=full'];
+
+/** `--sqlite-pragma` arguments of `temporal server start-dev` for {@link DEV_SERVER_SQLITE_PRAGMAS}. */
+export function sqlitePragmaArgs(): string[] {
+  return DEV_SERVER_SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]);
 }
 
 /** The Web UI address of the dev server at `address` (see {@link devServerArgs}), or undefined when it runs headless. */

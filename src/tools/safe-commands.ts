@@ -8,13 +8,16 @@ const ALWAYS_SAFE = new Set([
   'cat', 'cd', 'echo', 'false', 'grep', 'head', 'ls', 'nl', 'pwd', 'rg', 'tail', 'true', 'wc', 'which', 'whoami', 'stat', 'file', 'tree', 'du', 'df', 'env', 'printenv', 'date', 'uname', 'id', 'basename', 'dirname', 'realpath', 'readlink', 'sort', 'uniq', 'cut', 'tr', 'diff', 'cmp', 'md5sum', 'sha256sum',
 ]);
 
+const SHELLS = new Set(['bash', 'sh', 'zsh']);
+
 const GIT_READ_ONLY = new Set(['status', 'log', 'diff', 'show', 'branch', 'rev-parse', 'ls-files', 'blame', 'grep']);
 
 /** True when `argv` is known not to change anything. */
 export function isKnownSafeCommand(argv: readonly string[]): boolean {
   if (argv.length === 0) return false;
   const [cmd, ...args] = argv;
-  if ((cmd === 'bash' || cmd === 'sh' || cmd === 'zsh') && (args[0] === '-c' || args[0] === '-lc') && args.length === 2) {
+  // exec_command runs `/bin/bash -lc <cmd>`: a shell is recognised by its name, with or without a path (as Codex does).
+  if (SHELLS.has(cmd.slice(cmd.lastIndexOf('/') + 1)) && (args[0] === '-c' || args[0] === '-lc') && args.length === 2) {
     return isSafeScript(args[1]);
   }
   if (ALWAYS_SAFE.has(cmd)) return !(cmd === 'sort' && args.some((a) => a === '-o' || a.startsWith('--output')));

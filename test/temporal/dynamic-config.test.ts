@@ -4,7 +4,7 @@
  * one the test suite runs on. Read back from the running server process's command
  * line (Linux /proc), not from the arguments Unroll meant to pass.
  */
-import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { readdir, readFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { devServerPidFile, ensureDevServer, stopDevServer } from '../../src/temporal/dev-server';
@@ -59,6 +59,9 @@ describe('dev server dynamic config', () => {
       });
       expect(started.started).toBe(true);
       expect(dynamicConfigOf(await commandLine(started.pid ?? 0))).toEqual(expected);
+      // Its database is in write-ahead-log mode (DEV_SERVER_SQLITE_PRAGMAS): SQLite keeps
+      // the log next to the file while the server has it open; a rollback journal has none.
+      expect((await stat(`${dbFile}-wal`)).isFile()).toBe(true);
     } finally {
       await stopDevServer(devServerPidFile(dbFile));
       await rm(dir, { recursive: true, force: true });

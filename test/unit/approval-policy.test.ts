@@ -58,6 +58,12 @@ describe('isKnownSafeCommand', () => {
     [['sed', '-i', 's/a/b/', 'f'], false],
     [['sort', '-o', 'out', 'in'], false],
     [['bash', '-c', 'ls && cat a.txt | wc -l'], true],
+    // exec_command's form: the user's shell by path.
+    [['/bin/bash', '-lc', 'cat chunk.txt'], true],
+    [['/usr/bin/zsh', '-lc', 'ls -la && wc -l notes.txt'], true],
+    [['/bin/bash', '-lc', 'echo step >> log.txt'], false],
+    [['/bin/bash', '-lc', 'rm -rf build'], false],
+    [['/opt/evil/bash-wrapper', '-lc', 'ls'], false],
     [['bash', '-c', 'ls > out.txt'], false],
     [['bash', '-c', 'cat $(whoami)'], false],
     [['bash', '-c', 'rm -rf /'], false],

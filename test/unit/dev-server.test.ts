@@ -71,13 +71,15 @@ describe('isServerReachable', () => {
 });
 
 describe('devServerArgs', () => {
-  it('binds the host and port, puts the UI 1000 ports higher, logs warnings only and sets Unroll\'s dynamic config', () => {
+  it('binds the host and port, puts the UI 1000 ports higher, logs warnings only, keeps its database in write-ahead-log mode and sets Unroll\'s dynamic config', () => {
     expect(devServerArgs({ address: '127.0.0.1:17233', cliPath: '/bin/temporal', dbFile: '/data/temporal.db' })).toEqual([
       'server', 'start-dev',
       '--ip', '127.0.0.1',
       '--port', '17233',
       '--ui-port', '18233',
       '--db-filename', '/data/temporal.db',
+      '--sqlite-pragma', 'journal_mode=wal',
+      '--sqlite-pragma', 'synchronous=full',
       '--log-level', 'warn',
       '--namespace', 'default',
       ...dynamicConfigArgs(),

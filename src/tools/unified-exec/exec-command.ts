@@ -200,9 +200,20 @@ export const execCommandTool = defineTool<ExecCommandArgs>({
       const message = sandbox !== null ? sandboxUnavailable(sandbox, DEFAULT_BWRAP, error).message : `failed to start ${command[0]}: ${error.message}`;
       return failure(`exec_command failed: ${message}`, { exitCode: 127 });
     }
-    await ctx.markers?.put(sessionMarkerKey(threadId, session.id), JSON.stringify({ host: hostExecSessions().incarnation, turn: ctx.turn ?? 0 }));
     const yieldMs = clampMs(args.yield_time_ms ?? EXEC_YIELD.defaultMs, EXEC_YIELD);
     const result = await yieldChunk(session, yieldMs, args.max_output_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS, ctx, startedAt);
+    // The model learns a session id only for a command still running: only then does a
+    // later write_stdin need the note that says which worker holds it (a command that
+    // ended, the usual case, costs no store write).
+    if (result.metadata?.running === true) {
+      try {
+        await ctx.markers?.put(sessionMarkerKey(threadId, session.id), JSON.stringify({ host: hostExecSessions().incarnation, turn: ctx.turn ?? 0 }));
+      } catch (err) {
+        session.kill();
+        hostExecSessions().release(session);
+        throw err;
+      }
+    }
     return { ...result, metadata: { ...result.metadata, command: displayCommand(command) } };
   },
 });
