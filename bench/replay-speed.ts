@@ -19,6 +19,7 @@ import { assistantMessage, respond, updatePlanCall } from '../test/support/respo
 import { awaitProgress, startBenchEnv, type BenchEnv } from './bench-env';
 import { fetchRuns, type RunHistory } from './history-stats';
 import { figure, sectionMarkdown, type BenchSection } from './report';
+import { turnProgressSinks } from '../src/workers/turn-progress-sinks';
 
 /** Options of {@link runReplaySpeedBench}. */
 export interface ReplaySpeedOptions {
@@ -55,7 +56,7 @@ async function recordTurn(env: BenchEnv, steps: number): Promise<{ workflowId: s
 async function replay(bundlePath: string, workflowId: string, runs: readonly RunHistory[]): Promise<number> {
   const started = performance.now();
   const histories = runs.map((run) => ({ workflowId, history: { events: run.events } }));
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundlePath }, replayName: 'bench-replay' }, histories)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundlePath }, replayName: 'bench-replay', sinks: turnProgressSinks() }, histories)) {
     if (result.error) throw new Error(`replay of ${result.workflowId} failed: ${result.error.message}`);
   }
   return performance.now() - started;

@@ -17,6 +17,7 @@ import { assertCanWriteTo } from './thread-encryption';
 import { InvalidThreadIdError, ThreadNotFoundError } from './thread-errors';
 import { TurnWaits, type WaitNotice } from './turn-waits';
 import { sessionWorkflowId, THREAD_ID } from '../shared/ids';
+import { localTurnEvents } from '../shared/turn-event-bus';
 import {
   sessionQuery,
   submitInputUpdate,
@@ -120,6 +121,9 @@ export class TurnProgressUnreadableError extends Error {
   }
 }
 
+/** How often the progress query is polled while a worker in this process pushes the turn's events (ms). */
+const LIVE_POLL_MS = 2_000;
+
 /** Consecutive failed progress polls (other than outages) after which the user is told. */
 const POLL_FAILURES_BEFORE_NOTICE = 5;
 
@@ -149,50 +153,118 @@ export async function followTurn(
   const waits = options.onNotice ? new TurnWaits(client, notify, { everyMs: options.describeEveryMs }) : undefined;
   let after = 0;
   let step = 0;
+  const deliver = async (event: TurnEvent) => {
+    after = event.seq;
+    if ('step' in event) step = Math.max(step, event.step);
+    try {
+      await onEvent(event);
+    } catch (err) {
+      throw new EventHandlerError(err);
+    }
+  };
   const drain = async () => {
     const progress = await watch.call(() => handle.query(turnProgressQuery, { after }));
-    step = progress.step;
-    for (const event of progress.events) {
+    step = Math.max(step, progress.step);
+    for (const event of progress.events) if (event.seq > after) await deliver(event);
+  };
+  // Events pushed by a worker in this process (src/shared/turn-event-bus.ts): while they
+  // come, the query is only polled every LIVE_POLL_MS, for a gap or a move to another worker.
+  const pushed: TurnEvent[] = [];
+  let lastPushAt = -Infinity;
+  let wake: (() => void) | undefined;
+  const unsubscribe = localTurnEvents.subscribe(turnWorkflowId, (event) => {
+    pushed.push(event);
+    lastPushAt = performance.now();
+    wake?.();
+  });
+  /** Hands on the pushed events that follow what was seen; true when one is missing before them (a poll fills it). */
+  const deliverPushed = async (): Promise<boolean> => {
+    while (pushed.length > 0) {
+      const event = pushed.shift()!;
       if (event.seq <= after) continue;
-      after = event.seq;
-      try {
-        await onEvent(event);
-      } catch (err) {
-        throw new EventHandlerError(err);
+      if (event.seq > after + 1) {
+        pushed.length = 0;
+        return true;
       }
+      await deliver(event);
     }
+    return false;
   };
   let outcome: { ok: true; value: TurnResult } | { ok: false; error: unknown } | undefined;
   const finished = watch.untilReachable(() => handle.result(), { signal: options.signal }).then(
     (value) => void (outcome = { ok: true, value }),
     (error: unknown) => void (outcome = { ok: false, error }),
   );
+  void finished.then(() => wake?.());
+  const onAbort = () => wake?.();
+  options.signal?.addEventListener('abort', onAbort);
   let failedPolls = 0;
   let lastPollProblem = '';
-  while (!outcome && !options.signal?.aborted) {
-    try {
-      await drain();
-      failedPolls = 0;
-    } catch (err) {
-      if (err instanceof EventHandlerError) throw err.cause;
-      // The query fails while the server is away (the watch tells) or while the turn's
-      // worker restarts; the next poll catches up. A failure that persists is told once.
-      if (!isServerUnavailable(err) && ++failedPolls >= POLL_FAILURES_BEFORE_NOTICE) {
-        const problem = err instanceof Error ? err.message : String(err);
-        if (problem !== lastPollProblem) notify(`cannot read the progress of ${turnWorkflowId} (${problem}); still trying`);
-        lastPollProblem = problem;
+  let queriedAt = -Infinity;
+  try {
+    while (!outcome && !options.signal?.aborted) {
+      // While events are pushed, the query is only the safety net (a gap asks at once, below).
+      const live = performance.now() - lastPushAt < LIVE_POLL_MS;
+      try {
+        if (!live || performance.now() - queriedAt >= LIVE_POLL_MS) {
+          queriedAt = performance.now();
+          await drain();
+        }
+        failedPolls = 0;
+      } catch (err) {
+        if (err instanceof EventHandlerError) throw err.cause;
+        // The query fails while the server is away (the watch tells) or while the turn's
+        // worker restarts; the next poll catches up. A failure that persists is told once.
+        if (!isServerUnavailable(err) && ++failedPolls >= POLL_FAILURES_BEFORE_NOTICE) {
+          const problem = err instanceof Error ? err.message : String(err);
+          if (problem !== lastPollProblem) notify(`cannot read the progress of ${turnWorkflowId} (${problem}); still trying`);
+          lastPollProblem = problem;
+        }
+      }
+      if (!outcome && !watch.down && waits) {
+        const problem = await waits.check(handle, step);
+        if (isServerUnavailable(problem)) watch.unreachable();
+      }
+      // Until the next round (what the turn waits for is checked at the same pace as
+      // before): pushed events are handed on as they come.
+      const roundAt = performance.now();
+      for (;;) {
+        try {
+          if (await deliverPushed()) {
+            queriedAt = -Infinity;
+            break;
+          }
+        } catch (err) {
+          if (err instanceof EventHandlerError) throw err.cause;
+          throw err;
+        }
+        if (outcome || options.signal?.aborted) break;
+        const left = roundAt + pollMs - performance.now();
+        if (left <= 0) break;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            wake = undefined;
+            resolve();
+          }, left);
+          wake = () => {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve();
+          };
+        });
       }
     }
-    if (!outcome && !watch.down && waits) {
-      const problem = await waits.check(handle, step);
-      if (isServerUnavailable(problem)) watch.unreachable();
-    }
-    if (!outcome) await new Promise((resolve) => setTimeout(resolve, pollMs));
+  } finally {
+    unsubscribe();
+    options.signal?.removeEventListener('abort', onAbort);
   }
   await finished;
   if (!outcome) throw new Error(`stopped following ${turnWorkflowId}`);
   if (!outcome.ok) throw outcome.error;
   const result = outcome.value;
+  // Every event was seen already (pushed): no need to ask the closed turn, which a worker
+  // answers by replaying its whole history.
+  if (result.lastEventSeq !== undefined && after >= result.lastEventSeq) return result;
   // The events recorded after the last poll: the closed turn is queried (a worker
   // answers from its history), through outages, with a few tries for a worker restart.
   for (let attempt = 1; ; attempt++) {

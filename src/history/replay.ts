@@ -9,6 +9,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { eventId, type History, type HistoryEvent } from './history-events';
 import type { ThreadHistories } from './thread-histories';
+import { turnProgressSinks } from '../workers/turn-progress-sinks';
 
 /** The workflow code to replay against: a prebuilt bundle, or the sources to bundle. */
 export type WorkflowCode = { readonly workflowBundlePath: string } | { readonly workflowsPath: string };
@@ -65,6 +66,7 @@ export async function replayThread(histories: ThreadHistories, code: WorkflowCod
   const options: ReplayWorkerOptions = {
     ...('workflowBundlePath' in code ? { workflowBundle: { codePath: code.workflowBundlePath } } : { workflowsPath: code.workflowsPath }),
     replayName: `unroll-replay-${histories.threadId}`,
+    sinks: turnProgressSinks(),
   };
   const outcomes: ReplayOutcome[] = [];
   const runs = histories.workflows;

@@ -20,6 +20,7 @@ import { checkoutCheckpoint } from '../checkpoints';
 import { DEFAULT_HOST_LIVENESS_WINDOW_S } from '../config/config';
 import { processMcpPool, type McpClientPool } from '../mcp/pool';
 import { hostTaskQueue } from '../shared/hosts';
+import { turnProgressSinks } from './turn-progress-sinks';
 
 /**
  * How long a stopping worker may take to drain before the SDK gives up on it (it then
@@ -74,6 +75,8 @@ function commonOptions(options: UnrollWorkerOptions): Partial<WorkerOptions> & P
     connection: options.connection,
     namespace: options.namespace,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    // Turns publish their progress events to followers in this process (./turn-progress-sinks).
+    sinks: turnProgressSinks(),
     // Heartbeats are how a running activity learns it was cancelled (an interrupt):
     // send them at least every second so a killed command stops within about a second.
     maxHeartbeatThrottleInterval: '1s',

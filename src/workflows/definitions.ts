@@ -2,7 +2,7 @@
  * The public surface of the workflows: their inputs and results, and the updates and
  * queries the client uses. Clients import these constants instead of repeating names.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio/workflow';
 import type { CompactResult } from '../activities/compaction';
 import type { HostMove } from '../activities/failover';
 import type { ContextState, McpStartupFailure, OutputRef, ToolCallRef } from '../activities/types';
@@ -89,6 +89,18 @@ export interface TurnResult {
   readonly relocation?: { readonly host: NonNullable<SessionSettings['host']>; readonly cwd: string };
   /** The thread's latest workspace checkpoint after the turn (absent in turns from before checkpoints). */
   readonly checkpoint?: string | null;
+  /** The `seq` of the turn's last progress event (absent in turns from before it was told): a follower that saw it has seen them all. */
+  readonly lastEventSeq?: number;
+}
+
+/**
+ * The sink the turn workflow hands each progress event to as it happens
+ * (`proxySinks`): the worker process that runs the turn publishes it to its followers in
+ * the same process (src/shared/turn-event-bus.ts), who then need not poll the progress
+ * query for it. Not called while a workflow replays; not part of the history.
+ */
+export interface TurnProgressSinks extends Sinks {
+  turnProgress: { event(event: TurnEvent): void };
 }
 
 /** A compaction, as recorded in progress events and session results. */

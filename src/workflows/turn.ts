@@ -46,6 +46,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxySinks,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -82,6 +83,7 @@ import {
   type TurnInput,
   type TurnResult,
   type TurnStatus,
+  type TurnProgressSinks,
 } from './definitions';
 import { compactOnSharedQueue, onPinnedHost, relocated, workspaceStoreOptions, type PinnedThread } from './workspace';
 
@@ -156,7 +158,12 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   const stepsAtRunStart = step;
   const events: TurnEvent[] = [...(resumed?.recentEvents ?? [])];
   let seq = events.length > 0 ? events[events.length - 1].seq : 0;
-  const emit = (event: NewEvent) => events.push({ ...event, seq: ++seq });
+  const progressSink = proxySinks<TurnProgressSinks>().turnProgress;
+  const emit = (event: NewEvent) => {
+    const numbered = { ...event, seq: ++seq } as TurnEvent;
+    events.push(numbered);
+    progressSink.event(numbered);
+  };
   setHandler(turnProgressQuery, ({ after }) => ({
     status,
     step,
@@ -262,6 +269,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     status, head, context, lastMessage, usage, steps: step, error, contextTokens, compactions, approvedForSession: [...approved],
     ...(relocation ? { relocation } : {}),
     ...(checkpointing ? { checkpoint } : {}),
+    lastEventSeq: seq,
   };
 
   /** Writes the user's message (and any changed context) to the transcript; compacts if over the limit. */
