@@ -99,10 +99,13 @@ const CARRIED_EVENTS = 20;
  * - REJECT_REPEATED_CALL_IDS: a response whose calls repeat a call_id is asked for again.
  * - CHECKPOINTS: steps that may change files are followed by a workspace checkpoint.
  * - END_EXEC_SESSIONS: see {@link endExecSessions}.
+ * - CHECKPOINT_ALONGSIDE_REQUEST: a step's checkpoint runs alongside the next request.
  */
 const START_IN_LOOP = 'turn-start-interruptible';
 const REJECT_REPEATED_CALL_IDS = 'reject-repeated-call-ids';
 const CHECKPOINTS = 'workspace-checkpoints';
+/** CHECKPOINT_ALONGSIDE_REQUEST: a step's checkpoint runs alongside the next model request, not before it. */
+const CHECKPOINT_ALONGSIDE_REQUEST = 'checkpoint-alongside-request';
 /** END_EXEC_SESSIONS: a turn of a thread with exec_command ends its exec sessions on the pinned host. */
 const END_EXEC_SESSIONS = 'end-exec-sessions';
 
@@ -141,8 +144,16 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   let checkpoint: string | null = resumed ? (resumed.checkpoint ?? null) : (input.checkpoint ?? null);
   const checkpointSettings = settings.checkpoints ?? DEFAULT_CHECKPOINT_SETTINGS;
   const checkpointing = checkpointSettings.enabled && patched(CHECKPOINTS);
-  /** The turn-start checkpoint, taken while the first request runs. */
+  /**
+   * A checkpoint still being taken while a model request runs: the turn-start one during
+   * the first request, and (CHECKPOINT_ALONGSIDE_REQUEST) a step's during the next one.
+   * Awaited before any tool runs again, before a continue-as-new and before the turn ends.
+   */
   let baseline: Promise<void> | null = null;
+  const checkpointAlongside = checkpointing && patched(CHECKPOINT_ALONGSIDE_REQUEST);
+  const settleCheckpoint = async () => {
+    if (baseline) await baseline.then(() => (baseline = null));
+  };
   const run = (resumed?.run ?? 0) + 1;
   const pendingInputs: SteerInput[] = (resumed?.pendingInputs ?? []).map((p) => (typeof p === 'string' ? { text: p } : p));
   const approved = new Set<string>(resumed?.approvedForSession ?? input.approvedForSession ?? []);
@@ -205,6 +216,8 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       if (startInLoop) await startTurn();
       for (;;) {
         if (shouldContinueAsNew(workflowInfo().continueAsNewSuggested, step - stepsAtRunStart, settings.context.stepsPerRun)) {
+          // The new run starts from the latest checkpoint: it must be taken (or given up) first.
+          if (checkpointAlongside) await settleCheckpoint();
           await continueAsNew<typeof TurnWorkflow>({
             ...input,
             // A run that moved hosts goes on where the thread lives now.
@@ -221,7 +234,8 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         emit({ kind: 'step.started', step });
         await injectPendingInputs();
         const response = await inferWellFormed();
-        if (baseline) await baseline.then(() => (baseline = null));
+        // Nothing touches the workspace before this: the next tools wait for its checkpoint.
+        await settleCheckpoint();
         head = response.head;
         append = [];
         // The previous step's outputs are in the new head now; an interruption from here on
@@ -241,7 +255,11 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         }
         const results = await runCalls(response.calls, step);
         append = results.map((r) => r.outputHash);
-        if (checkpointing && mayChangeFiles(response.calls)) await takeCheckpoint(step);
+        if (checkpointing && mayChangeFiles(response.calls)) {
+          // The next request reads nothing of the workspace: the snapshot is taken while it runs.
+          if (checkpointAlongside) baseline = takeCheckpoint(step).catch(() => undefined);
+          else await takeCheckpoint(step);
+        }
         contextTokens += tokensOfBytes(results.reduce((sum, r) => sum + r.outputBytes, 0));
         if (needsCompaction(contextTokens, settings.context)) {
           await commitPending('outputs before compaction');
@@ -259,6 +277,8 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       if (!final) throw err;
       error = final;
       status = 'failed';
+      // The step's checkpoint is part of what the turn leaves; it is not cut short.
+      if (checkpointAlongside) await CancellationScope.nonCancellable(settleCheckpoint);
       // Tool outputs not yet sent must still be recorded, or the next turn would see
       // those calls as unanswered.
       await commitPending('turn failed');

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { checkoutCheckpoint } from '../../src/checkpoints';
 import { buildThreadRun } from '../../src/history/build-run';
 import { fetchThreadHistories } from '../../src/history/thread-histories';
+import { turnWorkflowId } from '../../src/shared/ids';
 import { fileTree, writeFiles } from '../support/file-trees';
 import { startHarness, type Harness } from '../support/harness';
 import { applyPatchCall, assistantMessage, respond, shellCall, updatePlanCall } from '../support/responses-builders';
@@ -77,6 +78,36 @@ describe('workspace checkpoints in a turn', () => {
     } finally {
       await fs.rm(out, { recursive: true, force: true });
     }
+  });
+
+  test("a step's checkpoint is taken while the next request runs, and the next step's tools wait for it", async () => {
+    h.model.enqueue(
+      respond(shellCall(['bash', '-lc', 'echo one > one.txt'])),
+      respond(shellCall(['bash', '-lc', 'echo two > two.txt'])),
+      respond(assistantMessage('done')),
+    );
+    const { threadId, result } = await h.runThread('write two files');
+    expect(result.status).toBe('completed');
+    const { events } = await h.client.workflow.getHandle(turnWorkflowId(threadId, 1)).fetchHistory();
+    const scheduled = (events ?? []).filter((e) => e.activityTaskScheduledEventAttributes);
+    // An activity by its type and the summary the workflow gave it (a JSON string payload).
+    const named = (name: string, summary: string) =>
+      scheduled.find((e) => e.activityTaskScheduledEventAttributes!.activityType?.name === name && Buffer.from(e.userMetadata?.summary?.data ?? []).toString() === JSON.stringify(summary));
+    const checkpoint1 = named('checkpointWorkspace', 'checkpoint 1.1');
+    const inference2 = named('runInference', 'inference #2');
+    expect(checkpoint1).toBeDefined();
+    expect(inference2).toBeDefined();
+    // Scheduled by the same workflow task: neither waited for the other.
+    expect(String(checkpoint1!.activityTaskScheduledEventAttributes!.workflowTaskCompletedEventId)).toBe(String(inference2!.activityTaskScheduledEventAttributes!.workflowTaskCompletedEventId));
+    // Step 2's command starts only once step 1's checkpoint is done.
+    const checkpoint1Done = (events ?? []).find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(checkpoint1!.eventId));
+    const tools = scheduled.filter((e) => e.activityTaskScheduledEventAttributes!.activityType?.name === 'runTool');
+    expect(tools).toHaveLength(2);
+    expect(Number(checkpoint1Done!.eventId)).toBeLessThan(Number(tools[1].eventId));
+    // And each step still has its own checkpoint.
+    const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
+    expect(run.turns[0].steps.map((step) => step.checkpoint?.status ?? null)).toEqual(['created', 'created', null]);
+    expect(result.checkpoint).toBe(run.turns[0].steps[1].checkpoint!.id);
   });
 
   test('the next turn starts from the thread’s latest checkpoint, and an unchanged workspace records no new one', async () => {
