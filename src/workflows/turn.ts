@@ -149,10 +149,10 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
    * the first request, and (CHECKPOINT_ALONGSIDE_REQUEST) a step's during the next one.
    * Awaited before any tool runs again, before a continue-as-new and before the turn ends.
    */
-  let baseline: Promise<void> | null = null;
+  let pendingCheckpoint: Promise<void> | null = null;
   const checkpointAlongside = checkpointing && patched(CHECKPOINT_ALONGSIDE_REQUEST);
   const settleCheckpoint = async () => {
-    if (baseline) await baseline.then(() => (baseline = null));
+    if (pendingCheckpoint) await pendingCheckpoint.then(() => (pendingCheckpoint = null));
   };
   const run = (resumed?.run ?? 0) + 1;
   const pendingInputs: SteerInput[] = (resumed?.pendingInputs ?? []).map((p) => (typeof p === 'string' ? { text: p } : p));
@@ -256,8 +256,10 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         const results = await runCalls(response.calls, step);
         append = results.map((r) => r.outputHash);
         if (checkpointing && mayChangeFiles(response.calls)) {
-          // The next request reads nothing of the workspace: the snapshot is taken while it runs.
-          if (checkpointAlongside) baseline = takeCheckpoint(step).catch(() => undefined);
+          // The next request reads nothing of the workspace: the snapshot is taken while it
+          // runs. An interrupt of that request does not cut the snapshot short (the step's
+          // files are part of what the turn leaves); the interrupted turn waits for it.
+          if (checkpointAlongside) pendingCheckpoint = CancellationScope.nonCancellable(() => takeCheckpoint(step)).catch(() => undefined);
           else await takeCheckpoint(step);
         }
         contextTokens += tokensOfBytes(results.reduce((sum, r) => sum + r.outputBytes, 0));
@@ -270,6 +272,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     status = 'completed';
   } catch (err) {
     if (interruption !== null && isCancellation(err)) {
+      if (checkpointAlongside) await CancellationScope.nonCancellable(settleCheckpoint);
       await CancellationScope.nonCancellable(() => recordInterruption(interruption!));
       status = 'interrupted';
     } else {
@@ -310,7 +313,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     // What the user changed since the last turn gets its own checkpoint (step 0). Nothing
     // the agent does touches the workspace before the first response, so it runs
     // alongside the first request; a failure is recorded, never thrown.
-    if (checkpointing) baseline = takeCheckpoint(0).catch(() => undefined);
+    if (checkpointing) pendingCheckpoint = takeCheckpoint(0).catch(() => undefined);
     if (needsCompaction(contextTokens, settings.context)) await compact('auto');
   }
 

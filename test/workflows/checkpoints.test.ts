@@ -12,9 +12,13 @@ import { checkoutCheckpoint } from '../../src/checkpoints';
 import { buildThreadRun } from '../../src/history/build-run';
 import { fetchThreadHistories } from '../../src/history/thread-histories';
 import { turnWorkflowId } from '../../src/shared/ids';
+import { randomUUID } from 'node:crypto';
+import { interruptTurn } from '../../src/client/intervene';
+import { followTurn, startThread } from '../../src/client/threads';
+import { waitFor } from '../support/worker-process';
 import { fileTree, writeFiles } from '../support/file-trees';
 import { startHarness, type Harness } from '../support/harness';
-import { applyPatchCall, assistantMessage, respond, shellCall, updatePlanCall } from '../support/responses-builders';
+import { applyPatchCall, assistantMessage, hang, respond, shellCall, updatePlanCall } from '../support/responses-builders';
 
 jest.setTimeout(120_000);
 
@@ -108,6 +112,26 @@ describe('workspace checkpoints in a turn', () => {
     const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
     expect(run.turns[0].steps.map((step) => step.checkpoint?.status ?? null)).toEqual(['created', 'created', null]);
     expect(result.checkpoint).toBe(run.turns[0].steps[1].checkpoint!.id);
+  });
+
+  test("an interrupt during the next request keeps the step's checkpoint", async () => {
+    // A workspace big enough that the snapshot is still running when the interrupt comes.
+    await writeFiles(h.workspace, Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`bulk/f${i}.txt`, `file ${i}\n`.repeat(50)])));
+    h.model.enqueue(respond(shellCall(['bash', '-lc', 'echo kept > kept.txt'])), hang());
+    const threadId = `t-${randomUUID()}`;
+    const started = await startThread(h.client, { threadId, settings: h.settings(), text: 'write, then think forever', taskQueue: h.taskQueue });
+    const requestsBefore = h.model.requests.length;
+    const done = followTurn(h.client, started.turnWorkflowId, () => undefined, { pollMs: 50 });
+    await waitFor('the second request', () => h.model.requests.length >= requestsBefore + 2);
+    await interruptTurn(h.client, threadId, 'stop');
+    const result = await done;
+
+    expect(result.status).toBe('interrupted');
+    const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
+    const step1 = run.turns[0].steps[0];
+    expect(step1.checkpoint).toMatchObject({ status: 'created', changes: [{ path: 'kept.txt', status: 'A' }] });
+    expect(result.checkpoint).toBe(step1.checkpoint!.id);
+    await fs.rm(path.join(h.workspace, 'bulk'), { recursive: true, force: true });
   });
 
   test('the next turn starts from the thread’s latest checkpoint, and an unchanged workspace records no new one', async () => {
