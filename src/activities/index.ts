@@ -12,6 +12,7 @@ import { processMcpPool, type McpClientPool } from '../mcp/pool';
 import { ModelClients } from './model-client';
 import { classifyingStoreErrors } from './store-errors';
 import { checkingThreadStore, type StoreIdentity } from './store-identity';
+import { createToolAndRequestActivities } from './tool-and-request';
 import { createToolActivities } from './tools';
 import { createTurnSetupActivities, type HostFacts } from './turn-setup';
 import type { ListMcpToolsInput } from './types';
@@ -53,7 +54,9 @@ export function createActivities(deps: ActivityDeps) {
     ...classifyingStoreErrors(createCheckpointActivities({ store: deps.store, checkpointRoot: deps.checkpointRoot })),
     ...createExecSessionActivities(),
   };
-  return deps.storeIdentity ? checkingThreadStore(activities, deps.storeIdentity) : activities;
+  // A step's call and the next request in one activity (./tool-and-request.ts).
+  const chained = { ...activities, ...createToolAndRequestActivities({ runTool: activities.runTool, runInference: activities.runInference }) };
+  return deps.storeIdentity ? checkingThreadStore(chained, deps.storeIdentity) : chained;
 }
 
 /** The activity interface, for `proxyActivities<Activities>()` in workflows. */
@@ -63,7 +66,7 @@ export type Activities = ReturnType<typeof createActivities>;
  * The activities that touch the workspace (tools; AGENTS.md and environment reading): a
  * host's own worker serves these on the host's task queue (see src/shared/hosts.ts).
  */
-export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace', 'restoreWorkspace', 'listMcpTools', 'endExecSessions'] as const satisfies readonly (keyof Activities)[];
+export const WORKSPACE_ACTIVITIES = ['beginTurn', 'readWorkspaceContext', 'runTool', 'runToolAndInfer', 'checkpointWorkspace', 'restoreWorkspace', 'listMcpTools', 'endExecSessions'] as const satisfies readonly (keyof Activities)[];
 
 /** The workspace activities of `all`, for the host queue's worker. */
 export function workspaceActivities(all: Activities): Pick<Activities, (typeof WORKSPACE_ACTIVITIES)[number]> {
@@ -71,6 +74,7 @@ export function workspaceActivities(all: Activities): Pick<Activities, (typeof W
     beginTurn: (input) => all.beginTurn(input),
     readWorkspaceContext: (input) => all.readWorkspaceContext(input),
     runTool: (input) => all.runTool(input),
+    runToolAndInfer: (input) => all.runToolAndInfer(input),
     checkpointWorkspace: (input) => all.checkpointWorkspace(input),
     restoreWorkspace: (input) => all.restoreWorkspace(input),
     listMcpTools: (input) => all.listMcpTools(input),

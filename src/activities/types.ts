@@ -151,6 +151,40 @@ export interface RunToolResult {
   readonly outputBytes: number;
 }
 
+/**
+ * Input of `runToolAndInfer`: one tool call, then at once the next model request with
+ * that call's output appended (see src/activities/tool-and-request.ts).
+ */
+export interface RunToolAndInferInput extends RunToolInput {
+  /** The thread's settings, for the request (and the worker's store check). */
+  readonly settings: SessionSettings;
+  /**
+   * The request that follows: its step number, the head the call's output is appended to,
+   * and the turn's context estimate before the call (with the output's size, over the
+   * thread's auto-compaction limit: no request, the turn compacts first).
+   */
+  readonly next: { readonly step: number; readonly head: string; readonly contextTokens: number };
+}
+
+export interface RunToolAndInferResult {
+  readonly tool: RunToolResult;
+  /** The next request's response; null when it failed (`nextFailure`), the turn must compact first, or the turn was interrupted. */
+  readonly next: InferenceResult | null;
+  /**
+   * Why the request gave no response. A failure `runInference` would not retry either
+   * (`type` is one of NON_RETRYABLE_INFERENCE_FAILURES: a rejected request, a context
+   * overflow) is the step's answer; after any other, the turn asks again with
+   * `runInference`'s own retries, waiting `retryAfterMs` first when the provider asked.
+   */
+  readonly nextFailure?: { readonly message: string; readonly type?: string; readonly nonRetryable?: boolean; readonly retryAfterMs?: number };
+}
+
+/** What `toolResultSignal` tells a turn: a call of a `runToolAndInfer` finished while its request still runs. */
+export interface ToolResultAnnouncement {
+  readonly step: number;
+  readonly result: RunToolResult;
+}
+
 /** A tool output the workflow had to make up (the tool activity itself gave up). */
 export interface StoreToolOutputInput {
   readonly callId: string;

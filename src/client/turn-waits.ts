@@ -124,6 +124,7 @@ export function taskLabel(task: PendingTask, step: number, workflowId = 'the wor
   if (task.kind === 'workflow-task') return `the next workflow task of ${workflowId}`;
   if (task.type === 'runInference') return step > 0 ? `inference #${step}` : 'inference';
   if (task.type === 'runTool') return 'a tool call';
+  if (task.type === 'runToolAndInfer') return step > 0 ? `a tool call, then inference #${step + 1}` : 'a tool call, then the next inference';
   if (task.type === 'compactTranscript') return 'compaction';
   // It writes the user's message, but first reads AGENTS.md and the environment on the workspace's host.
   if (task.type === 'beginTurn') return "the turn's start (beginTurn: reads the workspace, writes the user's message)";

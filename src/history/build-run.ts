@@ -6,7 +6,7 @@
  * store leave their texts null rather than failing the whole view.
  */
 import type { CheckpointInput, RestoreWorkspaceInput } from '../activities/checkpoints';
-import type { InferenceInput, InferenceResult, OutputRef, RunToolInput, RunToolResult, ToolCallRef } from '../activities/types';
+import type { InferenceInput, InferenceResult, OutputRef, RunToolAndInferInput, RunToolAndInferResult, RunToolInput, RunToolResult, ToolCallRef } from '../activities/types';
 import type { CheckpointOutcome } from '../checkpoints/types';
 import { isToolOutput, messageText, toolOutputText, type ConversationItem } from '../items/schemas';
 import { addUsage, ZERO_USAGE } from '../items/usage';
@@ -162,6 +162,8 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
   let setup: ActivityRecord | null = null;
   const checkpoints = new Map<number, CheckpointView>();
   const hostMoves = new HostMoveTracker();
+  /** Steps whose response came with their previous call (runToolAndInfer). */
+  const chainedSteps = new Map<number, InferenceInput>();
   for (const [runIndex, run] of runs.entries()) {
     let newRun = runIndex > 0 ? run.runId : null;
     for (const record of activityRecords(run.history)) {
@@ -169,12 +171,29 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
       if (hostMoves.observe(record, steps[steps.length - 1]?.step ?? 0)) continue;
       if (record.name === 'beginTurn') setup = record;
       else if (record.name === 'runInference') {
-        placeInference(steps, record, pending, newRun);
+        // A chained response the turn did not use because the transcript changed (steering, a compaction).
+        const request = record.input as InferenceInput;
+        const chained = chainedSteps.get(request.step);
+        chainedSteps.delete(request.step);
+        const changed = chained !== undefined && (chained.head !== request.head || chained.append.join() !== request.append.join());
+        placeInference(steps, record, pending, newRun, changed ? 'response not used: the transcript changed before its step (a steering message or a compaction)' : undefined);
         pending = [];
         newRun = null;
       } else if (record.name === 'runTool') {
         const call = (record.input as RunToolInput).call;
         tools.set(call.callId, { record, fallback: null });
+      } else if (record.name === 'runToolAndInfer') {
+        // A call and the next request in one activity: shown as the two it stands for.
+        const { call, next, settings, threadId, turn } = record.input as RunToolAndInferInput;
+        const done = record.outcome === 'completed' ? (record.result as RunToolAndInferResult) : null;
+        tools.set(call.callId, { record: { ...record, name: 'runTool', result: done?.tool ?? record.result }, fallback: null });
+        if (done?.next) {
+          const request: InferenceInput = { threadId, turn, step: next.step, head: next.head, append: [done.tool.outputHash], settings };
+          placeInference(steps, { ...record, name: 'runInference', input: request, result: done.next }, pending, newRun);
+          chainedSteps.set(next.step, request);
+          pending = [];
+          newRun = null;
+        }
       } else if (record.name === 'checkpointWorkspace') {
         checkpoints.set((record.input as CheckpointInput).step, checkpointView(record));
       } else if (record.name === 'storeToolOutput') {
@@ -252,14 +271,14 @@ async function userTextOf(input: TurnInput, reader: TranscriptReader): Promise<s
  * Adds an inference to its step: a new step, or a retry of a step whose request failed
  * or whose response the turn rejected (its calls repeated a call_id).
  */
-function placeInference(steps: StepDraft[], record: ActivityRecord, before: ActivityView[], newRun: string | null): void {
+function placeInference(steps: StepDraft[], record: ActivityRecord, before: ActivityView[], newRun: string | null, replacedBecause = 'response rejected: its calls repeat a call_id'): void {
   const input = record.input as InferenceInput;
   const view = activityView(record);
   const result = record.outcome === 'completed' ? (record.result as InferenceResult) : null;
   const request = { head: input.head, append: [...input.append], inputItems: result?.inputItems ?? null, inputBytes: result?.inputBytes ?? null, settings: input.settings ?? null };
   const existing = steps.find((s) => s.step === input.step);
   if (existing) {
-    const rejected = existing.inference.outcome === 'completed' ? { ...existing.inference, failure: 'response rejected: its calls repeat a call_id' } : existing.inference;
+    const rejected = existing.inference.outcome === 'completed' ? { ...existing.inference, failure: replacedBecause } : existing.inference;
     existing.rejected.push(rejected);
     existing.before.push(...before);
     Object.assign(existing, { inference: view, request, result, usage: result?.usage ?? null, responseId: result?.responseId ?? null, outputHead: result?.head ?? null });

@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio/workflow';
 import type { CompactResult } from '../activities/compaction';
 import type { HostMove } from '../activities/failover';
-import type { ContextState, McpStartupFailure, OutputRef, ToolCallRef } from '../activities/types';
+import type { ContextState, McpStartupFailure, OutputRef, ToolCallRef, ToolResultAnnouncement } from '../activities/types';
 import type { SessionSettings } from '../config/settings';
 import type { CheckpointOutcome } from '../checkpoints/types';
 import type { Usage } from '../items/schemas';
@@ -193,6 +193,14 @@ export type SteerInput = { readonly text: string } | { readonly item: string; re
 /** Queues a user message for the running turn; it goes to the model before the next request. */
 export const steerSignal = defineSignal<[SteerInput]>('steer');
 
+/**
+ * Sent by a `runToolAndInfer` activity to its own turn when the call has finished and the
+ * next request is still running after a moment: the turn shows the call's completion at
+ * once, not when the model answers. An announcement for a call the turn no longer waits
+ * for is ignored.
+ */
+export const toolResultSignal = defineSignal<[ToolResultAnnouncement]>('toolResult');
+
 /** Answer of the turn progress query. */
 export interface TurnProgress {
   readonly status: TurnStatus;
@@ -366,4 +374,5 @@ export const HANDLER_DESCRIPTIONS = {
   interrupt: 'Interrupts the running turn: its tool is killed, its model stream cancelled',
   steer: 'Queues a user message for the running turn, sent to the model before its next request',
   answerApproval: 'Answers a tool call of the running turn that waits for approval ({ callId, decision })',
+  toolResult: "A tool call of the turn finished while the next model request runs (sent by the turn's own activity)",
 } as const;

@@ -31,6 +31,14 @@
  * (src/checkpoints); the step's record holds the checkpoint id, or why there is none. A
  * checkpoint that cannot be taken never stops the turn.
  *
+ * Speed: a step with one call that needs nothing from the turn between the call and the
+ * next request (no checkpoint after it, no input waiting) runs both in one activity,
+ * `runToolAndInfer` (src/activities/tool-and-request.ts): one trip through the server
+ * per step instead of two. The turn uses its response as the next step's if nothing
+ * changed meanwhile (a steering message, a compaction), else asks again; the call's
+ * completion is shown when the activity ends, or sooner by signal when the request takes
+ * a while.
+ *
  * Failures: a tool that fails, even after its retries, becomes an error output the model
  * sees; a request the provider rejects for good ends the turn as `failed` with the
  * provider's message, keeping everything recorded so far. A response whose calls repeat
@@ -48,9 +56,10 @@ import {
   proxyActivities,
   proxySinks,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, CompactionReason, OutputRef, RunToolResult, ToolCallRef } from '../activities';
+import type { Activities, CompactionReason, InferenceResult, OutputRef, RunToolInput, RunToolResult, ToolCallRef } from '../activities';
 import type { CheckpointRef } from '../activities/failover';
 import { addUsage, ZERO_USAGE } from '../items/usage';
 import { approvalRequirement, sessionApprovalKey, type CallFacts } from '../shared/approval-policy';
@@ -73,6 +82,7 @@ import {
   answerApprovalUpdate,
   interruptSignal,
   steerSignal,
+  toolResultSignal,
   turnProgressQuery,
   HANDLER_DESCRIPTIONS,
   type ApprovalOutcome,
@@ -100,6 +110,7 @@ const CARRIED_EVENTS = 20;
  * - CHECKPOINTS: steps that may change files are followed by a workspace checkpoint.
  * - END_EXEC_SESSIONS: see {@link endExecSessions}.
  * - CHECKPOINT_ALONGSIDE_REQUEST: a step's checkpoint runs alongside the next request.
+ * - TOOL_AND_NEXT_REQUEST: a step's lone call and the next request may run as one activity.
  */
 const START_IN_LOOP = 'turn-start-interruptible';
 const REJECT_REPEATED_CALL_IDS = 'reject-repeated-call-ids';
@@ -108,6 +119,8 @@ const CHECKPOINTS = 'workspace-checkpoints';
 const CHECKPOINT_ALONGSIDE_REQUEST = 'checkpoint-alongside-request';
 /** END_EXEC_SESSIONS: a turn of a thread with exec_command ends its exec sessions on the pinned host. */
 const END_EXEC_SESSIONS = 'end-exec-sessions';
+/** TOOL_AND_NEXT_REQUEST: see "Speed" in the module comment. */
+const TOOL_AND_NEXT_REQUEST = 'tool-and-next-request';
 
 export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   const { threadId } = input;
@@ -154,6 +167,15 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   const settleCheckpoint = async () => {
     if (pendingCheckpoint) await pendingCheckpoint.then(() => (pendingCheckpoint = null));
   };
+  const chaining = patched(TOOL_AND_NEXT_REQUEST);
+  /** The next request's answer (a response, or a failure it would not retry), got by a step's `runToolAndInfer`, with the transcript it was asked for. */
+  let prefetched: ({ head: string; append: string[] } & ChainedAnswer) | null = null;
+  /** A chained request that failed asked to wait this long (Retry-After) before the next attempt. */
+  let retryAfterMs = 0;
+  /** Results of calls whose completion was already shown (announced by `toolResultSignal`), by call id. */
+  const announced = new Map<string, RunToolResult>();
+  /** The call of the running `runToolAndInfer`, if any. */
+  let chainedCall: { callId: string; step: number } | null = null;
   const run = (resumed?.run ?? 0) + 1;
   const pendingInputs: SteerInput[] = (resumed?.pendingInputs ?? []).map((p) => (typeof p === 'string' ? { text: p } : p));
   const approved = new Set<string>(resumed?.approvedForSession ?? input.approvedForSession ?? []);
@@ -188,6 +210,15 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   setHandler(interruptSignal, ({ reason }) => interrupt(reason ?? 'interrupted by the user'), { description: HANDLER_DESCRIPTIONS.interrupt });
   setHandler(steerSignal, (steer) => void pendingInputs.push(steer), { description: HANDLER_DESCRIPTIONS.steer });
   setHandler(
+    toolResultSignal,
+    ({ step: atStep, result }) => {
+      if (chainedCall?.callId !== result.callId || chainedCall.step !== atStep || announced.has(result.callId)) return;
+      announced.set(result.callId, result);
+      callCompleted(atStep, result);
+    },
+    { description: HANDLER_DESCRIPTIONS.toolResult },
+  );
+  setHandler(
     answerApprovalUpdate,
     ({ callId, decision }) => {
       const id = callId ?? [...pendingApprovals.keys()][0];
@@ -218,6 +249,9 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         if (shouldContinueAsNew(workflowInfo().continueAsNewSuggested, step - stepsAtRunStart, settings.context.stepsPerRun)) {
           // The new run starts from the latest checkpoint: it must be taken (or given up) first.
           if (checkpointAlongside) await settleCheckpoint();
+          // A chained response the new run will ask for again: its tokens were spent.
+          const unused = takePrefetched();
+          if (unused && 'response' in unused) usage = addUsage(usage, unused.response.usage);
           await continueAsNew<typeof TurnWorkflow>({
             ...input,
             // A run that moved hosts goes on where the thread lives now.
@@ -233,7 +267,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         step += 1;
         emit({ kind: 'step.started', step });
         await injectPendingInputs();
-        const response = await inferWellFormed();
+        const response = await inferWellFormed(takePrefetched());
         // Nothing touches the workspace before this: the next tools wait for its checkpoint.
         await settleCheckpoint();
         head = response.head;
@@ -403,9 +437,9 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
    * then the turn fails with a ModelOutputMalformed error. The rejected responses stay
    * out of the transcript; their tokens are counted.
    */
-  async function inferWellFormed() {
+  async function inferWellFormed(first: ChainedAnswer | null) {
     for (let retries = 0; ; retries++) {
-      const response = await inferWithOverflowRecovery();
+      const response = await inferWithOverflowRecovery(retries === 0 ? first : null);
       const repeated = repeatedCallIds(response.calls);
       if (repeated.length === 0 || !patched(REJECT_REPEATED_CALL_IDS)) return response;
       usage = addUsage(usage, response.usage);
@@ -420,10 +454,11 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     }
   }
 
-  /** One inference; a context overflow is answered by a compaction and one retry. */
-  async function inferWithOverflowRecovery() {
+  /** One inference (or the chained request's answer); a context overflow is answered by a compaction and one retry. */
+  async function inferWithOverflowRecovery(first: ChainedAnswer | null) {
     try {
-      return await infer();
+      if (first && 'failure' in first) throw ApplicationFailure.create({ ...first.failure, nonRetryable: true });
+      return first ? first.response : await infer();
     } catch (err) {
       if (finalInferenceFailure(err)?.type !== InferenceFailureType.ContextWindowExceeded) throw err;
       await commitPending('outputs before compaction');
@@ -432,7 +467,25 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     }
   }
 
-  function infer() {
+  /**
+   * The response a chained request got for this step, if the step asks for exactly what it
+   * was asked with; else null (its tokens were spent all the same).
+   */
+  function takePrefetched(): ChainedAnswer | null {
+    const got = prefetched;
+    prefetched = null;
+    if (!got) return null;
+    if (got.head === head && got.append.length === append.length && got.append.every((h, i) => h === append[i])) return got;
+    if ('response' in got) usage = addUsage(usage, got.response.usage);
+    return null;
+  }
+
+  async function infer() {
+    if (retryAfterMs > 0) {
+      const wait = retryAfterMs;
+      retryAfterMs = 0;
+      await sleep(wait);
+    }
     return model.runInference.executeWithOptions({ ...inferenceOptions(settings.timings), summary: `inference #${step}` }, [
       { threadId, turn: input.turn, step, head: head!, append, settings },
     ]);
@@ -462,22 +515,34 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   async function runCalls(calls: ToolCallRef[], atStep: number): Promise<RunToolResult[]> {
     stepCalls = calls;
     stepOutputs = new Map();
+    // One call, and nothing for the turn to do between it and the next request: chain them.
+    const chain =
+      chaining && calls.length === 1 && !(checkpointing && mayChangeFiles(calls)) && pendingInputs.length === 0 &&
+      !shouldContinueAsNew(workflowInfo().continueAsNewSuggested, step - stepsAtRunStart, settings.context.stepsPerRun);
     const outputs: RunToolResult[] = [];
-    for (const batch of planToolBatches(calls)) outputs.push(...(await Promise.all(batch.map((call) => runCall(call, atStep)))));
+    for (const batch of planToolBatches(calls)) outputs.push(...(await Promise.all(batch.map((call) => runCall(call, atStep, chain)))));
     return outputs;
   }
 
-  async function runCall(call: ToolCallRef, atStep: number): Promise<RunToolResult> {
+  async function runCall(call: ToolCallRef, atStep: number, chain: boolean): Promise<RunToolResult> {
     emit({ kind: 'tool.started', step: atStep, call });
-    const result = await decideAndRun(call, atStep);
-    stepOutputs.set(call.callId, result.outputHash);
-    const { outputHash, success, interrupted, metadata } = result;
-    emit({ kind: 'tool.completed', step: atStep, callId: call.callId, name: call.name, outputHash, success, interrupted, metadata });
+    const result = await decideAndRun(call, atStep, chain);
+    const shown = announced.get(call.callId);
+    announced.delete(call.callId);
+    if (shown) return shown;
+    callCompleted(atStep, result);
     return result;
   }
 
+  function callCompleted(atStep: number, result: RunToolResult): void {
+    stepOutputs.set(result.callId, result.outputHash);
+    const { callId, outputHash, success, interrupted, metadata } = result;
+    const name = stepCalls.find((c) => c.callId === callId)?.name ?? '';
+    emit({ kind: 'tool.completed', step: atStep, callId, name, outputHash, success, interrupted, metadata });
+  }
+
   /** Applies the approval policy, then runs the call (or records why it did not run). */
-  async function decideAndRun(call: ToolCallRef, atStep: number): Promise<RunToolResult> {
+  async function decideAndRun(call: ToolCallRef, atStep: number, chain: boolean): Promise<RunToolResult> {
     // Calls recorded before approvals existed carry no facts: they ran without asking.
     const facts = call.facts ?? NO_FACTS;
     const requirement = approvalRequirement(settings.approvalPolicy, call.name, facts, approved);
@@ -493,20 +558,20 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       }
       sandboxed = requirement.sandboxedIfApproved;
     }
+    const toolInput = (current: typeof settings): RunToolInput => ({
+      threadId, turn: input.turn, step: atStep, call, cwd: current.cwd, shellTimeoutMs: current.shellTimeoutMs,
+      ...(current.provider.envKey ? { secretEnvNames: [current.provider.envKey] } : {}),
+      ...(current.toolEnvironment ? { environment: current.toolEnvironment } : {}),
+      ...(current.tools ? { toolNames: current.tools.names, model: current.model } : {}),
+      ...(current.tools?.dynamic && Object.hasOwn(current.tools.dynamic, call.name) ? { dynamicTool: current.tools.dynamic[call.name] } : {}),
+      sandbox: sandboxed ? sandboxPolicyFor(current) : null,
+    });
     try {
+      if (chain && head !== null) return await runChained(call, atStep, head, toolInput);
       // On the pinned host; after a move, again on the new one with the same input (see ./workspace).
       return await onPinnedHost(pinned, (current, extra) => {
         const options = { ...toolOptions(current.timings, call.timeoutMs, workspaceTaskQueue(current)), ...extra };
-        return proxyActivities<Activities>(options).runTool.executeWithOptions({ ...options, summary: call.summary }, [
-          {
-            threadId, turn: input.turn, step: atStep, call, cwd: current.cwd, shellTimeoutMs: current.shellTimeoutMs,
-            ...(current.provider.envKey ? { secretEnvNames: [current.provider.envKey] } : {}),
-            ...(current.toolEnvironment ? { environment: current.toolEnvironment } : {}),
-            ...(current.tools ? { toolNames: current.tools.names, model: current.model } : {}),
-            ...(current.tools?.dynamic && Object.hasOwn(current.tools.dynamic, call.name) ? { dynamicTool: current.tools.dynamic[call.name] } : {}),
-            sandbox: sandboxed ? sandboxPolicyFor(current) : null,
-          },
-        ]);
+        return proxyActivities<Activities>(options).runTool.executeWithOptions({ ...options, summary: call.summary }, [toolInput(current)]);
       });
     } catch (err) {
       if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
@@ -514,6 +579,36 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       // on it too, so the turn ends with the store's message.
       if (finalInferenceFailure(err)?.type === StoreFailureType.ObjectUnreadable) throw err;
       return madeUpOutput(call, `tool failed after ${TOOL_MAX_ATTEMPTS} attempts: ${err.cause?.message ?? err.message}`);
+    }
+  }
+
+  /**
+   * Runs the call and the next request (step `atStep + 1`, the call's output appended to
+   * `from`) as one activity; keeps the response for that step (see takePrefetched).
+   */
+  async function runChained(call: ToolCallRef, atStep: number, from: string, toolInput: (current: typeof settings) => RunToolInput): Promise<RunToolResult> {
+    chainedCall = { callId: call.callId, step: atStep };
+    try {
+      const out = await onPinnedHost(pinned, (current, extra) => {
+        const tool = toolOptions(current.timings, call.timeoutMs, workspaceTaskQueue(current));
+        const options = {
+          ...tool,
+          startToCloseTimeout: call.timeoutMs + current.timings.toolGraceMs + current.timings.inferenceStartToCloseMs,
+          heartbeatTimeout: Math.max(current.timings.toolHeartbeatMs, current.timings.inferenceHeartbeatMs),
+          ...extra,
+        };
+        return proxyActivities<Activities>(options).runToolAndInfer.executeWithOptions({ ...options, summary: `${call.summary} → inference #${atStep + 1}` }, [
+          { ...toolInput(current), settings: current, next: { step: atStep + 1, head: from, contextTokens } },
+        ]);
+      });
+      const asked = { head: from, append: [out.tool.outputHash] };
+      const failure = out.nextFailure;
+      if (out.next) prefetched = { ...asked, response: out.next };
+      else if (failure?.nonRetryable && failure.type && NON_RETRYABLE_INFERENCE_FAILURES.includes(failure.type)) prefetched = { ...asked, failure: { type: failure.type, message: failure.message } };
+      else if (failure?.retryAfterMs) retryAfterMs = failure.retryAfterMs;
+      return out.tool;
+    } finally {
+      chainedCall = null;
     }
   }
 
@@ -555,10 +650,14 @@ function malformedOutputFailure(err: unknown): TurnError | null {
   return { type: MALFORMED_OUTPUT_FAILURE, message: err.message };
 }
 
-/** The provider's final word on a request (rejected, unauthorised, …), or null. */
+/** The provider's final word on a request (rejected, unauthorised, …), or null: an activity's failure, or a chained request's as the turn rethrows it. */
 function finalInferenceFailure(err: unknown): TurnError | null {
-  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return null;
-  const type = err.cause.type ?? '';
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  if (!(failure instanceof ApplicationFailure)) return null;
+  const type = failure.type ?? '';
   if (!NON_RETRYABLE_INFERENCE_FAILURES.includes(type)) return null;
-  return { type, message: err.cause.message };
+  return { type, message: failure.message };
 }
+
+/** What a chained request (runToolAndInfer) answered for the next step. */
+type ChainedAnswer = { readonly response: InferenceResult } | { readonly failure: { readonly type: string; readonly message: string } };

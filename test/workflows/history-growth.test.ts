@@ -63,14 +63,20 @@ describe('history growth', () => {
 
     const history = await h.client.workflow.getHandle(started.turnWorkflowId).fetchHistory();
     const sizes = (history.events ?? []).flatMap(eventPayloadSizes);
-    const scheduled = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
-    expect(scheduled).toBeGreaterThanOrEqual(2 * STEPS - 1);
+    // Each step after the first is one activity: its call and the next request (runToolAndInfer).
+    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+    const chained = scheduled.filter((a) => a.activityType?.name === 'runToolAndInfer');
+    expect(chained).toHaveLength(STEPS - 1);
     expect(Math.max(...sizes)).toBeLessThan(PAYLOAD_LIMIT);
-    // Flat, not growing: the last step's payloads are no bigger than the early ones'
-    // by more than the step counter's digits.
-    const inference = (history.events ?? [])
-      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runInference')
-      .map((e) => payloadBytes(e.activityTaskScheduledEventAttributes?.input));
-    expect(inference[inference.length - 1] - inference[1]).toBeLessThan(64);
+    // Flat, not growing: the last step's payloads (input and result) are no bigger than
+    // the early ones' by more than the step counter's digits.
+    const inputs = chained.map((a) => payloadBytes(a.input));
+    expect(inputs[inputs.length - 1] - inputs[1]).toBeLessThan(64);
+    const chainedIds = new Set((history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runToolAndInfer').map((e) => String(e.eventId)));
+    const results = (history.events ?? [])
+      .filter((e) => chainedIds.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '')))
+      .map((e) => payloadBytes(e.activityTaskCompletedEventAttributes?.result));
+    expect(results).toHaveLength(STEPS - 1);
+    expect(results[results.length - 1] - results[1]).toBeLessThan(256);
   });
 });
