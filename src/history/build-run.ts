@@ -164,6 +164,8 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
   const hostMoves = new HostMoveTracker();
   /** Steps whose response came with their previous call (runToolAndInfer). */
   const chainedSteps = new Map<number, InferenceInput>();
+  /** Steps whose request's first attempt, sent with the previous call, failed: its error. */
+  const chainedFailures = new Map<number, string>();
   for (const [runIndex, run] of runs.entries()) {
     let newRun = runIndex > 0 ? run.runId : null;
     for (const record of activityRecords(run.history)) {
@@ -176,7 +178,11 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
         const chained = chainedSteps.get(request.step);
         chainedSteps.delete(request.step);
         const changed = chained !== undefined && (chained.head !== request.head || chained.append.join() !== request.append.join());
-        placeInference(steps, record, pending, newRun, changed ? 'response not used: the transcript changed before its step (a steering message or a compaction)' : undefined);
+        // The request's first attempt failed inside the chained activity: it counts as one of this request's.
+        const firstFailure = chainedFailures.get(request.step);
+        chainedFailures.delete(request.step);
+        const asRun = firstFailure === undefined ? record : { ...record, attempts: record.attempts + 1, lastRetryFailure: record.lastRetryFailure ?? `${firstFailure} (the attempt sent with the call)` };
+        placeInference(steps, asRun, pending, newRun, changed ? 'response not used: the transcript changed before its step (a steering message or a compaction)' : undefined);
         pending = [];
         newRun = null;
       } else if (record.name === 'runTool') {
@@ -187,6 +193,15 @@ async function buildTurn(runs: RecordedWorkflow[], records: RunRecord[], session
         const { call, next, settings, threadId, turn } = record.input as RunToolAndInferInput;
         const done = record.outcome === 'completed' ? (record.result as RunToolAndInferResult) : null;
         tools.set(call.callId, { record: { ...record, name: 'runTool', result: done?.tool ?? record.result }, fallback: null });
+        const failure = done?.nextFailure;
+        if (failure && !failure.nonRetryable) chainedFailures.set(next.step, failure.message);
+        if (failure?.nonRetryable) {
+          // The provider's final answer to the next request: shown as that request, failed.
+          const request: InferenceInput = { threadId, turn, step: next.step, head: next.head, append: [done!.tool.outputHash], settings };
+          placeInference(steps, { ...record, name: 'runInference', input: request, outcome: 'failed', result: null, failure: failure.message, failureType: failure.type ?? null }, pending, newRun);
+          pending = [];
+          newRun = null;
+        }
         if (done?.next) {
           const request: InferenceInput = { threadId, turn, step: next.step, head: next.head, append: [done.tool.outputHash], settings };
           placeInference(steps, { ...record, name: 'runInference', input: request, result: done.next }, pending, newRun);

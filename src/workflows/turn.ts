@@ -111,6 +111,7 @@ const CARRIED_EVENTS = 20;
  * - END_EXEC_SESSIONS: see {@link endExecSessions}.
  * - CHECKPOINT_ALONGSIDE_REQUEST: a step's checkpoint runs alongside the next request.
  * - TOOL_AND_NEXT_REQUEST: a step's lone call and the next request may run as one activity.
+ * - READ_ONLY_BESIDE_CHECKPOINT: calls that cannot change files do not wait for the last step's checkpoint.
  */
 const START_IN_LOOP = 'turn-start-interruptible';
 const REJECT_REPEATED_CALL_IDS = 'reject-repeated-call-ids';
@@ -121,6 +122,8 @@ const CHECKPOINT_ALONGSIDE_REQUEST = 'checkpoint-alongside-request';
 const END_EXEC_SESSIONS = 'end-exec-sessions';
 /** TOOL_AND_NEXT_REQUEST: see "Speed" in the module comment. */
 const TOOL_AND_NEXT_REQUEST = 'tool-and-next-request';
+/** READ_ONLY_BESIDE_CHECKPOINT: a snapshot taken while `ls` or `cat` runs is the same snapshot. */
+const READ_ONLY_BESIDE_CHECKPOINT = 'read-only-beside-checkpoint';
 
 export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   const { threadId } = input;
@@ -268,8 +271,11 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         emit({ kind: 'step.started', step });
         await injectPendingInputs();
         const response = await inferWellFormed(takePrefetched());
-        // Nothing touches the workspace before this: the next tools wait for its checkpoint.
-        await settleCheckpoint();
+        // Nothing touches the workspace before this: the next tools wait for its checkpoint,
+        // unless none of them can change a file (READ_ONLY_BESIDE_CHECKPOINT): those run
+        // beside it, and the first later call that may write waits for it.
+        const besideCheckpoint = pendingCheckpoint !== null && response.calls.length > 0 && !mayChangeFiles(response.calls);
+        if (!(besideCheckpoint && patched(READ_ONLY_BESIDE_CHECKPOINT))) await settleCheckpoint();
         head = response.head;
         append = [];
         // The previous step's outputs are in the new head now; an interruption from here on

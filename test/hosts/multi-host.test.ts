@@ -34,7 +34,7 @@ type HostId = (typeof HOSTS)[number];
 const other = (host: HostId): HostId => (host === 'A' ? 'B' : 'A');
 
 /** Activities that touch the workspace: they must run on the pinned host. */
-const WORKSPACE = new Set(['beginTurn', 'readWorkspaceContext', 'runTool', 'checkpointWorkspace']);
+const WORKSPACE = new Set(['beginTurn', 'readWorkspaceContext', 'runTool', 'runToolAndInfer', 'checkpointWorkspace']);
 
 describe('threads pinned to the host they started on, in a two-host fleet', () => {
   let h: Harness;
@@ -42,7 +42,7 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
   const roots = {} as Record<HostId, string>;
   const homes = {} as Record<HostId, string>;
   const workers = new Map<HostId, HostWorker>();
-  /** Threads whose second model request waits until the test releases it. */
+  /** Threads whose first model request waits until the test releases it. */
   const gates = new Map<string, Promise<void>>();
 
   const workspaceOf = (host: HostId) => path.join(roots[host], 'ws');
@@ -68,7 +68,7 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
   async function answer(request: RecordedRequest) {
     if (request.body.tool_choice === 'none') return respond(assistantMessage('summary: read where.txt twice'));
     const outputs = request.input.filter((item) => item.type === 'function_call_output').length;
-    if (outputs === 1) await gates.get(request.threadKey ?? '');
+    if (outputs === 0) await gates.get(request.threadKey ?? '');
     if (outputs < 2) return respond(shellCall('cat where.txt'));
     return respond(assistantMessage('done'));
   }
@@ -114,7 +114,7 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
     }
   }
 
-  test('threads started on A run every tool call and workspace read on A, threads started on B on B, inference and compaction on the shared queue', async () => {
+  test('threads started on A run every tool call and workspace read on A, threads started on B on B; the first request and compaction on the shared queue', async () => {
     const threads = await Promise.all([startOn('A', 'look around'), startOn('B', 'look around'), startOn('A', 'look again'), startOn('B', 'look again')]);
     for (const thread of threads) {
       const result = await followTurn(h.client, thread.turnWorkflowId, () => undefined, { pollMs: 100 });
@@ -122,7 +122,8 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
       // A tool on the other host would have found no workspace (its root is an empty tmpfs there).
       expect(await toolOutputs(result)).toEqual([expect.stringContaining(`the workspace of host ${thread.host}`), expect.stringContaining(`the workspace of host ${thread.host}`)]);
       const runs = await activityRuns(h.client, thread.turnWorkflowId);
-      expect(runs.map((r) => r.type)).toEqual(['beginTurn', 'checkpointWorkspace', 'runInference', 'runTool', 'runInference', 'runTool', 'runInference']);
+      // Each later request runs with the call before it, on the host (runToolAndInfer).
+      expect(runs.map((r) => r.type)).toEqual(['beginTurn', 'checkpointWorkspace', 'runInference', 'runToolAndInfer', 'runToolAndInfer']);
       expectPinned(runs, thread.host);
       expect(runs.filter((r) => r.type === 'runInference').every((r) => HOSTS.includes(hostOfIdentity(r.identity) as HostId))).toBe(true);
     }
@@ -147,7 +148,7 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
     expect(run.code).toBe(0);
     const threadId = (JSON.parse(run.stdout.split('\n')[0]) as { thread_id: string }).thread_id;
     const runs = await activityRuns(h.client, turnWorkflowId(threadId, 1));
-    expect(runs.filter((r) => r.type === 'runTool')).toHaveLength(2);
+    expect(runs.filter((r) => r.type === 'runTool' || r.type === 'runToolAndInfer')).toHaveLength(2);
     expectPinned(runs, 'A');
 
     const show = await runCli(['show', threadId], env, workspaceOf('A'));
@@ -167,21 +168,20 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
         return { threadId, turnWorkflowId: started.turnWorkflowId };
       })();
       const byThread = () => h.model.requests.filter((r) => r.threadKey === thread.threadId);
-      // The second request (after the first tool ran on the pinned host) is held; stop the host meanwhile.
-      await waitFor('the second model request', () => byThread().length >= 2);
+      // The first request (on the shared queue) is held; stop the host meanwhile.
+      await waitFor('the first model request', () => byThread().length >= 1);
       await workers.get(host)!.kill();
       release();
 
       const notices: string[] = [];
       const following = followTurn(h.client, thread.turnWorkflowId, () => undefined, { pollMs: 100, onNotice: (m) => notices.push(m), describeEveryMs: 250 });
-      const waiting = new RegExp(`^waiting for a worker on host ${host} \\(task queue "${hostTaskQueue(h.taskQueue, host).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"\\): a tool call has waited \\d+ s and no worker has taken it; `);
+      const waiting = new RegExp(`^waiting for a worker on host ${host} \\(task queue "${hostTaskQueue(h.taskQueue, host).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"\\): a tool call, then inference #2 has waited \\d+ s and no worker has taken it; `);
       await waitFor(`a notice naming host ${host}`, () => notices.some((n) => waiting.test(n)), 60_000).catch((err: Error) => {
         throw new Error(`${err.message}; notices: ${JSON.stringify(notices)}`);
       });
-      // The tool call sits unstarted on the host's queue; the other host did not take it.
-      const pending = (await activityRuns(h.client, thread.turnWorkflowId)).filter((r) => r.type === 'runTool');
-      expect(pending).toHaveLength(2);
-      expect(pending[1]).toEqual({ type: 'runTool', taskQueue: hostTaskQueue(h.taskQueue, host), identity: null });
+      // The tool call (with the request after it) sits unstarted on the host's queue; the other host did not take it.
+      const pending = (await activityRuns(h.client, thread.turnWorkflowId)).filter((r) => r.type === 'runToolAndInfer');
+      expect(pending).toEqual([{ type: 'runToolAndInfer', taskQueue: hostTaskQueue(h.taskQueue, host), identity: null }]);
 
       await startWorker(host);
       const result = await following;
@@ -189,8 +189,8 @@ describe('threads pinned to the host they started on, in a two-host fleet', () =
       expect(await toolOutputs(result)).toEqual([expect.stringContaining(`the workspace of host ${host}`), expect.stringContaining(`the workspace of host ${host}`)]);
       const runs = await activityRuns(h.client, thread.turnWorkflowId);
       expectPinned(runs, host);
-      // The inference after the stop could only be served by the other host.
-      expect(hostOfIdentity(runs.filter((r) => r.type === 'runInference')[1].identity)).toBe(serving);
+      // The request answered after the stop could only be served by the other host.
+      expect(hostOfIdentity(runs.filter((r) => r.type === 'runInference')[0].identity)).toBe(serving);
     },
   );
 });

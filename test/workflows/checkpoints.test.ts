@@ -114,6 +114,31 @@ describe('workspace checkpoints in a turn', () => {
     expect(result.checkpoint).toBe(run.turns[0].steps[1].checkpoint!.id);
   });
 
+  test("a read-only call runs beside the last step's checkpoint; the next call that may write waits for it", async () => {
+    // 20 MB of random bytes: the snapshot (hashing, compressing) outlasts the next request and the read-only call.
+    h.model.enqueue(
+      respond(shellCall(['bash', '-lc', 'head -c 20000000 /dev/urandom > big.bin'])),
+      respond(shellCall(['cat', 'big.bin.txt'])),
+      respond(shellCall(['bash', '-lc', 'echo three > three.txt'])),
+      respond(assistantMessage('done')),
+    );
+    await fs.writeFile(path.join(h.workspace, 'big.bin.txt'), 'a small file\n');
+    const { threadId, result } = await h.runThread('write a big file, read, write');
+    expect(result.status).toBe('completed');
+    const { events } = await h.client.workflow.getHandle(turnWorkflowId(threadId, 1)).fetchHistory();
+    const scheduled = (events ?? []).filter((e) => e.activityTaskScheduledEventAttributes);
+    const ofStep = (step: number) => scheduled.find((e) => ['runTool', 'runToolAndInfer'].includes(e.activityTaskScheduledEventAttributes!.activityType?.name ?? '') && (e.activityTaskScheduledEventAttributes!.input?.payloads?.length ?? 0) > 0 && JSON.parse(Buffer.from(e.activityTaskScheduledEventAttributes!.input!.payloads![0].data!).toString()).step === step);
+    const checkpoint1 = scheduled.find((e) => e.activityTaskScheduledEventAttributes!.activityType?.name === 'checkpointWorkspace' && Buffer.from(e.userMetadata?.summary?.data ?? []).toString() === JSON.stringify('checkpoint 1.1'));
+    const checkpoint1Done = (events ?? []).find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(checkpoint1!.eventId));
+    // `cat` started while the snapshot still ran; the write of step 3 only after it.
+    expect(Number(ofStep(2)!.eventId)).toBeLessThan(Number(checkpoint1Done!.eventId));
+    expect(Number(ofStep(3)!.eventId)).toBeGreaterThan(Number(checkpoint1Done!.eventId));
+    const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
+    expect(run.turns[0].steps.map((step) => step.checkpoint?.status ?? null)).toEqual(['created', null, 'created', null]);
+    expect(result.checkpoint).toBe(run.turns[0].steps[2].checkpoint!.id);
+    await fs.rm(path.join(h.workspace, 'big.bin'), { force: true });
+  });
+
   test("an interrupt during the next request keeps the step's checkpoint", async () => {
     // A workspace big enough that the snapshot is still running when the interrupt comes.
     await writeFiles(h.workspace, Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`bulk/f${i}.txt`, `file ${i}\n`.repeat(50)])));
