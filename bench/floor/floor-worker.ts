@@ -39,12 +39,12 @@ export async function startFloorWorker(connection: NativeConnection, namespace =
   };
 }
 
-/** Runs `sessions` floor workflows of `steps` steps at once; resolves with the wall time in ms. */
-export async function runFloor(client: Client, worker: FloorWorker, steps: number, sessions = 1): Promise<number> {
+/** Runs `sessions` floor workflows of `steps` steps (each two activities, or one) at once; resolves with the wall time in ms. */
+export async function runFloor(client: Client, worker: FloorWorker, steps: number, sessions = 1, activitiesPerStep: 1 | 2 = 2): Promise<number> {
   const started = performance.now();
   await Promise.all(
     Array.from({ length: sessions }, () =>
-      client.workflow.execute('FloorWorkflow', { taskQueue: worker.taskQueue, workflowId: `floor-${randomUUID()}`, args: [steps] }),
+      client.workflow.execute('FloorWorkflow', { taskQueue: worker.taskQueue, workflowId: `floor-${randomUUID()}`, args: [steps, activitiesPerStep] }),
     ),
   );
   return performance.now() - started;

@@ -12,13 +12,17 @@ interface FloorActivities {
 
 const { noopInference, noopTool } = proxyActivities<FloorActivities>({ startToCloseTimeout: 60_000 });
 
-/** Runs `steps` inference+tool pairs and returns the number of activities run. */
-export async function FloorWorkflow(steps: number): Promise<number> {
+/**
+ * Runs `steps` inference+tool pairs and returns the number of activities run. With
+ * `activitiesPerStep` 1, a step is one activity (what Unroll's chained steps pay:
+ * `runToolAndInfer`).
+ */
+export async function FloorWorkflow(steps: number, activitiesPerStep: 1 | 2 = 2): Promise<number> {
   let head = 'root';
   for (let step = 1; step <= steps; step++) {
     const response = await noopInference({ step, head });
     head = response.head;
-    if (response.calls > 0) await noopTool({ step, head });
+    if (activitiesPerStep === 2 && response.calls > 0) await noopTool({ step, head });
   }
-  return steps * 2;
+  return steps * activitiesPerStep;
 }
