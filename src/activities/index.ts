@@ -55,7 +55,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExecSessionActivities(),
   };
   // A step's call and the next request in one activity (./tool-and-request.ts).
-  const chained = { ...activities, ...createToolAndRequestActivities({ runTool: activities.runTool, runInference: activities.runInference }) };
+  const chained = { ...activities, ...createToolAndRequestActivities({ runTool: (input) => activities.runTool(input), runInference: (input) => activities.runInference(input) }) };
   return deps.storeIdentity ? checkingThreadStore(chained, deps.storeIdentity) : chained;
 }
 

@@ -610,7 +610,9 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
       const asked = { head: from, append: [out.tool.outputHash] };
       const failure = out.nextFailure;
       if (out.next) prefetched = { ...asked, response: out.next };
-      else if (failure?.nonRetryable && failure.type && NON_RETRYABLE_INFERENCE_FAILURES.includes(failure.type)) prefetched = { ...asked, failure: { type: failure.type, message: failure.message } };
+      // The provider's final word is the step's answer; a key missing on the pinned host is not
+      // (a worker on the shared queue may have it): that request is asked again the ordinary way.
+      else if (failure?.nonRetryable && failure.type && failure.type !== InferenceFailureType.MissingApiKey && NON_RETRYABLE_INFERENCE_FAILURES.includes(failure.type)) prefetched = { ...asked, failure: { type: failure.type, message: failure.message } };
       else if (failure?.retryAfterMs) retryAfterMs = failure.retryAfterMs;
       return out.tool;
     } finally {

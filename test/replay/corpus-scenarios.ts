@@ -191,4 +191,19 @@ export const CORPUS_SCENARIOS: readonly CorpusScenario[] = [
       return 'corpus-pinned';
     },
   },
+  {
+    name: 'chained',
+    description: 'calls run with the next request in one activity (runToolAndInfer): a read-only call, a chained request answered with a 429, a write and its checkpoint with a read-only call beside it',
+    async record(h) {
+      h.model.enqueue(
+        respond(shellCall(['ls', '-A'])),
+        rateLimited(1),
+        respond(shellCall('echo written > chained.txt')),
+        respond(shellCall(['cat', 'chained.txt'])),
+        respond(assistantMessage('It says written.')),
+      );
+      expectStatus(await thread(h, 'corpus-chained', 'write and read chained.txt'), 'completed', 'chained');
+      return 'corpus-chained';
+    },
+  },
 ];
