@@ -7,7 +7,8 @@
  * schedules the request, the request's completion, a workflow task that schedules the
  * next call). A step whose call needs nothing from the workflow between the call and the
  * request (one call, no checkpoint after it, no input waiting; the turn decides) now goes
- * through once: about half the engine's floor per step (bench/results/codex-comparison.md).
+ * through once: about half the engine's floor per step (bench/results/overhead.md, the
+ * one-activity floor).
  *
  * What does not change:
  * - The call runs exactly as `runTool` runs it, markers included: a retry of this
