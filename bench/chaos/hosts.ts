@@ -11,6 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { WORKSPACE_ACTIVITIES as PINNED_ACTIVITIES } from '../../src/activities';
 import type { SessionSettings } from '../../src/config/settings';
 import { hostPin } from '../../src/shared/hosts';
 import { sessionWorkflowId, turnWorkflowId } from '../../src/shared/ids';
@@ -22,8 +23,8 @@ export const HOST_IDS = ['A', 'B'] as const;
 /** A host of the fleet. */
 export type HostId = (typeof HOST_IDS)[number];
 
-/** Activities that touch the workspace: they must run on the thread's pinned host. */
-export const WORKSPACE_ACTIVITIES: ReadonlySet<string> = new Set(['beginTurn', 'readWorkspaceContext', 'runTool']);
+/** Activities that touch the workspace: they must run on the thread's pinned host (the host worker's own list). */
+export const WORKSPACE_ACTIVITIES: ReadonlySet<string> = new Set(PINNED_ACTIVITIES);
 
 /** Where a host's files are. */
 export interface HostLayout {

@@ -8,7 +8,7 @@
  */
 import { ALL_FAULT_KINDS, FAULT_LABELS, TOOL_FAULTS, emptyFaultCounts, type FaultCounts, type ToolFault } from './faults';
 import type { LedgerReport, RepeatedCommand, TranscriptFacts } from './executions';
-import { HOST_IDS, type HostCheck, type HostId } from './hosts';
+import { HOST_IDS, WORKSPACE_ACTIVITIES, type HostCheck, type HostId } from './hosts';
 import type { StoreReport, Tree } from './integrity';
 import type { PhaseResult, SessionRun } from './phase';
 import type { ChaosPlan } from './plan';
@@ -326,7 +326,7 @@ function renderHosts(h: HostsReport | null): string[] {
     `| worker SIGKILLs | ${h.workerKillsByHost.A} | ${h.workerKillsByHost.B} |`,
     `| inferences served (runInference, by worker identity) | ${h.inferencesByHost.A} | ${h.inferencesByHost.B} |`,
     '',
-    `Workspace activities (beginTurn, readWorkspaceContext, runTool) checked in Temporal history: ${h.workspaceActivities}; run on the wrong host: ${h.wrongHost.length}. PostgreSQL restarts: ${h.dbRestarts}.`,
+    `Workspace activities (${[...WORKSPACE_ACTIVITIES].join(', ')}) checked in Temporal history: ${h.workspaceActivities}; run on the wrong host: ${h.wrongHost.length}. PostgreSQL restarts: ${h.dbRestarts}.`,
     '',
   ];
 }

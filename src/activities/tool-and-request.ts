@@ -6,7 +6,7 @@
  * loop went through the server twice (the call's completion, a workflow task that
  * schedules the request, the request's completion, a workflow task that schedules the
  * next call). A step whose call needs nothing from the workflow between the call and the
- * request (one call, no checkpoint after it, no input waiting; the turn decides) now goes
+ * request (one call, no input waiting, no continue-as-new due; the turn decides) now goes
  * through once: about half the engine's floor per step (bench/results/overhead.md, the
  * one-activity floor).
  *
@@ -27,6 +27,11 @@
  * - An interrupt during the request: the call's result is returned (the turn waits for
  *   this activity's end, see `toolOptions`), so the transcript records what the call did,
  *   not that it was aborted.
+ * - A call that ran longer than {@link CHAIN_WITHIN_MS} leaves the request to the turn.
+ *   Next to such a call, one more trip through the server is noise; and a steering
+ *   message sent while it ran (more likely the longer it runs) then goes with the next
+ *   request, instead of waiting for the answer to a request made without it, which the
+ *   turn would not use.
  * - Progress: when the request is still running {@link ANNOUNCE_AFTER_MS} after the call
  *   finished, the activity signals the call's result to its turn (`toolResultSignal`), so
  *   followers see the call complete at once with a real model; with a fast one (the
@@ -43,6 +48,9 @@ import type { InferenceInput, InferenceResult, RunToolAndInferInput, RunToolAndI
 /** How long the request may run after the call finished before the turn is told the call's result. */
 export const ANNOUNCE_AFTER_MS = 200;
 
+/** A call that ran longer than this is not followed by the request here (see the module comment). */
+export const CHAIN_WITHIN_MS = 1_000;
+
 /** The two activities it chains (the worker's own). */
 export interface ToolAndRequestDeps {
   readonly runTool: (input: RunToolInput) => Promise<RunToolResult>;
@@ -57,9 +65,10 @@ export function createToolAndRequestActivities(deps: ToolAndRequestDeps) {
     /** Runs the call, then the next request; see the module comment. */
     async runToolAndInfer(input: RunToolAndInferInput): Promise<RunToolAndInferResult> {
       const { settings, next, ...call } = input;
+      const began = Date.now();
       const tool = await deps.runTool(call);
       const env = currentActivityEnv();
-      if (env.signal.aborted) return { tool, next: null };
+      if (env.signal.aborted || Date.now() - began > CHAIN_WITHIN_MS) return { tool, next: null };
       // The turn would compact before this request (the same estimate it makes): leave it to the turn.
       if (needsCompaction(next.contextTokens + tokensOfBytes(tool.outputBytes), settings.context)) return { tool, next: null };
       const announce = deps.announce ?? signalOwnTurn;

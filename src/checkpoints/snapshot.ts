@@ -106,32 +106,18 @@ async function snapshot(input: SnapshotInput): Promise<CheckpointOutcome> {
     await repo.setState(previous);
     return { kind: 'unchanged', id: previous };
   }
-  const commitMade = (async () => {
-    // With the work tree named: git keeps the untracked cache only for the work tree it was made for.
-    const tree = (await repo.git(['write-tree'], { workTree: workspace })).trim();
-    if (tree === EMPTY_TREE && !prev) return null;
-    return (await repo.git(['commit-tree', tree, ...(prev ? ['-p', prev.commit] : []), '-m', `unroll ${input.threadId} ${input.label}`])).trim();
-  })();
-  const measuring = staged && prev ? measureChanges(repo, prev, staged) : commitMade.then((commit) => (commit ? wholeTree(repo, commit) : null));
+  // One `git commit` writes the tree, the commit and the state ref (HEAD is that ref);
+  // the size count runs while it does.
+  const commitMade = commitIndex(repo, workspace, `unroll ${input.threadId} ${input.label}`);
+  const measuring = staged && prev ? measureChanges(repo, prev, staged) : commitMade.then((commit) => wholeTree(repo, commit));
   const [commit, measured] = await Promise.all([commitMade, measuring]);
-  if (commit === null || measured === null) {
-    await repo.setState(previous);
-    return { kind: 'unchanged', id: previous };
-  }
-  if (measured.bytes > settings.maxBytes) {
-    // The bound above is exact unless files changed while we looked; undo the staging.
+  if (measured.bytes > settings.maxBytes || (!prev && measured.files === 0)) {
+    // The bound above is exact unless files changed while we looked (and a first
+    // snapshot is empty only if they vanished): undo the staging and the commit.
     await alignIndex(repo, store, previous, prev, true);
-    return { kind: 'skipped', reason: overCap(measured.bytes, settings.maxBytes) };
+    return measured.files === 0 && !prev ? { kind: 'unchanged', id: previous } : { kind: 'skipped', reason: overCap(measured.bytes, settings.maxBytes) };
   }
-  await repo.git(['update-ref', STATE_REF, commit]);
-  const bundleFile = repo.tempPath('bundle');
-  let bundle: Buffer;
-  try {
-    await repo.git(['bundle', 'create', '--quiet', bundleFile, STATE_REF, ...(prev ? [`^${prev.commit}`] : [])]);
-    bundle = await fs.readFile(bundleFile);
-  } finally {
-    await fs.rm(bundleFile, { force: true });
-  }
+  const bundle = await incrementalBundle(repo, commit, prev?.commit ?? null);
   const record: CheckpointObject = {
     kind: 'checkpoint',
     version: 1,
@@ -148,8 +134,30 @@ async function snapshot(input: SnapshotInput): Promise<CheckpointOutcome> {
   return { kind: 'created', id, commit, files: record.files, bytes: record.bytes, changeCount: record.changeCount, changes: record.changes, bundleBytes: bundle.length };
 }
 
-/** Git's empty tree: what the index holds before the first checkpoint. */
-const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+/**
+ * Commits the index onto the state ref (the shadow repository's HEAD) and returns the
+ * commit's id. With the work tree named, so git keeps the index's untracked cache, which
+ * it keeps only for the work tree it was made for. The commit's id depends only on its
+ * tree, parent and message (fixed identity and dates).
+ */
+async function commitIndex(repo: ShadowRepo, workspace: string, message: string): Promise<string> {
+  await repo.git(['commit', '--quiet', '--no-verify', '--allow-empty', '--cleanup=verbatim', '-m', message], { workTree: workspace });
+  return repo.stateCommit();
+}
+
+/**
+ * The bundle of what `commit` adds to `base` (the whole commit when null): git's v2
+ * bundle format, `base` as its prerequisite and the state ref as its one ref, around a
+ * thin pack from one `git pack-objects`. It is what `git bundle create` writes, without
+ * the two processes that command starts besides the pack (a rev-list for the
+ * prerequisites, and itself), and without needing a ref to exist first.
+ */
+async function incrementalBundle(repo: ShadowRepo, commit: string, base: string | null): Promise<Buffer> {
+  const revs = `${commit}\n${base ? `^${base}\n` : ''}`;
+  const pack = await repo.git(['pack-objects', '--stdout', '--thin', '--delta-base-offset', '--revs', '--quiet'], { input: revs, binary: true });
+  const header = `# v2 git bundle\n${base ? `-${base}\n` : ''}${commit} ${STATE_REF}\n\n`;
+  return Buffer.concat([Buffer.from(header), pack]);
+}
 
 /**
  * Makes the shadow index and state ref stand for checkpoint `previous` (fetching it from

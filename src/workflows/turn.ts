@@ -32,12 +32,14 @@
  * checkpoint that cannot be taken never stops the turn.
  *
  * Speed: a step with one call that needs nothing from the turn between the call and the
- * next request (no checkpoint after it, no input waiting) runs both in one activity,
+ * next request (no input waiting, no continue-as-new due) runs both in one activity,
  * `runToolAndInfer` (src/activities/tool-and-request.ts): one trip through the server
  * per step instead of two. The turn uses its response as the next step's if nothing
  * changed meanwhile (a steering message, a compaction), else asks again; the call's
  * completion is shown when the activity ends, or sooner by signal when the request takes
- * a while.
+ * a while. A call that may write is chained too (CHAIN_WRITING_CALLS): the request reads
+ * nothing of the workspace, and the step's checkpoint is taken once the activity ends,
+ * before any later call that may write runs.
  *
  * Failures: a tool that fails, even after its retries, becomes an error output the model
  * sees; a request the provider rejects for good ends the turn as `failed` with the
@@ -124,6 +126,8 @@ const END_EXEC_SESSIONS = 'end-exec-sessions';
 const TOOL_AND_NEXT_REQUEST = 'tool-and-next-request';
 /** READ_ONLY_BESIDE_CHECKPOINT: a snapshot taken while `ls` or `cat` runs is the same snapshot. */
 const READ_ONLY_BESIDE_CHECKPOINT = 'read-only-beside-checkpoint';
+/** CHAIN_WRITING_CALLS: a call that may write is chained too; its step's checkpoint follows the chained activity. */
+const CHAIN_WRITING_CALLS = 'chain-writing-calls';
 
 export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
   const { threadId } = input;
@@ -297,8 +301,9 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
         append = results.map((r) => r.outputHash);
         if (checkpointing && mayChangeFiles(response.calls)) {
           // The next request reads nothing of the workspace: the snapshot is taken while it
-          // runs. An interrupt of that request does not cut the snapshot short (the step's
-          // files are part of what the turn leaves); the interrupted turn waits for it.
+          // runs (or, when the call was chained with it, once both are done). An interrupt
+          // of that request does not cut the snapshot short (the step's files are part of
+          // what the turn leaves); the interrupted turn waits for it.
           if (checkpointAlongside) pendingCheckpoint = CancellationScope.nonCancellable(() => takeCheckpoint(step)).catch(() => undefined);
           else await takeCheckpoint(step);
         }
@@ -523,7 +528,7 @@ export async function TurnWorkflow(input: TurnInput): Promise<TurnResult> {
     stepOutputs = new Map();
     // One call, and nothing for the turn to do between it and the next request: chain them.
     const chain =
-      chaining && calls.length === 1 && !(checkpointing && mayChangeFiles(calls)) && pendingInputs.length === 0 &&
+      chaining && calls.length === 1 && !(checkpointing && mayChangeFiles(calls) && !patched(CHAIN_WRITING_CALLS)) && pendingInputs.length === 0 &&
       !shouldContinueAsNew(workflowInfo().continueAsNewSuggested, step - stepsAtRunStart, settings.context.stepsPerRun);
     const outputs: RunToolResult[] = [];
     for (const batch of planToolBatches(calls)) outputs.push(...(await Promise.all(batch.map((call) => runCall(call, atStep, chain)))));

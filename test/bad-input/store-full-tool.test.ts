@@ -44,7 +44,7 @@ describe('a tool result that cannot be stored yet', () => {
     let lastFailure = '';
     await waitFor('the tool activity to retry on the full store', async () => {
       const { raw } = await h.client.workflow.getHandle(started.turnWorkflowId).describe();
-      const pending = (raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'runTool');
+      const pending = (raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'runTool' || a.activityType?.name === 'runToolAndInfer');
       lastFailure = pending?.lastFailure?.message ?? '';
       return (pending?.attempt ?? 0) >= 2 && lastFailure !== '';
     });

@@ -141,7 +141,7 @@ describe('host failover: a thread whose pinned host is lost moves to a live host
     const outputs = (await transcriptItems(h, result.head)).flatMap((i) => (i.type === 'function_call_output' ? [toolOutputText(i.output)] : []));
     expect(outputs.filter((o) => o.includes(INTERRUPTED))).toHaveLength(1);
     const runs = await activityRuns(h.client, thread.turnWorkflowId);
-    const tools = runs.filter((r) => r.type === 'runTool');
+    const tools = runs.filter((r) => r.type === 'runTool' || r.type === 'runToolAndInfer');
     expect(tools.map((r) => hostOfIdentity(r.identity))).toEqual(['fo-A', null, 'fo-B', 'fo-B', 'fo-B']);
     expect(tools[1].taskQueue).toBe(hostTaskQueue(h.taskQueue, 'fo-A'));
     expect(runs.filter((r) => r.type === 'checkHostLiveness' || r.type === 'adoptThread').map((r) => [r.type, hostOfIdentity(r.identity)])).toEqual([
@@ -220,7 +220,7 @@ describe('host failover: a thread whose pinned host is lost moves to a live host
   /** The attempt of the turn's pending tool call (0 when none is pending). */
   async function pendingAttempt(workflowId: string): Promise<number> {
     const { raw } = await h.client.workflow.getHandle(workflowId).describe();
-    return (raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'runTool')?.attempt ?? 0;
+    return (raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'runTool' || a.activityType?.name === 'runToolAndInfer')?.attempt ?? 0;
   }
 });
 

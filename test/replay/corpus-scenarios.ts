@@ -206,4 +206,18 @@ export const CORPUS_SCENARIOS: readonly CorpusScenario[] = [
       return 'corpus-chained';
     },
   },
+  {
+    name: 'writes-chained',
+    description: 'a call that may write runs with the next request in one activity, its checkpoint after it, a read-only call beside that checkpoint, and a second write that waits for it',
+    async record(h) {
+      h.model.enqueue(
+        respond(shellCall('echo one > one.txt')),
+        respond(shellCall(['cat', 'one.txt'])),
+        respond(shellCall('echo two >> one.txt')),
+        respond(assistantMessage('Both lines are written.')),
+      );
+      expectStatus(await thread(h, 'corpus-writes-chained', 'write one.txt twice'), 'completed', 'writes-chained');
+      return 'corpus-writes-chained';
+    },
+  },
 ];

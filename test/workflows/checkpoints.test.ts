@@ -84,7 +84,7 @@ describe('workspace checkpoints in a turn', () => {
     }
   });
 
-  test("a step's checkpoint is taken while the next request runs, and the next step's tools wait for it", async () => {
+  test("a writing call and the next request run as one activity; the step's checkpoint follows it, and the next writing call waits for it", async () => {
     h.model.enqueue(
       respond(shellCall(['bash', '-lc', 'echo one > one.txt'])),
       respond(shellCall(['bash', '-lc', 'echo two > two.txt'])),
@@ -94,20 +94,17 @@ describe('workspace checkpoints in a turn', () => {
     expect(result.status).toBe('completed');
     const { events } = await h.client.workflow.getHandle(turnWorkflowId(threadId, 1)).fetchHistory();
     const scheduled = (events ?? []).filter((e) => e.activityTaskScheduledEventAttributes);
-    // An activity by its type and the summary the workflow gave it (a JSON string payload).
-    const named = (name: string, summary: string) =>
-      scheduled.find((e) => e.activityTaskScheduledEventAttributes!.activityType?.name === name && Buffer.from(e.userMetadata?.summary?.data ?? []).toString() === JSON.stringify(summary));
-    const checkpoint1 = named('checkpointWorkspace', 'checkpoint 1.1');
-    const inference2 = named('runInference', 'inference #2');
+    const completion = (e: (typeof scheduled)[number]) => (events ?? []).find((c) => String(c.activityTaskCompletedEventAttributes?.scheduledEventId) === String(e.eventId));
+    const checkpoint1 = scheduled.find((e) => e.activityTaskScheduledEventAttributes!.activityType?.name === 'checkpointWorkspace' && Buffer.from(e.userMetadata?.summary?.data ?? []).toString() === JSON.stringify('checkpoint 1.1'));
+    const tools = scheduled.filter((e) => ['runTool', 'runToolAndInfer'].includes(e.activityTaskScheduledEventAttributes!.activityType?.name ?? ''));
+    // Both writes were chained with the request after them: no request of their own.
+    expect(tools.map((e) => e.activityTaskScheduledEventAttributes!.activityType?.name)).toEqual(['runToolAndInfer', 'runToolAndInfer']);
+    expect(scheduled.filter((e) => e.activityTaskScheduledEventAttributes!.activityType?.name === 'runInference')).toHaveLength(1);
+    // Step 1's snapshot was taken once its chained activity had ended (the files it holds
+    // are the command's), and step 2's write started only once that snapshot was done.
     expect(checkpoint1).toBeDefined();
-    expect(inference2).toBeDefined();
-    // Scheduled by the same workflow task: neither waited for the other.
-    expect(String(checkpoint1!.activityTaskScheduledEventAttributes!.workflowTaskCompletedEventId)).toBe(String(inference2!.activityTaskScheduledEventAttributes!.workflowTaskCompletedEventId));
-    // Step 2's command starts only once step 1's checkpoint is done.
-    const checkpoint1Done = (events ?? []).find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(checkpoint1!.eventId));
-    const tools = scheduled.filter((e) => e.activityTaskScheduledEventAttributes!.activityType?.name === 'runTool');
-    expect(tools).toHaveLength(2);
-    expect(Number(checkpoint1Done!.eventId)).toBeLessThan(Number(tools[1].eventId));
+    expect(Number(checkpoint1!.eventId)).toBeGreaterThan(Number(completion(tools[0])!.eventId));
+    expect(Number(tools[1].eventId)).toBeGreaterThan(Number(completion(checkpoint1!)!.eventId));
     // And each step still has its own checkpoint.
     const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
     expect(run.turns[0].steps.map((step) => step.checkpoint?.status ?? null)).toEqual(['created', 'created', null]);

@@ -5,6 +5,9 @@
  * be lost.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import * as path from 'node:path';
 import { interruptTurn, sendInput } from '../../src/client/intervene';
 import { followTurn, startThread } from '../../src/client/threads';
 import { buildThreadRun } from '../../src/history/build-run';
@@ -111,6 +114,29 @@ describe('a call and the next request in one activity', () => {
     expect(step2.messages).toEqual(['saw the steer']);
     expect(step2.rejected.map((r) => r.failure)).toEqual([expect.stringContaining('response not used')]);
     expect((await turn.query(turnProgressQuery, { after: 0 })).events.map((e) => e.kind)).toContain('input.injected');
+  }, 60_000);
+
+  test('a call that runs longer than a second leaves the request to the turn: a steering message sent meanwhile goes with it, and no response is wasted', async () => {
+    const base = h.model.requests.length;
+    const started = path.join(h.workspace, `long-${randomUUID()}`);
+    h.model.enqueue(respond(shellCall(`touch ${started}; sleep 1.5`)));
+    h.model.setHandler((request) => respond(assistantMessage(userTexts(request).some((t) => t.includes('also say hello')) ? 'saw the steer' : 'no steer')));
+    const threadId = `t-${randomUUID()}`;
+    const turn = await startThread(h.client, { threadId, settings: h.settings(), text: 'run a long command', taskQueue: h.taskQueue });
+    const following = followTurn(h.client, turn.turnWorkflowId, () => undefined, { pollMs: 50 });
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await sendInput(h.client, threadId, 'also say hello')).delivered).toBe('running-turn');
+    const result = await following;
+
+    expect(result.status).toBe('completed');
+    expect(result.lastMessage?.excerpt).toBe('saw the steer');
+    // The call ran in the chained activity; the request after it was the turn's own, with the message.
+    expect(await scheduledActivities(h, turn.turnWorkflowId)).toEqual(expect.arrayContaining(['runToolAndInfer', 'runInference']));
+    expect(h.model.requests).toHaveLength(base + 2);
+    expect(userTexts(h.model.requests[base + 1])).toContain('also say hello');
+    const run = await buildThreadRun(await fetchThreadHistories(h.client, threadId), h.store);
+    expect(run.turns[0].steps[1].rejected).toEqual([]);
+    await rm(started, { force: true });
   }, 60_000);
 
   test('a request still running after the call finished: the call is shown completed before the response arrives', async () => {
