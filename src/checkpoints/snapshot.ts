@@ -8,9 +8,10 @@
  * changed paths are staged, and the bundle written to the store holds only the objects
  * the new commit adds to the previous one. An unchanged workspace costs one `git status`
  * and writes nothing. Each git process is a fixed cost (bench/checkpoints.ts measures
- * them), so a step runs as few as it can and measures sizes while the commit is made. Before anything is hashed, the size of the would-be
- * snapshot is bounded from the file system, so a workspace over the cap is refused
- * without copying it.
+ * them), so a step that changed files runs six: status, add, diff-index, one commit
+ * (tree, commit and state ref), cat-file for the sizes beside it, and pack-objects for
+ * the bundle. Before anything is hashed, the size of the would-be snapshot is bounded
+ * from the file system, so a workspace over the cap is refused without copying it.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
