@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { checkoutCheckpoint, DEFAULT_CHECKPOINT_SETTINGS, resetWorkspace, snapshotWorkspace, type CheckpointOutcome } from '../src/checkpoints';
 import { checkStore, openStore, type OpenedStore } from '../src/store';
+import { launcherPid } from '../src/tools/launcher';
 import { freshDatabase, startPostgres, stopPostgres, type PostgresCluster } from '../test/support/postgres';
 import { DEFAULT_SHAPE, editOneFile, generateWorkspace, seededRandom, type WorkspaceShape } from './checkpoint-workspace';
 import { figure, percentile, sectionMarkdown, type BenchSection, type Figure } from './report';
@@ -153,15 +154,21 @@ async function measureStore(opened: OpenedStore, storedBytes: () => Promise<numb
 }
 
 /**
- * CPU milliseconds used so far by this process and the child processes it has waited for
- * (Linux: /proc/self/stat, 10 ms ticks), or null elsewhere. On a busy machine this is the
- * figure that does not depend on what else runs.
+ * CPU milliseconds used so far by this process, the process launcher that starts git
+ * (src/tools/launcher.ts), and the child processes either has waited for (Linux:
+ * /proc/<pid>/stat, 10 ms ticks), or null elsewhere. On a busy machine this is the figure
+ * that does not depend on what else runs.
  */
 function cpuMs(): number | null {
   try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    const ticks = (pid: number | 'self', fields: number[]) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return fields.reduce((sum, i) => sum + Number(stat[i]), 0) * 10;
+    };
     const own = process.cpuUsage();
-    return (Number(fields[13]) + Number(fields[14])) * 10 + (own.user + own.system) / 1000;
+    const launcher = launcherPid();
+    // Fields after the command name: 11/12 utime/stime, 13/14 cutime/cstime.
+    return ticks('self', [13, 14]) + (own.user + own.system) / 1000 + (launcher === undefined ? 0 : ticks(launcher, [11, 12, 13, 14]));
   } catch {
     return null;
   }

@@ -172,17 +172,6 @@ export class ShadowRepo {
     return present;
   }
 
-  /**
-   * The commit the state ref points at. Read from git's loose ref file, which every ref
-   * update here leaves (the repository never packs its refs); asked of git when the file
-   * is not there (a ref store that does not keep loose files).
-   */
-  async stateCommit(): Promise<string> {
-    const loose = await fs.readFile(path.join(this.gitDir, STATE_REF), 'utf8').catch(() => '');
-    if (/^[0-9a-f]{40,64}\n$/.test(loose)) return loose.trim();
-    return (await this.git(['rev-parse', '--verify', `${STATE_REF}^{commit}`])).trim();
-  }
-
   /** The checkpoint id the index and state ref stand for (null: none), or undefined if unknown. */
   async state(): Promise<string | null | undefined> {
     try {
