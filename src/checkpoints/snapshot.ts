@@ -10,8 +10,9 @@
  * and writes nothing. Each git process is a fixed cost (bench/checkpoints.ts measures
  * them), so a step that changed files runs eight, two of them beside others: status,
  * add, diff-index, write-tree, commit-tree (cat-file for the sizes beside these two),
- * then update-ref beside one pack-objects for the bundle. Before anything is hashed, the size of the would-be snapshot is bounded
- * from the file system, so a workspace over the cap is refused without copying it.
+ * then update-ref beside one pack-objects for the bundle. Before anything is hashed,
+ * the size of the would-be snapshot is bounded from the file system, so a workspace over
+ * the cap is refused without copying it.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
